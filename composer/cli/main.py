@@ -1,0 +1,68 @@
+"""``composer``: the command line. Each subcommand lives in a module of this package that
+defines ``register(subparsers)``; heavy imports happen inside the commands, so ``--help`` is fast.
+
+Errors a user can cause (ComposerError) print one line and exit non-zero; Ctrl-C exits 130.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from composer import __version__
+from composer.errors import ComposerError
+
+# Subcommand modules, in the order `composer --help` lists them.
+COMMAND_MODULES = (
+    "start",
+    "compose",
+    "gui",
+    "live",
+    "ports",
+    "inspect",
+    "data",
+    "train",
+    "evaluate",
+    "export",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="composer",
+        description="Compose four-part chorales in the style of J. S. Bach.",
+    )
+    parser.add_argument("--version", action="version", version=f"composer {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(f"composer.cli.{name}")
+        except ModuleNotFoundError as e:  # a command group not built yet
+            if e.name == f"composer.cli.{name}":
+                continue
+            raise
+        module.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 0
+    try:
+        return int(args.func(args) or 0)
+    except ComposerError as e:
+        print(f"composer: error: {e}", file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        print("composer: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,45 @@
+"""The errors a user can cause, each with a message that says what was wrong and what to do.
+
+The CLI prints ``str(error)`` on one line and exits non-zero; the GUI shows it in a dialog.
+Anything else that escapes is a bug.
+"""
+
+from __future__ import annotations
+
+
+class ComposerError(Exception):
+    """Base class for every error Composer reports to a user."""
+
+    exit_code = 2
+
+
+class MidiFileError(ComposerError):
+    """A MIDI file that cannot be read: broken, hostile, or with no usable music."""
+
+
+class ScoreError(ComposerError):
+    """A Score whose contents are invalid (bad pitch, HOLD after a rest, wrong shape)."""
+
+
+class ModelError(ComposerError):
+    """A model bundle or checkpoint that is missing, unsafe or inconsistent."""
+
+
+class DataError(ComposerError):
+    """A corpus or data set that is missing or malformed."""
+
+
+class GenerationError(ComposerError):
+    """Generation settings that cannot be met (bad key, melody out of range, bad bar range)."""
+
+
+class PortError(ComposerError):
+    """A MIDI port or MIDI system that cannot be used."""
+
+
+class AudioError(ComposerError):
+    """The synth or audio output cannot be used (no FluidSynth, no soundfont, no device)."""
+
+
+class ExportError(ComposerError):
+    """A file format that cannot be written (e.g. MusicXML without music21)."""
