@@ -1,0 +1,262 @@
+"""MIDI ports: list them, open one by name or by a unique part of its name, make virtual ones.
+
+Built on mido with its python-rtmidi backend, loaded lazily (importing this module imports
+neither). The backend is chosen by, in order: the ``backend`` argument (``--backend``), the
+environment variable ``MIDO_BACKEND``, the system's default (ALSA on Linux, CoreMIDI on macOS,
+WinMM on Windows). Short names: ``alsa``, ``jack``, ``coremidi``, ``winmm``; a full mido
+backend string (``mido.backends.rtmidi/UNIX_JACK``) is accepted too.
+
+Every failure a user can cause is a :class:`composer.errors.PortError` with a one-line message:
+no MIDI system ("no ALSA MIDI here; try --backend jack"), no JACK server, no such port (with
+the list of available ones), a name that matches several ports, virtual ports on Windows.
+
+Port names as the backends give them: under JACK, ``client:port`` (e.g.
+``RtMidiOut Client:Composer``); a virtual *output* made by another program is one of *our*
+inputs (``input_names()``), and the reverse.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from composer.errors import PortError
+
+RTMIDI = "mido.backends.rtmidi"
+#: Short backend names -> rtmidi API names.
+BACKENDS: dict[str, str] = {
+    "alsa": "LINUX_ALSA",
+    "jack": "UNIX_JACK",
+    "coremidi": "MACOSX_CORE",
+    "winmm": "WINDOWS_MM",
+}
+#: The JACK backend as mido spells it (also the value for ``MIDO_BACKEND``).
+JACK = f"{RTMIDI}/UNIX_JACK"
+#: The client name Composer's virtual ports appear under (``Composer:NAME`` in JACK).
+CLIENT_NAME = "Composer"
+
+_backends: dict[str, Any] = {}  # spec -> loaded mido.Backend
+
+
+def backend_spec(backend: str | None = None) -> str:
+    """The mido backend string for a short name, a full spec, or None (env, then system)."""
+    if backend is None or backend == "":
+        return os.environ.get("MIDO_BACKEND") or RTMIDI
+    short = backend.strip().lower()
+    if short in BACKENDS:
+        return f"{RTMIDI}/{BACKENDS[short]}"
+    if short in ("default", "system"):
+        return RTMIDI
+    if backend.startswith("mido.backends."):
+        return backend
+    raise PortError(
+        f"unknown MIDI backend {backend!r}: use one of {', '.join(BACKENDS)}"
+        " (or a mido backend such as mido.backends.rtmidi/UNIX_JACK)"
+    )
+
+
+def backend_label(backend: str | None = None) -> str:
+    """A short human name for the backend in use: 'jack', 'alsa', ..., or 'system default'."""
+    spec = backend_spec(backend)
+    api = spec.split("/", 1)[1] if "/" in spec else None
+    for short, name in BACKENDS.items():
+        if name == api:
+            return short
+    return "system default" if spec == RTMIDI else spec
+
+
+def _load(spec: str) -> Any:
+    """A loaded mido.Backend for spec, or PortError if its library is missing."""
+    if spec in _backends:
+        return _backends[spec]
+    import mido
+
+    backend = mido.Backend(spec, load=False, use_environ=False)
+    try:
+        backend.load()
+    except ModuleNotFoundError as e:
+        if e.name == "rtmidi":
+            raise PortError(
+                "python-rtmidi is not installed: pip install python-rtmidi "
+                "(or chorale-composer[live])"
+            ) from None
+        raise PortError(f"cannot load MIDI backend {spec}: {e}") from None
+    if backend.api and backend.name == RTMIDI:
+        available = backend.module.get_api_names()
+        if backend.api not in available:
+            names = [s for s, a in BACKENDS.items() if a in available]
+            raise PortError(
+                f"MIDI backend {backend_label(spec)} is not available in this python-rtmidi; "
+                f"try --backend {' or '.join(names) or 'jack'}"
+            )
+    _backends[spec] = backend
+    return backend
+
+
+@contextlib.contextmanager
+def _quiet_stderr() -> Iterator[None]:
+    """Silence the C libraries (ALSA, JACK) that print to fd 2 while a client is created.
+
+    Their lines duplicate the one-line PortError we raise. A no-op where fd 2 is not a file.
+    """
+    try:
+        saved = os.dup(2)
+    except OSError:
+        yield
+        return
+    try:
+        sys.stderr.flush()
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def _translate(error: BaseException, spec: str) -> PortError:
+    """A backend exception -> a one-line PortError saying what to do."""
+    text = str(error)
+    label = backend_label(spec)
+    if "ALSA" in text or (label == "alsa" and "sequencer" in text):
+        return PortError("no ALSA MIDI here; try --backend jack")
+    if "JACK" in text or label == "jack":
+        if "not running" in text or "server" in text.lower():
+            return PortError(
+                "JACK server not running? Start one (e.g. jackd -d dummy) or choose another "
+                "--backend"
+            )
+        return PortError(f"JACK MIDI error: {text}")
+    if label == "system default" and sys.platform.startswith("linux"):
+        return PortError(f"no MIDI system here ({text}); try --backend jack")
+    return PortError(f"MIDI system not available ({label}): {text}")
+
+
+@contextlib.contextmanager
+def _backend_errors(spec: str) -> Iterator[None]:
+    """Turn rtmidi's SystemError / RtMidiError (and mido's OSError) into PortError."""
+    try:
+        with _quiet_stderr():
+            yield
+    except PortError:
+        raise
+    except (OSError, SystemError, RuntimeError) as e:  # rtmidi.SystemError is an OSError
+        raise _translate(e, spec) from None
+
+
+@dataclass(frozen=True)
+class PortList:
+    """The port names a backend sees: inputs (we can read from) and outputs (we can send to)."""
+
+    backend: str
+    inputs: tuple[str, ...]
+    outputs: tuple[str, ...]
+
+
+def list_ports(backend: str | None = None) -> PortList:
+    """All MIDI input and output port names. Raises PortError if there is no MIDI system."""
+    spec = backend_spec(backend)
+    mido_backend = _load(spec)
+    with _backend_errors(spec):
+        inputs = tuple(mido_backend.get_input_names())
+        outputs = tuple(mido_backend.get_output_names())
+    return PortList(backend_label(spec), inputs, outputs)
+
+
+def input_names(backend: str | None = None) -> list[str]:
+    return list(list_ports(backend).inputs)
+
+
+def output_names(backend: str | None = None) -> list[str]:
+    return list(list_ports(backend).outputs)
+
+
+def find_port(query: str, names: list[str] | tuple[str, ...], kind: str = "output") -> str:
+    """The one name equal to query, or else the one containing it (case-insensitive).
+
+    Raises PortError when none or several match, listing the candidates.
+    """
+    if query in names:
+        return query
+    q = query.casefold()
+    matches = [n for n in names if q in n.casefold()]
+    if len(matches) == 1:
+        return matches[0]
+    if not matches:
+        listed = "; ".join(names) if names else "none"
+        raise PortError(
+            f"no MIDI {kind} port matches {query!r}; available {kind}s: {listed} "
+            "(see `composer ports`)"
+        )
+    raise PortError(
+        f"{query!r} matches several MIDI {kind} ports: {'; '.join(matches)}; give more of the name"
+    )
+
+
+def _check_virtual(spec: str) -> None:
+    if sys.platform == "win32" or backend_label(spec) == "winmm":
+        raise PortError(
+            "virtual MIDI ports are not possible on Windows: make one with a loopback driver "
+            "such as loopMIDI and open it with --out-port / --in-port"
+        )
+
+
+def open_output(
+    name: str | None = None,
+    *,
+    virtual: str | None = None,
+    backend: str | None = None,
+    client_name: str = CLIENT_NAME,
+) -> Any:
+    """Open an output port (a mido port with ``send``).
+
+    name: an existing port, its exact name or a unique part of it. virtual: instead, create a
+    port with this name that other programs connect to (macOS, Linux; under client_name).
+    """
+    spec = backend_spec(backend)
+    if virtual is not None:
+        _check_virtual(spec)
+    mido_backend = _load(spec)
+    if virtual is not None:
+        with _backend_errors(spec):
+            return mido_backend.open_output(virtual, client_name=client_name)
+    if not name:
+        raise PortError("no MIDI output given: use --out-port NAME or --virtual NAME")
+    with _backend_errors(spec):
+        names = mido_backend.get_output_names()
+    full = find_port(name, names, "output")
+    with _backend_errors(spec):
+        return mido_backend.open_output(full)
+
+
+def open_input(
+    name: str | None = None,
+    *,
+    virtual: str | None = None,
+    backend: str | None = None,
+    callback: Callable[[Any], None] | None = None,
+    client_name: str = CLIENT_NAME,
+) -> Any:
+    """Open an input port (a mido port; ``callback(msg)`` runs on the backend's thread).
+
+    name: an existing port, its exact name or a unique part of it. virtual: create one instead.
+    Clock messages (MIDI Beat Clock) are delivered; active sensing is filtered out.
+    """
+    spec = backend_spec(backend)
+    if virtual is not None:
+        _check_virtual(spec)
+    mido_backend = _load(spec)
+    if virtual is not None:
+        with _backend_errors(spec):
+            return mido_backend.open_input(virtual, client_name=client_name, callback=callback)
+    if not name:
+        raise PortError("no MIDI input given: use --in-port NAME")
+    with _backend_errors(spec):
+        names = mido_backend.get_input_names()
+    full = find_port(name, names, "input")
+    with _backend_errors(spec):
+        return mido_backend.open_input(full, callback=callback)
