@@ -1,0 +1,163 @@
+"""Pieces -> padded training batches, with transposition augmentation and fixing patterns.
+
+A piece becomes one sequence (whole pieces, no crops: chorales are short, and the model should
+learn beginnings and cadential endings). Each epoch shuffles pieces with a generator seeded by
+(seed, epoch), so the same seed gives the same batches, also after ``--resume``.
+
+Fixing patterns (SATB, for the lookahead): each piece in a batch is drawn as one of
+- free: nothing fixed, lookahead off (generation, continuation, live play);
+- soprano: the soprano fixed (harmonization);
+- region: everything fixed but a random span of steps in a random set of voices (regeneration);
+- voices: a random non-empty proper subset of voices fixed.
+The loss counts only the tokens that are not fixed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from composer.encoding import (
+    SATB_VOICES,
+    TOK_UNKNOWN,
+    Encoded,
+    allowed_transpositions,
+    encode_frames,
+    encode_satb,
+)
+from composer.score import Score
+
+PATTERNS = ("free", "soprano", "region", "voices")
+PATTERN_P = (0.4, 0.25, 0.25, 0.1)
+
+
+@dataclass
+class Example:
+    enc: Encoded
+    fixed: np.ndarray  # int64[N]: token where fixed, TOK_UNKNOWN elsewhere
+    weight: np.ndarray  # float32[N]: 1 where the loss counts
+    use_lookahead: int
+    context: np.ndarray | None = None  # int64[N, 4] (JSB)
+
+
+def fixing_pattern(n_steps: int, rng: np.random.Generator, pattern: str) -> np.ndarray:
+    """bool[n_steps, 4]: which cells are fixed."""
+    fixed = np.zeros((n_steps, SATB_VOICES), dtype=bool)
+    if pattern == "soprano":
+        fixed[:, 0] = True
+    elif pattern == "region":
+        fixed[:] = True
+        length = int(rng.integers(4, max(5, min(n_steps, 64))))
+        start = int(rng.integers(0, max(1, n_steps - length)))
+        voices = rng.random(SATB_VOICES) < 0.5
+        if not voices.any():
+            voices[rng.integers(SATB_VOICES)] = True
+        fixed[start : start + length, voices] = False
+    elif pattern == "voices":
+        k = int(rng.integers(1, SATB_VOICES))
+        fixed[:, rng.choice(SATB_VOICES, size=k, replace=False)] = True
+    return fixed
+
+
+def satb_example(score: Score, rng: np.random.Generator | None, pattern: str = "free") -> Example:
+    """One training (or evaluation) example from a Score. rng=None: no augmentation."""
+    if rng is not None:
+        score = score.transpose(int(rng.choice(allowed_transpositions(score))))
+    enc = encode_satb(score)
+    fixed_cells = fixing_pattern(score.steps, rng or np.random.default_rng(0), pattern)
+    fixed_flat = fixed_cells.reshape(-1)
+    fixed = np.where(fixed_flat, enc.tokens, TOK_UNKNOWN).astype(np.int64)
+    weight = (~fixed_flat).astype(np.float32)
+    return Example(enc, fixed, weight, int(pattern != "free"))
+
+
+def jsb_example(frames: list[list[int]], rng: np.random.Generator | None,
+                max_shift: int = 0) -> Example:  # fmt: skip
+    """One example from JSB frames; with rng and max_shift, a random transposition."""
+    if rng is not None and max_shift:
+        shift = int(rng.integers(-max_shift, max_shift + 1))
+        frames = [[p + shift for p in f] for f in frames]
+    enc, ctx = encode_frames(frames)
+    n = len(enc)
+    return Example(enc, np.full(n, TOK_UNKNOWN, np.int64), np.ones(n, np.float32), 0, ctx)
+
+
+def collate(examples: list[Example]) -> dict[str, torch.Tensor]:
+    """Pad examples to one batch of int64 tensors (B, N); weight is 0 on padding."""
+    n = max(len(e.enc) for e in examples)
+    b = len(examples)
+
+    def pad(rows, fill, dtype, tail=()):
+        out = np.full((b, n, *tail), fill, dtype=dtype)
+        for i, r in enumerate(rows):
+            out[i, : len(r)] = r
+        return torch.from_numpy(out)
+
+    batch = {
+        "inputs": pad([e.enc.inputs() for e in examples], 0, np.int64),
+        "targets": pad([e.enc.tokens for e in examples], 0, np.int64),
+        "slot": pad([e.enc.slot for e in examples], 0, np.int64),
+        "pos": pad([e.enc.pos for e in examples], 0, np.int64),
+        "fermata": pad([e.enc.fermata for e in examples], 0, np.int64),
+        "key": pad([e.enc.key for e in examples], 0, np.int64),
+        "fixed": pad([e.fixed for e in examples], TOK_UNKNOWN, np.int64),
+        "weight": pad([e.weight for e in examples], 0.0, np.float32),
+        "lengths": torch.tensor([len(e.enc) for e in examples], dtype=torch.int64),
+        "use_lookahead": torch.tensor([e.use_lookahead for e in examples], dtype=torch.int64),
+    }
+    if examples[0].context is not None:
+        batch["context"] = pad([e.context for e in examples], -1, np.int64, (4,))
+    return batch
+
+
+class PieceDataset:
+    """Pieces (Scores or JSB frame lists) -> batches for one epoch.
+
+    Batches group pieces of similar length (less padding), in an order seeded by (seed, epoch).
+    ``rank``/``world`` shard the batches for distributed training.
+    """
+
+    def __init__(self, pieces: list, encoding: str, batch_size: int, augment: bool,
+                 seed: int = 0, jsb_shift: int = 0):  # fmt: skip
+        self.pieces = pieces
+        self.encoding = encoding
+        self.batch_size = batch_size
+        self.augment = augment
+        self.seed = seed
+        self.jsb_shift = jsb_shift
+
+    def length(self, piece) -> int:
+        return piece.steps * SATB_VOICES if self.encoding == "satb" else len(piece)
+
+    def batch_indices(self, epoch: int) -> list[list[int]]:
+        rng = np.random.default_rng([self.seed, epoch])
+        order = rng.permutation(len(self.pieces))
+        # sort within chunks of 8 batches by length, then shuffle the batches
+        chunk = self.batch_size * 8
+        batches = []
+        for c in range(0, len(order), chunk):
+            part = sorted(order[c : c + chunk], key=lambda i: self.length(self.pieces[i]))
+            batches += [part[j : j + self.batch_size] for j in range(0, len(part),
+                                                                     self.batch_size)]  # fmt: skip
+        return [batches[i] for i in rng.permutation(len(batches))]
+
+    def batches(self, epoch: int, rank: int = 0, world: int = 1, start: int = 0):
+        """Yield (index, batch) for this epoch from batch ``start`` on (for resuming)."""
+        indices = self.batch_indices(epoch)
+        usable = len(indices) - len(indices) % world if world > 1 else len(indices)
+        for i in range(start, usable // world):
+            idx = indices[i * world + rank]
+            rng = np.random.default_rng([self.seed, epoch, i * world + rank])
+            yield i, collate([self.example(self.pieces[j], rng) for j in idx])
+
+    def steps_per_epoch(self, world: int = 1) -> int:
+        n = -(-len(self.pieces) // self.batch_size)
+        return n // world if world > 1 else n
+
+    def example(self, piece, rng: np.random.Generator) -> Example:
+        if self.encoding == "satb":
+            pattern = PATTERNS[rng.choice(len(PATTERNS), p=PATTERN_P)]
+            return satb_example(piece, rng if self.augment else None, pattern)
+        return jsb_example(piece, rng if self.augment else None, self.jsb_shift)

@@ -1,0 +1,199 @@
+"""Scores and JSB frames <-> token sequences, with the conditioning each token carries.
+
+SATB encoding: per 16th step, one token per voice in S, A, T, B order. A token is a MIDI pitch
+(0-127), HOLD or REST. Each token also carries its conditioning: voice (0-3), position in the
+bar (16th steps, with the meter), fermata (0/1) and key (0-23, tonic + 12 for minor).
+
+JSB quarter-note frame encoding: a frame (the pitches sounding in one quarter note) is its
+pitches high to low, then END. Conditioning: the token's slot within its frame, and the
+previous frame's pitches as a multi-hot context.
+
+Both produce an ``Encoded`` record of int arrays of equal length N (tokens, in order).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from composer.score import HOLD, REST, VOICE_RANGES, Key, Score
+
+# Vocabulary, shared by both encodings (one LSTM code path, another vocabulary).
+N_PITCH = 128
+TOK_HOLD = 128
+TOK_REST = 129
+TOK_END = 130  # end of a JSB frame
+TOK_START = 131  # input only: "nothing before"
+TOK_UNKNOWN = 132  # fixed-notes channel only: "not fixed"
+VOCAB = 133
+
+N_SLOT = 5  # voice (SATB: 0-3) or slot within a JSB frame (0-4)
+N_POS = 48  # position in bar: 16 per meter family (see position_index)
+N_KEY = 25  # 24 keys + 24 = unknown
+
+KEY_UNKNOWN = 24
+SATB_VOICES = 4
+
+
+def cell_to_token(cell: int) -> int:
+    return TOK_HOLD if cell == HOLD else TOK_REST if cell == REST else int(cell)
+
+
+def token_to_cell(token: int) -> int:
+    if token == TOK_HOLD:
+        return HOLD
+    if token == TOK_REST:
+        return REST
+    if 0 <= token < N_PITCH:
+        return int(token)
+    raise ValueError(f"token {token} is not a score cell")
+
+
+def meter_family(time_signature: tuple[int, int]) -> int:
+    """0: duple/quadruple (4/4, 2/2, 2/4), 1: triple (3/4, 3/2, 6/8 ...), 2: other."""
+    num, _ = time_signature
+    if num in (2, 4):
+        return 0
+    if num in (3, 6, 9, 12):
+        return 1
+    return 2
+
+
+def position_index(position: np.ndarray, time_signature: tuple[int, int]) -> np.ndarray:
+    """16th position in the bar -> conditioning index 0..N_POS-1 (16 slots per meter family)."""
+    return np.minimum(position, 15) + 16 * meter_family(time_signature)
+
+
+@dataclass
+class Encoded:
+    """A token sequence and its per-token conditioning; every array is int64[N]."""
+
+    tokens: np.ndarray  # the token to predict at each position
+    slot: np.ndarray  # voice (SATB) or slot in frame (JSB)
+    pos: np.ndarray  # position-in-bar index
+    fermata: np.ndarray  # 0/1
+    key: np.ndarray  # 0..24
+
+    def __len__(self) -> int:
+        return len(self.tokens)
+
+    def inputs(self) -> np.ndarray:
+        """int64[N]: the previous token at each position (TOK_START first)."""
+        return np.concatenate([[TOK_START], self.tokens[:-1]]).astype(np.int64)
+
+
+# --- SATB -------------------------------------------------------------------------------------
+def satb_conditioning(
+    steps: int, time_signature: tuple[int, int], pickup: int, fermata: np.ndarray, key: Key | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per-token (slot, pos, fermata, key) arrays, each int64[steps * 4]."""
+    spb = time_signature[0] * 16 // time_signature[1]
+    position = np.mod(np.arange(steps) - pickup, spb)
+    pos = position_index(position, time_signature)
+    slot = np.tile(np.arange(SATB_VOICES), steps)
+    pos = np.repeat(pos, SATB_VOICES)
+    ferm = np.repeat(fermata.astype(np.int64), SATB_VOICES)
+    keyi = np.full(steps * SATB_VOICES, key.index if key else KEY_UNKNOWN)
+    return slot.astype(np.int64), pos.astype(np.int64), ferm, keyi.astype(np.int64)
+
+
+def encode_satb(score: Score) -> Encoded:
+    """Score (4 voices) -> tokens in step-major, S-A-T-B order, with conditioning."""
+    if score.voices != SATB_VOICES:
+        raise ValueError(f"the SATB encoding needs 4 voices, not {score.voices}")
+    grid = score.grid.astype(np.int64)
+    tokens = np.where(grid == HOLD, TOK_HOLD, np.where(grid == REST, TOK_REST, grid)).reshape(-1)
+    slot, pos, ferm, key = satb_conditioning(
+        score.steps, score.time_signature, score.pickup, score.fermata_mask(), score.key
+    )
+    return Encoded(tokens.astype(np.int64), slot, pos, ferm, key)
+
+
+def decode_satb(tokens: np.ndarray, like: Score) -> Score:
+    """Tokens (step-major SATB) -> a Score with the metadata of ``like``."""
+    tokens = np.asarray(tokens, dtype=np.int64).reshape(-1, SATB_VOICES)
+    grid = np.where(tokens == TOK_HOLD, HOLD, np.where(tokens == TOK_REST, REST, tokens))
+    if (grid >= N_PITCH).any():
+        raise ValueError("a SATB token sequence holds a non-cell token")
+    import dataclasses
+
+    return dataclasses.replace(like, grid=grid.astype(np.int16), meta=dict(like.meta))
+
+
+# --- transposition ----------------------------------------------------------------------------
+def allowed_transpositions(
+    score: Score, max_shift: int = 6, margin: int = 2
+) -> list[int]:
+    """Shifts in [-max_shift, max_shift] that keep every voice within its range (+margin)."""
+    ranges = [VOICE_RANGES.get(name, (0, 127)) for name in score.voice_names]
+    out = []
+    for shift in range(-max_shift, max_shift + 1):
+        ok = True
+        for v, (lo, hi) in enumerate(ranges):
+            col = score.grid[:, v]
+            sounding = col[col >= 0]
+            if len(sounding) and (
+                sounding.min() + shift < lo - margin or sounding.max() + shift > hi + margin
+            ):
+                ok = False
+                break
+        if ok:
+            out.append(shift)
+    return out or [0]
+
+
+# --- JSB quarter-note frames ------------------------------------------------------------------
+def encode_frames(frames: list[list[int]]) -> tuple[Encoded, np.ndarray]:
+    """JSB frames -> (Encoded, context). Each frame: its pitches high to low, then END.
+
+    context: int64[N, 4]: the previous frame's pitches (up to 4, padded with -1), the multi-hot
+    context every token of a frame sees. Unisons are already merged in JSB frames.
+    """
+    toks, slots, ctx = [], [], []
+    prev: list[int] = []
+    for frame in frames:
+        pitches = sorted({int(p) for p in frame}, reverse=True)
+        if len(pitches) > N_SLOT - 1:
+            raise ValueError(f"a frame holds {len(pitches)} pitches; at most {N_SLOT - 1}")
+        row = (prev + [-1] * 4)[:4]
+        for i, p in enumerate(pitches + [TOK_END]):
+            toks.append(p)
+            slots.append(i)
+            ctx.append(row)
+        prev = pitches
+    n = len(toks)
+    zeros = np.zeros(n, dtype=np.int64)
+    enc = Encoded(
+        np.array(toks, dtype=np.int64), np.array(slots, dtype=np.int64), zeros, zeros.copy(),
+        np.full(n, KEY_UNKNOWN, dtype=np.int64),
+    )
+    return enc, np.array(ctx, dtype=np.int64).reshape(n, 4)
+
+
+def decode_frames(tokens: np.ndarray) -> list[list[int]]:
+    """Tokens -> frames (pitch lists high to low), each closed by END."""
+    frames, cur = [], []
+    for t in np.asarray(tokens).tolist():
+        if t == TOK_END:
+            frames.append(cur)
+            cur = []
+        elif 0 <= t < N_PITCH:
+            cur.append(int(t))
+        else:
+            raise ValueError(f"token {t} cannot stand in a JSB frame")
+    if cur:
+        raise ValueError("the last frame has no END token")
+    return frames
+
+
+def frame_mask(prev_in_frame: int) -> np.ndarray:
+    """bool[VOCAB]: tokens allowed after ``prev_in_frame`` (a pitch, or -1 at a frame's start).
+
+    Pitches must fall strictly (high to low), a frame ends with END; nothing else is allowed.
+    """
+    mask = np.zeros(VOCAB, dtype=bool)
+    hi = N_PITCH if prev_in_frame < 0 else prev_in_frame
+    mask[:hi] = True
+    mask[TOK_END] = True
+    return mask

@@ -1,0 +1,78 @@
+"""Checkpoint or trained model -> bundle (``composer export CHECKPOINT --out models/NAME``)."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+
+from composer.bundle import FORMAT, VERSION
+from composer.encoding import N_PITCH, TOK_END, TOK_HOLD, TOK_REST, TOK_START, TOK_UNKNOWN, VOCAB
+from composer.fileio import write_bytes_atomic, write_text_atomic
+
+
+def encoding_info(encoding: str) -> dict:
+    return {
+        "name": encoding,
+        "vocab": VOCAB,
+        "tokens": {"pitch": [0, N_PITCH - 1], "hold": TOK_HOLD, "rest": TOK_REST,
+                   "end": TOK_END, "start": TOK_START, "unknown": TOK_UNKNOWN},  # fmt: skip
+        "grid": "16th steps, tokens S A T B per step" if encoding == "satb"
+        else "quarter-note frames, pitches high to low then END",
+    }
+
+
+def write_bundle(model, out: Path, training: dict, metrics: dict) -> None:
+    """Write weights.npz + config.json for a ChoraleLSTM (torch) into ``out``."""
+    out = Path(out)
+    weights = {k: v.detach().cpu().numpy().astype(np.float32)
+               for k, v in model.state_dict().items()}  # fmt: skip
+    buf = io.BytesIO()
+    np.savez_compressed(buf, **weights)
+    config = {
+        "format": FORMAT,
+        "version": VERSION,
+        "model": model.config.to_dict(),
+        "encoding": encoding_info(model.config.encoding),
+        "training": training,
+        "metrics": metrics,
+    }
+    previous = out / "config.json"
+    if previous.exists():  # keep figures measured by `composer evaluate`
+        try:
+            old = json.loads(previous.read_text()).get("metrics", {})
+            config["metrics"] = {**{k: v for k, v in old.items() if k != "valid"}, **metrics}
+        except ValueError:
+            pass
+    write_bytes_atomic(out / "weights.npz", buf.getvalue())
+    write_text_atomic(out / "config.json", json.dumps(config, indent=1) + "\n")
+
+
+def export_checkpoint(checkpoint: Path, out: Path) -> None:
+    import torch  # noqa: F401  (the checkpoint is a torch file)
+
+    from composer.checkpoint import load_checkpoint
+    from composer.model import ChoraleLSTM, ModelConfig
+
+    saved = load_checkpoint(checkpoint)
+    cfg = json.loads(saved["config"])
+    model = ChoraleLSTM(ModelConfig.from_dict(cfg["model"]))
+    model.load_state_dict(saved["model"])
+    state = json.loads(saved["state"])
+    write_bundle(model, out, training={"recipe": cfg, "steps": state["step"],
+                                       "from_checkpoint": str(checkpoint)},
+                 metrics={"valid": state["history"][-1]} if state["history"] else {})
+
+
+def model_from_bundle(bundle):
+    """A torch ChoraleLSTM with a bundle's weights (for evaluation and parity tests)."""
+    import torch
+
+    from composer.model import ChoraleLSTM, ModelConfig
+
+    model = ChoraleLSTM(ModelConfig.from_dict(bundle.model))
+    model.load_state_dict({k: torch.from_numpy(v) for k, v in bundle.weights.items()})
+    model.eval()
+    return model

@@ -1,0 +1,115 @@
+"""The LSTM that learns chorales, and its config (saved with the weights; a checkpoint rebuilds
+its model alone).
+
+Forward LSTM: predicts token i from every token before it. Its input at i is the sum of
+embeddings of the previous token and of token i's conditioning (voice/slot, position in bar,
+fermata, key), plus (JSB) the previous frame's pitches as a multi-hot context, concatenated with
+the lookahead vector.
+
+Lookahead (optional): a backward LSTM reads the "fixed notes" channel (the known token, or
+UNKNOWN) from the end of the piece; its output at i summarizes what is fixed at i and after. For
+free generation and live play the lookahead vector is zero (``use_lookahead`` = 0), so one model
+serves every mode.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import torch
+import torch.nn as nn
+
+from composer.encoding import N_KEY, N_PITCH, N_POS, N_SLOT, TOK_END, VOCAB
+
+
+@dataclass
+class ModelConfig:
+    encoding: str = "satb"  # "satb" (16th steps, SATB tokens) or "jsb-quarter" (frames)
+    vocab: int = VOCAB
+    embed: int = 128
+    hidden: int = 192
+    layers: int = 2
+    dropout: float = 0.3
+    lookahead: int = 128  # hidden size of the backward LSTM; 0 = no lookahead
+    context: bool = False  # previous-frame multi-hot context (the JSB encoding)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> ModelConfig:
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in names})
+
+
+class ChoraleLSTM(nn.Module):
+    def __init__(self, config: ModelConfig):
+        super().__init__()
+        self.config = c = config
+        self.tok_emb = nn.Embedding(c.vocab, c.embed)
+        self.slot_emb = nn.Embedding(N_SLOT, c.embed)
+        self.pos_emb = nn.Embedding(N_POS, c.embed)
+        self.ferm_emb = nn.Embedding(2, c.embed)
+        self.key_emb = nn.Embedding(N_KEY, c.embed)
+        if c.context:  # index N_PITCH is "no pitch" (padding)
+            self.ctx_emb = nn.Embedding(N_PITCH + 1, c.embed, padding_idx=N_PITCH)
+        if c.lookahead:
+            self.fix_emb = nn.Embedding(c.vocab, c.embed)
+            self.back = nn.LSTM(c.embed, c.lookahead, 1, batch_first=True)
+        self.drop = nn.Dropout(c.dropout)
+        self.lstm = nn.LSTM(c.embed + c.lookahead, c.hidden, c.layers, batch_first=True,
+                            dropout=c.dropout if c.layers > 1 else 0.0)  # fmt: skip
+        self.head = nn.Linear(c.hidden, c.vocab)
+
+    def conditioning(self, batch: dict) -> torch.Tensor:
+        """(B, N, E): the sum of the conditioning embeddings of each position."""
+        x = (self.slot_emb(batch["slot"]) + self.pos_emb(batch["pos"])
+             + self.ferm_emb(batch["fermata"]) + self.key_emb(batch["key"]))  # fmt: skip
+        if self.config.context:
+            ctx = batch["context"].clamp(min=-1)  # (B, N, 4), -1 = none
+            ctx = torch.where(ctx < 0, torch.full_like(ctx, N_PITCH), ctx)
+            x = x + self.ctx_emb(ctx).sum(dim=2)
+        return x
+
+    def lookahead(self, batch: dict, cond: torch.Tensor) -> torch.Tensor:
+        """(B, N, L): the backward LSTM over the fixed-notes channel, zero where unused."""
+        fixed = batch["fixed"]  # (B, N)
+        lengths = batch["lengths"]  # (B,)
+        n = fixed.shape[1]
+        t = torch.arange(n, device=fixed.device).unsqueeze(0)  # (1, N)
+        rev = torch.where(t < lengths.unsqueeze(1), lengths.unsqueeze(1) - 1 - t, t)  # (B, N)
+        x = self.fix_emb(fixed) + cond  # (B, N, E)
+        x = torch.gather(x, 1, rev.unsqueeze(-1).expand_as(x))
+        y, _ = self.back(self.drop(x))  # (B, N, L), in reversed time
+        y = torch.gather(y, 1, rev.unsqueeze(-1).expand(-1, -1, y.shape[-1]))
+        return y * batch["use_lookahead"].view(-1, 1, 1).to(y.dtype)
+
+    def forward(self, batch: dict) -> torch.Tensor:
+        """batch: int64 tensors (B, N) inputs, slot, pos, fermata, key [, fixed, context (B, N, 4)],
+        lengths (B,), use_lookahead (B,). Returns logits (B, N, vocab)."""
+        cond = self.conditioning(batch)
+        x = self.tok_emb(batch["inputs"]) + cond
+        parts = [self.drop(x)]
+        if self.config.lookahead:
+            parts.append(self.drop(self.lookahead(batch, cond)))
+        h, _ = self.lstm(torch.cat(parts, dim=-1))
+        logits = self.head(self.drop(h))
+        return logits + self.logit_mask(batch)
+
+    def logit_mask(self, batch: dict) -> torch.Tensor:
+        """(B, N, V) additive mask: -inf on tokens the encoding can never produce there."""
+        inputs = batch["inputs"]
+        v = torch.arange(self.config.vocab, device=inputs.device)
+        if self.config.encoding == "jsb-quarter":
+            # pitches strictly fall within a frame; END closes it; nothing else is allowed
+            first = batch["slot"] == 0
+            bound = torch.where(first, torch.full_like(inputs, N_PITCH), inputs)  # (B, N)
+            ok = (v.view(1, 1, -1) < bound.unsqueeze(-1)) | (v.view(1, 1, -1) == TOK_END)
+        else:
+            ok = (v < TOK_END).view(1, 1, -1).expand(*inputs.shape, -1)  # pitch, HOLD, REST
+        return torch.where(ok, 0.0, float("-inf"))
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())

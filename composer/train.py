@@ -1,0 +1,305 @@
+"""Training: ``composer train --data bach|jsb-quarter|FOLDER --out models/NAME``.
+
+Whole pieces in length-sorted batches; Adam with warm-up and cosine decay, gradient clipping;
+validation each epoch, the best model exported as a bundle to ``--out`` every time it improves;
+early stopping. Checkpoints (model, optimizer, position in the epoch, RNG) are written atomically
+every ``--checkpoint-every`` steps and at each epoch's end; ``--resume`` continues from the last
+one, so ``kill -9`` loses at most the steps since it.
+
+Distributed: under ``torchrun --nproc_per_node=N -m composer train ...`` each process trains on a
+shard of every epoch's batches with DistributedDataParallel (gloo on CPU, nccl on GPUs); rank 0
+validates, checkpoints and exports.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from composer.checkpoint import load_checkpoint, save_checkpoint
+from composer.dataset import PieceDataset, collate, jsb_example, satb_example
+from composer.errors import ComposerError, DataError
+from composer.model import ChoraleLSTM, ModelConfig, count_parameters
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class TrainConfig:
+    data: str = "bach"  # bach | jsb-quarter | a folder of MIDI files
+    out: str = "models/bach-satb"
+    checkpoint_dir: str = ""  # default: checkpoints/<name of out>
+    epochs: int = 60
+    max_steps: int = 0  # 0 = no limit
+    batch_size: int = 16
+    lr: float = 2e-3
+    weight_decay: float = 1e-5
+    warmup: int = 100  # steps
+    clip: float = 1.0
+    patience: int = 8  # epochs without a better valid figure before stopping
+    seed: int = 0
+    checkpoint_every: int = 50  # steps
+    full: bool = False  # train on every split (for a shipped model, after a held-out run)
+    jsb_shift: int = 0  # JSB: random transposition by up to this many semitones
+    threads: int = 0  # torch threads per process (0 = torch's default)
+    model: ModelConfig = field(default_factory=ModelConfig)
+
+    def to_dict(self) -> dict:
+        d = dataclasses.asdict(self)
+        d["model"] = self.model.to_dict()
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> TrainConfig:
+        d = dict(d)
+        model = ModelConfig.from_dict(d.pop("model", {}))
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(model=model, **{k: v for k, v in d.items() if k in names})
+
+    @property
+    def checkpoint_path(self) -> Path:
+        base = Path(self.checkpoint_dir) if self.checkpoint_dir else REPO / "checkpoints" / Path(
+            self.out).name  # fmt: skip
+        return base / "last.pt"
+
+
+# --- data -------------------------------------------------------------------------------------
+def load_pieces(data: str, split: str, full: bool = False) -> tuple[list, str, list[str]]:
+    """(pieces, encoding, problems) for a data source and split ('train' or 'valid')."""
+    if data == "jsb-quarter":
+        from composer.corpus import load_jsb
+
+        pieces = load_jsb("jsb-quarter", split)
+        if full and split == "train":
+            pieces = pieces + load_jsb("jsb-quarter", "valid")
+        return pieces, "jsb-quarter", []
+    if data == "bach":
+        from composer.corpus import load_chorales
+
+        if full and split == "train":
+            return load_chorales(None), "satb", []
+        return load_chorales(split), "satb", []
+    return load_midi_folder(Path(data), split)
+
+
+def load_midi_folder(folder: Path, split: str) -> tuple[list, str, list[str]]:
+    """A user's folder of MIDI files -> four-voice Scores; 10% of files (by name hash) validate."""
+    import hashlib
+
+    from composer.midi_io import read_midi
+
+    if not folder.is_dir():
+        raise DataError(f"--data {folder}: not 'bach', 'jsb-quarter' or a folder of MIDI files")
+    files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in (".mid", ".midi"))
+    if not files:
+        raise DataError(f"no .mid or .midi files in {folder}")
+    pieces, problems = [], []
+    for path in files:
+        in_valid = int(hashlib.sha256(path.name.encode()).hexdigest(), 16) % 10 == 0
+        if in_valid != (split == "valid"):
+            continue
+        try:
+            score = read_midi(path)
+        except ComposerError as e:
+            problems.append(f"{path.name}: {e}")
+            continue
+        if score.voices != 4:
+            problems.append(f"{path.name}: {score.voices} voices; training needs 4 (SATB)")
+            continue
+        pieces.append(score)
+    return pieces, "satb", problems
+
+
+# --- loss and validation ----------------------------------------------------------------------
+def token_nll(model: ChoraleLSTM, batch: dict) -> tuple[torch.Tensor, torch.Tensor]:
+    """(nll[B, N] in nats per token, weight[B, N])."""
+    logits = model(batch)
+    nll = F.cross_entropy(logits.transpose(1, 2), batch["targets"], reduction="none")
+    weight = batch["weight"]
+    return torch.where(weight > 0, nll, torch.zeros_like(nll)), weight
+
+
+@torch.inference_mode()
+def validate(model: ChoraleLSTM, pieces: list, encoding: str) -> dict[str, float]:
+    """Valid figures: JSB NLL per frame; SATB NLL per token (free) and per A/T/B token (soprano
+    given, with lookahead). ``score`` is the figure early stopping minimizes."""
+    model.eval()
+    out: dict[str, float] = {}
+    if encoding == "jsb-quarter":
+        total, frames = 0.0, 0
+        for i in range(0, len(pieces), 16):
+            batch = collate([jsb_example(p, None) for p in pieces[i : i + 16]])
+            nll, w = token_nll(model, batch)
+            total += float((nll * w).sum())
+            frames += sum(len(p) for p in pieces[i : i + 16])
+        out["nll_per_frame"] = total / frames
+        out["score"] = out["nll_per_frame"]
+    else:
+        for pattern in ("free", "soprano"):
+            total, count = 0.0, 0.0
+            for i in range(0, len(pieces), 16):
+                batch = collate([satb_example(p, None, pattern) for p in pieces[i : i + 16]])
+                nll, w = token_nll(model, batch)
+                total += float((nll * w).sum())
+                count += float(w.sum())
+            out[f"nll_{pattern}"] = total / count
+        out["score"] = (out["nll_free"] + out["nll_soprano"]) / 2
+    model.train()
+    return out
+
+
+# --- the loop ---------------------------------------------------------------------------------
+def learning_rate(cfg: TrainConfig, step: int, total: int) -> float:
+    if step < cfg.warmup:
+        return cfg.lr * (step + 1) / cfg.warmup
+    progress = min(1.0, (step - cfg.warmup) / max(1, total - cfg.warmup))
+    return cfg.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * progress)))
+
+
+@dataclass
+class Progress:
+    """What the loop reports after each step (a CLI bar or a GUI can listen)."""
+
+    epoch: int
+    step: int
+    total_steps: int
+    loss: float
+    tokens_per_second: float
+    seconds_left: float
+    valid: dict | None = None
+
+
+def train(cfg: TrainConfig, resume: bool = False,
+          on_progress: Callable[[Progress], None] | None = None) -> dict:  # fmt: skip
+    """Train, export the best model to ``cfg.out``; return a summary dict."""
+    distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
+    rank, world = 0, 1
+    if distributed:
+        import torch.distributed as dist
+
+        backend = "nccl" if torch.cuda.is_available() else "gloo"
+        dist.init_process_group(backend)
+        rank, world = dist.get_rank(), dist.get_world_size()
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    torch.manual_seed(cfg.seed)
+    train_pieces, encoding, problems = load_pieces(cfg.data, "train", cfg.full)
+    valid_pieces, _, vproblems = load_pieces(cfg.data, "valid")
+    if not train_pieces:
+        raise DataError(f"no usable training pieces in {cfg.data}")
+    cfg.model.encoding = encoding
+    if encoding == "jsb-quarter":
+        cfg.model.context, cfg.model.lookahead = True, 0
+    model = ChoraleLSTM(cfg.model)
+    optim = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    data = PieceDataset(train_pieces, encoding, cfg.batch_size, augment=True, seed=cfg.seed,
+                        jsb_shift=cfg.jsb_shift)  # fmt: skip
+    per_epoch = len(data.batch_indices(0)) // world
+    total = cfg.epochs * per_epoch
+    if cfg.max_steps:
+        total = min(total, cfg.max_steps)
+    state = {"epoch": 0, "batch": 0, "step": 0, "best": float("inf"), "bad_epochs": 0,
+             "history": [], "seconds": 0.0}  # fmt: skip
+    ckpt = cfg.checkpoint_path
+    if resume and ckpt.exists():
+        saved = load_checkpoint(ckpt)
+        model.load_state_dict(saved["model"])
+        optim.load_state_dict(saved["optim"])
+        torch.set_rng_state(saved["torch_rng"])
+        state.update(json.loads(saved["state"]))
+    ddp_model = model
+    if distributed:
+        from torch.nn.parallel import DistributedDataParallel
+
+        ddp_model = DistributedDataParallel(model)
+    info = {"parameters": count_parameters(model), "train_pieces": len(train_pieces),
+            "valid_pieces": len(valid_pieces), "problems": problems + vproblems,
+            "steps_per_epoch": per_epoch, "world": world}  # fmt: skip
+
+    def checkpoint() -> None:
+        if rank == 0:
+            save_checkpoint(ckpt, {"model": model.state_dict(), "optim": optim.state_dict(),
+                                   "torch_rng": torch.get_rng_state(),
+                                   "state": json.dumps(state),
+                                   "config": json.dumps(cfg.to_dict())})  # fmt: skip
+
+    model.train()
+    t_start = time.monotonic() - state["seconds"]
+    tokens_done, t_rate = 0, time.monotonic()
+    stop = state["step"] >= total
+    while not stop and state["epoch"] < cfg.epochs:
+        epoch = state["epoch"]
+        for i, batch in data.batches(epoch, rank, world, start=state["batch"]):
+            for g in optim.param_groups:
+                g["lr"] = learning_rate(cfg, state["step"], total)
+            nll, w = token_nll(ddp_model, batch)
+            loss = (nll * w).sum() / w.sum().clamp(min=1)
+            optim.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip)
+            optim.step()
+            state["step"] += 1
+            state["batch"] = i + 1
+            state["seconds"] = time.monotonic() - t_start
+            tokens_done += int(w.sum()) * world
+            rate = tokens_done / max(1e-9, time.monotonic() - t_rate)
+            left = (total - state["step"]) * state["seconds"] / max(1, state["step"])
+            if on_progress and rank == 0:
+                on_progress(Progress(epoch, state["step"], total, loss.item(), rate, left))
+            if state["step"] % cfg.checkpoint_every == 0:
+                checkpoint()
+            if state["step"] >= total:
+                stop = True
+                break
+        if state["batch"] >= per_epoch or stop:
+            if rank == 0:
+                figures = validate(model, valid_pieces, encoding) if valid_pieces else {
+                    "score": float(loss)}  # fmt: skip
+                figures.update(epoch=epoch + 1, step=state["step"],
+                               seconds=round(state["seconds"], 1))  # fmt: skip
+                state["history"].append(figures)
+                if figures["score"] < state["best"]:
+                    state["best"], state["bad_epochs"] = figures["score"], 0
+                    export_best(model, cfg, state, info)
+                else:
+                    state["bad_epochs"] += 1
+                if on_progress:
+                    on_progress(Progress(epoch, state["step"], total, loss.item(), 0.0, 0.0,
+                                         figures))  # fmt: skip
+            state["epoch"], state["batch"] = epoch + 1, 0
+            if distributed:
+                import torch.distributed as dist
+
+                flag = torch.tensor([state["bad_epochs"]], dtype=torch.int64)
+                dist.broadcast(flag, 0)
+                state["bad_epochs"] = int(flag)
+            if state["bad_epochs"] >= cfg.patience:
+                stop = True
+            checkpoint()
+    if distributed:
+        import torch.distributed as dist
+
+        dist.destroy_process_group()
+    info.update(best=state["best"], steps=state["step"], epochs=state["epoch"],
+                seconds=round(state["seconds"], 1), history=state["history"])  # fmt: skip
+    return info
+
+
+def export_best(model: ChoraleLSTM, cfg: TrainConfig, state: dict, info: dict) -> None:
+    from composer.export import write_bundle
+
+    training = {"recipe": cfg.to_dict(), "steps": state["step"], "epochs": state["epoch"] + 1,
+                "seconds": round(state["seconds"], 1), "torch": torch.__version__, **{
+                    k: v for k, v in info.items() if k != "problems"}}  # fmt: skip
+    write_bundle(model, Path(cfg.out), training=training,
+                 metrics={"valid": state["history"][-1]} if state["history"] else {})
