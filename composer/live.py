@@ -1,0 +1,393 @@
+"""Live mode: an endless chorale into MIDI ports, a live harmonizer, MIDI Beat Clock.
+
+Three pieces, each usable from the CLI (``composer live``) and the app:
+
+- **Stream**: the sampler's endless step stream played by :class:`composer.playback.Player`
+  at a tempo (optionally sending MIDI Beat Clock), or by :class:`ClockFollowPlayer` on a DAW's
+  clock (one 16th step every 6 clocks).
+- **Harmonizer**: :class:`LiveHarmonizer` takes each note played on an input as the soprano and
+  sounds alto, tenor and bass at once (channels 1, 2, 3; the soprano is echoed on channel 0 if
+  asked). The chord is computed and sent first; the model's bookkeeping (held steps) comes
+  after, off the latency path.
+- **Outputs**: :func:`open_outputs` opens what ``--out-port`` / ``--virtual`` / ``--synth``
+  name; every output has ``send(mido.Message)``.
+
+Stopping never leaves a note on: each object tracks what it sounded and releases it in
+``close()`` / ``stop()``; :func:`terminate_on_signals` turns SIGTERM into an exception so that
+the ``finally`` blocks run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import mido
+import numpy as np
+
+from composer.clock import BeatClockFollower, Clock, MonotonicClock
+from composer.errors import ComposerError
+from composer.playback import Output, StepRenderer, note_off, note_on, voice_channels
+
+HARMONY_CHANNELS = (1, 2, 3)  # alto, tenor, bass
+SOPRANO_CHANNEL = 0
+
+
+class Terminated(Exception):
+    """Raised in the main thread by SIGTERM (or SIGHUP) inside :func:`terminate_on_signals`."""
+
+    exit_code = 143
+
+
+@contextlib.contextmanager
+def terminate_on_signals() -> Iterator[None]:
+    """Turn SIGTERM and SIGHUP into :class:`Terminated` (SIGINT into KeyboardInterrupt) in the
+    main thread, so ``finally`` blocks run; once one has arrived, later ones are ignored until
+    the block is left, so a second Ctrl-C cannot cut the note-offs short.
+
+    A no-op outside the main thread.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    signals = [getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, n)]
+
+    def handler(signum: int, frame: Any) -> None:
+        for sig in signals:
+            signal.signal(sig, signal.SIG_IGN)
+        if signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        raise Terminated(signal.Signals(signum).name)
+
+    previous = {sig: signal.signal(sig, handler) for sig in signals}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+# --- outputs ---------------------------------------------------------------------------------
+def open_outputs(
+    stack: contextlib.ExitStack,
+    *,
+    out_port: str | None = None,
+    virtual: str | None = None,
+    synth: bool = False,
+    backend: str | None = None,
+    synth_driver: str | None = None,
+) -> list[Output]:
+    """Open the outputs named (a port, a virtual port, the in-process synth); closed by stack.
+
+    Raises PortError / AudioError with one-line messages.
+    """
+    outputs: list[Output] = []
+    if out_port is not None or virtual is not None:
+        from composer.ports import open_output
+
+        port = open_output(out_port, virtual=virtual, backend=backend)
+        stack.callback(port.close)
+        outputs.append(port)
+    if synth:
+        from composer.synth import LiveSynth
+
+        live_synth = LiveSynth(driver=synth_driver)
+        stack.callback(live_synth.close)
+        outputs.append(live_synth)
+    if not outputs:
+        raise ComposerError("no output: give --out-port NAME, --virtual NAME or --synth")
+    return outputs
+
+
+def output_name(output: Any) -> str:
+    """A short description of an output for status lines."""
+    name = getattr(output, "name", None)
+    if name:
+        return str(name)
+    driver = getattr(output, "driver", None)
+    return f"the synth ({driver})" if driver else type(output).__name__
+
+
+def send_all(outputs: Sequence[Output], messages: Iterable[mido.Message]) -> None:
+    for msg in messages:
+        for out in outputs:
+            out.send(msg)
+
+
+def release_all(outputs: Sequence[Output], sounding: Iterable[tuple[int, int]]) -> None:
+    """note_off for each (channel, note) on every output; a failing output does not stop it."""
+    messages = [note_off(ch, n) for ch, n in sounding]
+    for out in outputs:
+        for msg in messages:
+            with contextlib.suppress(Exception):
+                out.send(msg)
+
+
+# --- the sampler (loaded lazily) -------------------------------------------------------------
+def sampler_stream(
+    model_dir: str | None = None,
+    *,
+    key: str | None = None,
+    time_signature: tuple[int, int] = (4, 4),
+    seed: int | None = None,
+    temperature: float = 1.0,
+    top_p: float = 0.95,
+) -> Iterator[np.ndarray]:
+    """The sampler's endless stream of steps (int16[4]: S, A, T, B; pitch / HOLD / REST)."""
+    sampler, settings, parsed = _load_sampler(model_dir, key, seed, temperature, top_p)
+    return sampler.stream(key=parsed, time_signature=time_signature, settings=settings)
+
+
+def sampler_harmonizer(
+    model_dir: str | None = None,
+    *,
+    key: str | None = None,
+    time_signature: tuple[int, int] = (4, 4),
+    seed: int | None = None,
+    temperature: float = 1.0,
+    top_p: float = 0.95,
+) -> Any:
+    """The sampler's live harmonizer: ``chord(soprano) -> (alto, tenor, bass)``, ``hold(steps)``."""
+    sampler, settings, parsed = _load_sampler(model_dir, key, seed, temperature, top_p)
+    return sampler.harmonizer(key=parsed, time_signature=time_signature, settings=settings)
+
+
+def _load_sampler(model_dir, key, seed, temperature, top_p):
+    from composer.sampler import Sampler, SamplingSettings
+    from composer.score import Key
+
+    parsed = Key.parse(key) if key else None
+    settings = SamplingSettings(temperature=temperature, top_p=top_p, seed=seed)
+    return Sampler.load(model_dir=model_dir), settings, parsed
+
+
+# --- the harmonizer --------------------------------------------------------------------------
+class ChordModel(Protocol):
+    def chord(self, soprano: int) -> Sequence[int]: ...
+
+    def hold(self, steps: int) -> None: ...
+
+
+@dataclass
+class _Sounding:
+    note: int  # the played (input) note
+    start: float  # seconds on the clock
+    notes: list[tuple[int, int]] = field(default_factory=list)  # (channel, pitch) sent
+
+
+class LiveHarmonizer:
+    """Each note played becomes the soprano; alto, tenor and bass sound at once.
+
+    model: ``chord(soprano) -> (alto, tenor, bass)`` (MIDI pitches, or REST/negative for a
+    silent voice) and ``hold(steps)``. tempo: quarter notes per minute used to count how many
+    16th steps a note was held, so the model's sense of time follows the player. echo: also
+    send the soprano on ``channels[0]``. ``handle(msg)`` is the input port's callback.
+
+    The soprano line is monophonic: a new note ends the chord of the one before (legato).
+    A chord ends when its played note ends.
+    """
+
+    def __init__(
+        self,
+        model: ChordModel,
+        outputs: Output | Sequence[Output],
+        *,
+        tempo: float = 90.0,
+        echo: bool = False,
+        channels: Sequence[int] = (SOPRANO_CHANNEL, *HARMONY_CHANNELS),
+        clock: Clock | None = None,
+        on_chord: Callable[[int, Sequence[int]], None] | None = None,
+    ) -> None:
+        self.model = model
+        self.outputs: tuple[Output, ...] = (
+            tuple(outputs) if isinstance(outputs, list | tuple) else (outputs,)
+        )
+        self.echo = echo
+        self.channels = tuple(channels)
+        self.clock: Clock = clock or MonotonicClock()
+        self.step_seconds = 15.0 / tempo
+        self.on_chord = on_chord
+        self.error: BaseException | None = None
+        self.chords = 0
+        self._lock = threading.Lock()
+        self._current: _Sounding | None = None
+        self._origin: float | None = None  # time of the first chord
+        self._model_steps = 0  # 16th steps the model has consumed
+        self._closed = False
+
+    def handle(self, msg: mido.Message) -> None:
+        """Take one input message (any channel); note_on / note_off act, others are ignored."""
+        kind = msg.type
+        if kind not in ("note_on", "note_off"):
+            return
+        try:
+            with self._lock:
+                if self._closed:
+                    return
+                if kind == "note_on" and msg.velocity > 0:
+                    self._note_on(msg.note, msg.velocity)
+                else:
+                    self._note_off(msg.note)
+        except Exception as e:  # the callback thread must not die; the owner reads .error
+            self.error = e
+
+    def _note_on(self, note: int, velocity: int) -> None:
+        t = self.clock.now()
+        harmony = self.model.chord(note)  # the latency path: compute ...
+        out: list[mido.Message] = []
+        previous = self._current
+        if previous is not None:
+            out.extend(note_off(ch, p) for ch, p in previous.notes)
+        sounding = _Sounding(note, t)
+        for ch, pitch in zip(self.channels[1:], harmony, strict=False):
+            pitch = int(pitch)
+            if 0 <= pitch <= 127:
+                out.append(note_on(ch, pitch, velocity))
+                sounding.notes.append((ch, pitch))
+        if self.echo:
+            out.append(note_on(self.channels[0], note, velocity))
+            sounding.notes.append((self.channels[0], note))
+        send_all(self.outputs, out)  # ... send ...
+        self._current = sounding  # ... and only then the bookkeeping
+        self.chords += 1
+        if self._origin is None:
+            self._origin = t
+        self._model_steps += 1
+        self._catch_up(self._step_at(t) + 1)  # the chord filled the step it started in
+        if self.on_chord is not None:
+            self.on_chord(note, tuple(int(p) for p in harmony))
+
+    def _note_off(self, note: int) -> None:
+        current = self._current
+        if current is None or current.note != note:
+            return  # a note already replaced by a later one (legato)
+        send_all(self.outputs, [note_off(ch, p) for ch, p in current.notes])
+        self._current = None
+        self._catch_up(self._step_at(self.clock.now()))
+
+    def _step_at(self, t: float) -> int:
+        """The 16th step (since the first chord) that time t (seconds) falls on, rounded."""
+        return int(round((t - (self._origin or 0.0)) / self.step_seconds))
+
+    def _catch_up(self, target: int) -> None:
+        """Advance the model by held steps until it has consumed target steps."""
+        missing = target - self._model_steps
+        if missing > 0:
+            self.model.hold(missing)
+            self._model_steps += missing
+
+    @property
+    def sounding(self) -> list[tuple[int, int]]:
+        current = self._current
+        return list(current.notes) if current else []
+
+    def close(self) -> None:
+        """End the sounding chord and ignore further input. Safe to call twice."""
+        with self._lock:
+            self._closed = True
+            if self._current is not None:
+                release_all(self.outputs, self._current.notes)
+                self._current = None
+
+
+# --- following a DAW's clock -----------------------------------------------------------------
+class ClockFollowPlayer:
+    """Plays a step source on MIDI Beat Clock from a DAW: one 16th step every 6 clocks.
+
+    ``handle(msg)`` is the clock input's callback. Start plays step 0 on the next clock; stop
+    silences the sounding notes (the stream resumes on continue or start). The next step is
+    drawn from the source right after a step is sent, so a clock only sends. max_steps: stop
+    after this many steps (``done`` is set). ``tempo`` is the DAW's tempo estimated from the
+    clock (quarter notes per minute, smoothed).
+    """
+
+    def __init__(
+        self,
+        source: Iterable[Sequence[int] | np.ndarray],
+        outputs: Output | Sequence[Output],
+        *,
+        channels: Sequence[int] | None = None,
+        max_steps: int | None = None,
+        clock: Clock | None = None,
+        on_step: Callable[[int, np.ndarray], None] | None = None,
+    ) -> None:
+        self.outputs: tuple[Output, ...] = (
+            tuple(outputs) if isinstance(outputs, list | tuple) else (outputs,)
+        )
+        self.channels = tuple(channels) if channels is not None else voice_channels(4)
+        self.renderer = StepRenderer(self.channels)
+        self.max_steps = max_steps
+        self.clock: Clock = clock or MonotonicClock()
+        self.on_step = on_step
+        self.follower = BeatClockFollower(self._on_step, on_stop=self._silence)
+        self.steps_played = 0
+        self.error: BaseException | None = None
+        self.done = threading.Event()
+        self._source = iter(source)
+        self._next: np.ndarray | None = None
+        self._sounding: dict[tuple[int, int], None] = {}
+        self._lock = threading.Lock()
+        self._prefetch()
+
+    @property
+    def tempo(self) -> float | None:
+        return self.follower.tempo
+
+    @property
+    def sounding(self) -> list[tuple[int, int]]:
+        return list(self._sounding)
+
+    def handle(self, msg: mido.Message) -> None:
+        try:
+            with self._lock:
+                if not self.done.is_set():
+                    self.follower.feed(msg, self.clock.now())
+        except BaseException as e:
+            self.error = e
+            self._silence()
+            self.done.set()
+
+    def _prefetch(self) -> None:
+        if self.max_steps is not None and self.steps_played >= self.max_steps:
+            self._next = None
+            return
+        try:
+            self._next = np.asarray(next(self._source))
+        except StopIteration:
+            self._next = None
+
+    def _on_step(self, index: int) -> None:
+        cells = self._next
+        if cells is None:
+            self._silence()
+            self.done.set()
+            return
+        self._send(self.renderer.render(cells))
+        self.steps_played += 1
+        if self.on_step is not None:
+            self.on_step(index, cells)
+        self._prefetch()
+
+    def _send(self, messages: list[mido.Message]) -> None:
+        for msg in messages:
+            for out in self.outputs:
+                out.send(msg)
+            if msg.type == "note_on" and msg.velocity > 0:
+                self._sounding[(msg.channel, msg.note)] = None
+            else:
+                self._sounding.pop((msg.channel, msg.note), None)
+
+    def _silence(self) -> None:
+        release_all(self.outputs, list(self._sounding))
+        self._sounding.clear()
+        self.renderer.release()
+
+    def close(self) -> None:
+        """Silence everything and ignore further clock. Safe to call twice."""
+        with self._lock:
+            self.done.set()
+            self._silence()
