@@ -1,0 +1,37 @@
+"""``composer gui [FILE.mid]``: the desktop app (needs PySide6: chorale-composer[app])."""
+
+from __future__ import annotations
+
+import argparse
+
+from composer.errors import ComposerError
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "gui",
+        help="open the desktop app",
+        description="Open Composer's desktop app: compose, harmonize, listen and export.",
+    )
+    p.add_argument("file", nargs="?", help="a MIDI file to open (four voices, or a melody)")
+    p.add_argument("--screenshot", metavar="PNG",
+                   help="compose a chorale at start and save a screenshot of the window")  # fmt: skip
+    p.add_argument("--quit-after-compose", action="store_true",
+                   help="with --screenshot: quit once the screenshot is saved")  # fmt: skip
+    p.add_argument("--seed", type=int, default=None, help="seed for the --screenshot compose")
+    p.add_argument("--no-audio", action="store_true",
+                   help="do not open the audio device (MIDI ports only)")  # fmt: skip
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        import PySide6  # noqa: F401
+    except ModuleNotFoundError:
+        raise ComposerError(
+            "the desktop app needs PySide6: pip install 'chorale-composer[app]'"
+        ) from None
+    from gui.app import run as run_app
+
+    return run_app(args.file, args.screenshot, args.quit_after_compose,
+                   audio=not args.no_audio, compose_seed=args.seed)  # fmt: skip

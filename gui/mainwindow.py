@@ -1,0 +1,639 @@
+"""The main window: lays out the roll and the panels, and wires them to the document, the
+workers (gui.workers) and the player (gui.player).
+
+Nothing slow runs here: loading the model, composing, reading and exporting files and
+autosaving are Workers; playback is composer.playback's scheduler thread.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, QStandardPaths, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QScrollArea,
+    QSplitter,
+    QTabWidget,
+    QToolBar,
+    QVBoxLayout,
+    QWidget,
+)
+
+from composer.score import Score
+from gui import files
+from gui.compose import ComposeParams, compose
+from gui.document import Document
+from gui.live_panel import LivePanel
+from gui.panels import ComposePanel, MixerPanel, TransportBar, VariationsPanel
+from gui.pianoroll import PianoRoll
+from gui.player import AppPlayer
+from gui.workers import Worker, stop_all
+
+RECENT_MAX = 8
+AUTOSAVE_DELAY_MS = 1500
+
+
+def default_autosave_path() -> Path:
+    base = QStandardPaths.writableLocation(QStandardPaths.AppDataLocation) or str(Path.home())
+    return Path(base) / "autosave.json"
+
+
+def load_sampler():
+    """The shipped model (models/bach-satb), via composer.sampler (numpy + numba)."""
+    from composer.sampler import Sampler
+
+    return Sampler.load()
+
+
+class MainWindow(QMainWindow):
+    """Composer's window. ``composed`` fires after new music is on the roll (for scripts)."""
+
+    composed = Signal()
+    samplerReady = Signal()
+
+    def __init__(self, settings: QSettings | None = None, autosave_path: Path | None = None,
+                 audio: bool = True, sampler_loader: Callable | None = load_sampler) -> None:  # fmt: skip
+        super().__init__()
+        self.setWindowTitle("Composer")
+        self.settings = settings or QSettings("Composer", "Composer")
+        self.autosave_path = autosave_path or default_autosave_path()
+        self.doc = Document()
+        self.sampler = None
+        self.sampler_error: str | None = None
+        self.workers: set[Worker] = set()
+        self.compose_worker: Worker | None = None
+        self._pending_compose: ComposeParams | None = None
+        self.last_dialog: QMessageBox | None = None
+        self.ask_on_close: Callable[[], str] = self._ask_on_close
+        self._closing = False
+        self._t0 = time.perf_counter()
+
+        self.player = AppPlayer(self, audio=audio)
+        self._build()
+        self._build_menus()
+        self._restore_settings()
+        self.doc.listen(self._on_doc)
+        self._autosave_timer = QTimer(self, singleShot=True, interval=AUTOSAVE_DELAY_MS)
+        self._autosave_timer.timeout.connect(self.autosave_now)
+        self._report_audio()
+        self.setAcceptDrops(True)
+        if sampler_loader is not None:
+            self._run(sampler_loader, inject=False, name="load model", on_done=self._sampler_loaded,
+                      on_error=self._sampler_failed)  # fmt: skip
+            self.model_label.setText("Model: loading…")
+
+    # --- layout -----------------------------------------------------------------------------
+    def _build(self) -> None:
+        self.roll = PianoRoll(self.doc)
+        self.compose_panel = ComposePanel()
+        self.variations_panel = VariationsPanel()
+        self.mixer = MixerPanel()
+        self.live_panel = LivePanel(self.player)
+        self.transport = TransportBar()
+        self.faults_toggle = QCheckBox("Show voice-leading faults")
+        self.faults_label = QLabel("")
+        self.faults_label.setObjectName("hint")
+
+        left = QWidget()
+        lbox = QVBoxLayout(left)
+        lbox.setContentsMargins(6, 0, 2, 6)
+        lbox.addWidget(self.compose_panel)
+        lbox.addWidget(self.variations_panel, 1)
+        left_scroll = QScrollArea(widgetResizable=True)
+        left_scroll.setWidget(left)
+        left_scroll.setMinimumWidth(270)
+        left_scroll.setFrameShape(QScrollArea.NoFrame)
+        left_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+
+        right = QTabWidget()
+        mix_page = QWidget()
+        mbox = QVBoxLayout(mix_page)
+        mbox.setContentsMargins(4, 0, 4, 4)
+        mbox.addWidget(self.mixer)
+        mbox.addWidget(self.faults_toggle)
+        mbox.addWidget(self.faults_label)
+        mbox.addStretch(1)
+        right.addTab(mix_page, "Mixer")
+        right.addTab(self.live_panel, "Live")
+        right.setMinimumWidth(290)
+
+        split = QSplitter(Qt.Horizontal)
+        split.addWidget(left_scroll)
+        split.addWidget(self.roll)
+        split.addWidget(right)
+        split.setStretchFactor(1, 1)
+        split.setSizes([280, 700, 300])
+        self.setCentralWidget(split)
+
+        bar = QToolBar("Transport", movable=False)
+        bar.addWidget(self.transport)
+        self.addToolBar(Qt.TopToolBarArea, bar)
+
+        sb = self.statusBar()
+        self.model_label = QLabel("Model: –")
+        self.audio_label = QLabel("")
+        sb.addPermanentWidget(self.model_label)
+        sb.addPermanentWidget(self.audio_label)
+
+        c = self.compose_panel
+        c.composeRequested.connect(self.compose)
+        c.cancelRequested.connect(self.cancel_compose)
+        self.variations_panel.chosen.connect(self.doc.choose_variation)
+        self.variations_panel.audition.connect(self.audition)
+        self.mixer.programChanged.connect(self.player.set_program)
+        self.mixer.volumeChanged.connect(self.player.set_volume)
+        self.mixer.mixChanged.connect(lambda: self.player.set_audible(self.mixer.audible()))
+        self.mixer.lockToggled.connect(self.doc.toggle_voice_lock)
+        self.transport.playToggled.connect(self.play_pause)
+        self.transport.stopped.connect(self.stop)
+        self.transport.tempoChanged.connect(self._tempo_changed)
+        self.transport.loopToggled.connect(lambda _on: self._restart_if_playing())
+        self.transport.outputChosen.connect(self.choose_output)
+        self.player.position.connect(self._on_position)
+        self.player.stateChanged.connect(self._on_player_state)
+        self.roll.status.connect(lambda m: self.statusBar().showMessage(m, 4000))
+        self.faults_toggle.toggled.connect(self._toggle_faults)
+        self.refresh_outputs()
+
+    def _build_menus(self) -> None:
+        m = self.menuBar()
+        file = m.addMenu("&File")
+        self._action(file, "&Open MIDI…", self.open_dialog, QKeySequence.Open)
+        self.recent_menu = file.addMenu("Open &Recent")
+        file.addSeparator()
+        self._action(file, "&Export…", self.export_dialog, "Ctrl+E")
+        file.addSeparator()
+        self._action(file, "&Quit", self.close, QKeySequence.Quit)
+        edit = m.addMenu("&Edit")
+        self.undo_action = self._action(edit, "&Undo", self.doc.undo, "Ctrl+Z")
+        self.redo_action = self._action(edit, "&Redo", self.doc.redo, "Ctrl+Shift+Z")
+        self.redo_action.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
+        edit.addSeparator()
+        self._action(edit, "&Lock selection", lambda: self.doc.lock_selection(True), "Ctrl+L")
+        self._action(edit, "U&nlock selection", lambda: self.doc.lock_selection(False),
+                     "Ctrl+Shift+L")  # fmt: skip
+        self._action(edit, "Clear selection", lambda: self.doc.select(None), "Esc")
+        comp = m.addMenu("&Compose")
+        self._action(comp, "&Compose", lambda: self.compose(self.compose_panel.params()),
+                     "Ctrl+G")  # fmt: skip
+        self._action(comp, "New &seed", self.compose_panel.roll_seed, "Ctrl+R")
+        self._action(comp, "Cancel", self.cancel_compose)
+        play = m.addMenu("&Playback")
+        self._action(play, "Play / Stop", self.play_stop, "Space")
+        self._action(play, "Pause", self.play_pause)
+        self._action(play, "Stop", self.stop)
+        self._action(play, "Refresh outputs", self.refresh_outputs)
+        view = m.addMenu("&View")
+        self._action(view, "Zoom in", lambda: self.roll.zoom(1.25), QKeySequence.ZoomIn)
+        self._action(view, "Zoom out", lambda: self.roll.zoom(0.8), QKeySequence.ZoomOut)
+        view.addAction(self.faults_toggle.text(), self.faults_toggle.toggle)
+        self._update_history_actions()
+        self._update_recent_menu()
+
+    def _action(self, menu, text: str, slot, shortcut=None) -> QAction:
+        act = QAction(text, self)
+        if shortcut is not None:
+            act.setShortcut(QKeySequence(shortcut))
+            act.setShortcutContext(Qt.WindowShortcut)
+        act.triggered.connect(lambda _checked=False: slot())
+        menu.addAction(act)
+        self.addAction(act)
+        return act
+
+    # --- workers ----------------------------------------------------------------------------
+    def _run(self, fn, *args, on_done=None, on_error=None, on_progress=None, inject=True,
+             name: str = "", **kwargs) -> Worker:  # fmt: skip
+        w = Worker(fn, *args, inject=inject, name=name, **kwargs)
+        if on_done:
+            w.finished_ok.connect(on_done)
+        w.errored.connect(on_error or (lambda msg, n=name: self.show_error(f"{n}: {msg}")))
+        if on_progress:
+            w.progress.connect(on_progress)
+        self.workers.add(w)
+        w.finished.connect(lambda w=w: self.workers.discard(w))
+        w.start()
+        return w
+
+    def show_error(self, message: str, title: str = "Composer") -> QMessageBox:
+        """A window-modal error dialog that does not block the event loop."""
+        box = QMessageBox(QMessageBox.Warning, title, message, QMessageBox.Ok, self)
+        box.setWindowModality(Qt.WindowModal)
+        box.open()
+        self.last_dialog = box
+        self.statusBar().showMessage(message, 8000)
+        return box
+
+    # --- model and composing ----------------------------------------------------------------
+    def _sampler_loaded(self, sampler) -> None:
+        self.sampler = sampler
+        name = getattr(sampler, "name", None) or "bach-satb"
+        self.model_label.setText(f"Model: {name}")
+        self.samplerReady.emit()
+        if self._pending_compose is not None:
+            params, self._pending_compose = self._pending_compose, None
+            self.compose(params)
+
+    def _sampler_failed(self, message: str) -> None:
+        self.sampler_error = message
+        self.model_label.setText("Model: not loaded")
+        self.compose_panel.set_busy(False)
+        self.show_error(f"The model could not be loaded: {message}")
+
+    def compose(self, params: ComposeParams | None = None) -> None:
+        """Start composing with the panel's settings (queued until the model has loaded)."""
+        params = params or self.compose_panel.params()
+        if self.compose_worker is not None:
+            return
+        if self.sampler is None:
+            if self.sampler_error:
+                self.show_error(f"No model to compose with: {self.sampler_error}")
+                return
+            self._pending_compose = params
+            self.compose_panel.set_busy(True)
+            self.statusBar().showMessage("Composing as soon as the model has loaded…")
+            return
+        d = self.doc
+        region = d.selection.steps(d.piece) if d.selection and d.piece else None
+        voices = d.selection.voices if d.selection else ()
+        self.compose_panel.set_busy(True)
+        self.statusBar().showMessage(f"Composing ({params.mode})…")
+        started = time.perf_counter()
+        label = {"new": "New chorale", "continue": "Continue", "harmonize": "Harmonize",
+                 "regenerate": "Regenerate"}[params.mode]  # fmt: skip
+
+        def done(scores, label=label) -> None:
+            self.compose_worker = None
+            self.compose_panel.set_busy(False)
+            if not scores:
+                return
+            self.doc.set_results(list(scores), label)
+            if params.mode == "new":
+                self.roll.scroll_to_start()
+            self.roll.center_on_music()
+            secs = time.perf_counter() - started
+            self.statusBar().showMessage(
+                f"{label}: {len(scores)} variation(s) in {secs:.1f} s (seed {params.seed})", 8000)
+            self.composed.emit()
+
+        def failed(msg: str) -> None:
+            self.compose_worker = None
+            self.compose_panel.set_busy(False)
+            if msg == "cancelled":
+                self.statusBar().showMessage("Composing cancelled", 4000)
+            else:
+                self.show_error(f"Cannot compose: {msg}")
+
+        self.compose_worker = self._run(
+            compose, self.sampler, params, d.piece, melody=d.melody, region=region,
+            region_voices=voices, voice_locks=d.voice_locks,
+            lock_mask=d.lock_mask() if d.piece is not None else None,
+            on_done=done, on_error=failed, on_progress=self.compose_panel.set_progress,
+            name="compose")  # fmt: skip
+
+    def cancel_compose(self) -> None:
+        self._pending_compose = None
+        if self.compose_worker is not None:
+            self.compose_worker.cancel()
+        else:
+            self.compose_panel.set_busy(False)
+
+    # --- document -> views ------------------------------------------------------------------
+    def _on_doc(self, what: str) -> None:
+        if what == "variations":
+            self.variations_panel.show_variations(self.doc.variations, self.doc.current)
+        elif what == "locks":
+            self.mixer.show_locks(self.doc.voice_locks)
+        elif what == "history":
+            self._update_history_actions()
+            self._autosave_timer.start()
+        elif what == "selection":
+            sel = self.doc.selection
+            self.compose_panel.selection_label.setText(
+                f"Selection: {sel}" if sel else "Selection: none (drag on the roll)")
+            if sel and self.compose_panel.mode.currentData() != "regenerate":
+                self.compose_panel.set_mode("regenerate")
+        if what == "piece":
+            p = self.doc.piece
+            if p is not None:
+                self.transport.tempo.blockSignals(True)
+                self.transport.tempo.setValue(int(round(p.tempo)))
+                self.transport.tempo.blockSignals(False)
+                self.player.tempo = None
+            self._update_faults_label()
+            self._update_title()
+            if self.player.state != "stopped":
+                self.stop()
+        if what == "saved":
+            self._update_title()
+
+    def _update_title(self) -> None:
+        p = self.doc.piece
+        name = Path(self.doc.source).name if self.doc.source else ("Untitled" if p else "")
+        star = " •" if self.doc.dirty and p is not None else ""
+        self.setWindowTitle(f"{name}{star} — Composer" if name else "Composer")
+
+    def _update_history_actions(self) -> None:
+        self.undo_action.setEnabled(self.doc.can_undo())
+        self.redo_action.setEnabled(self.doc.can_redo())
+        top = self.doc.undo_stack[-1:] and self.doc.state.label
+        self.undo_action.setText(f"&Undo {top}" if top else "&Undo")
+
+    def _toggle_faults(self, on: bool) -> None:
+        self.roll.set_show_faults(on)
+        self._update_faults_label()
+
+    def _update_faults_label(self) -> None:
+        if not self.faults_toggle.isChecked() or self.doc.piece is None:
+            self.faults_label.setText("")
+            return
+        self.roll.set_show_faults(True)
+        par, rng = self.roll.fault_counts()
+        self.faults_label.setText(f"{par} parallel 5th/8ve(s) · {rng} note(s) out of range")
+
+    # --- playback ---------------------------------------------------------------------------
+    def play_stop(self) -> None:
+        if self.player.state == "playing":
+            self.stop()
+        else:
+            self.play()
+
+    def play_pause(self) -> None:
+        if self.player.state == "playing":
+            self.player.pause()
+        elif self.player.state == "paused":
+            self.player.resume()
+        else:
+            self.play()
+
+    def play(self, score: Score | None = None) -> None:
+        score = score or self.doc.piece
+        if score is None:
+            self.statusBar().showMessage("Nothing to play: compose or open a piece first", 4000)
+            return
+        region = None
+        if self.transport.loop.isChecked() and self.doc.selection is not None:
+            region = self.doc.selection.steps(score)
+        try:
+            self.player.play(score, start=region[0] if region else 0, region=region)
+        except Exception as e:  # AudioError / PortError: the app keeps going
+            self.show_error(f"Cannot play: {e}")
+
+    def audition(self, index: int) -> None:
+        if 0 <= index < len(self.doc.variations):
+            self.doc.choose_variation(index)
+            self.play(self.doc.variations[index])
+
+    def stop(self) -> None:
+        self.player.stop()
+
+    def _restart_if_playing(self) -> None:
+        if self.player.state == "playing":
+            self.play()
+
+    def _tempo_changed(self, bpm: int) -> None:
+        self.player.set_tempo(float(bpm))
+
+    def _on_position(self, step: float) -> None:
+        p = self.doc.piece
+        if step < 0 or p is None:
+            self.roll.set_playhead(None)
+            return
+        self.roll.set_playhead(step)
+        self.transport.set_position(p.bar_of(int(step)), step * 15.0 / (self.player.tempo or p.tempo))
+
+    def _on_player_state(self, state: str) -> None:
+        self.transport.set_playing(state == "playing")
+        if state.startswith("error"):
+            self.show_error(f"Playback stopped: {state[7:]}")
+
+    def refresh_outputs(self) -> None:
+        self.transport.set_outputs(self.player.outputs(), self.player.output_id)
+
+    def choose_output(self, output_id: str) -> None:
+        try:
+            self.player.set_output(output_id)
+            self.statusBar().showMessage(f"Playing to {self.transport.output.currentText()}", 5000)
+        except Exception as e:
+            self.show_error(f"Cannot use that output: {e}")
+        self.refresh_outputs()
+        self.settings.setValue("output", self.player.output_id)
+
+    def _report_audio(self) -> None:
+        if self.player.synth is not None:
+            self.audio_label.setText(f"Audio: {self.player.synth.driver}")
+        else:
+            self.audio_label.setText("No audio device: MIDI ports only")
+            self.statusBar().showMessage(
+                f"No audio device ({self.player.audio_error}); play to a MIDI port instead", 10000)
+
+    # --- files ------------------------------------------------------------------------------
+    def open_dialog(self) -> None:
+        start = self.settings.value("last_dir", str(Path.home()))
+        path, _ = QFileDialog.getOpenFileName(self, "Open MIDI file", start,
+                                              "MIDI files (*.mid *.midi);;All files (*)")  # fmt: skip
+        if path:
+            self.open_file(path)
+
+    def open_file(self, path: str) -> Worker:
+        """Read a MIDI file on a worker; four voices open as a piece, one as a melody."""
+        self.statusBar().showMessage(f"Opening {Path(path).name}…")
+
+        def done(result, path=path) -> None:
+            kind, score = result
+            if kind == "melody":
+                self.doc.open_melody(score, source=path)
+                self.compose_panel.set_mode("harmonize")
+                msg = "Melody opened: press Ctrl+G to harmonize it"
+            else:
+                self.doc.open_piece(score, source=path)
+                msg = f"Opened {Path(path).name}: {score.bars} bars"
+            self.roll.scroll_to_start()
+            self.roll.center_on_music()
+            self.statusBar().showMessage(msg, 6000)
+            self._add_recent(path)
+
+        def failed(msg: str, path=path) -> None:
+            self.show_error(f"Cannot open {Path(path).name}: {msg}")
+
+        return self._run(files.open_midi, path, inject=False, on_done=done, on_error=failed,
+                         name="open")  # fmt: skip
+
+    def export_dialog(self) -> None:
+        if self.doc.piece is None:
+            self.statusBar().showMessage("Nothing to export yet", 4000)
+            return
+        start = self.settings.value("last_dir", str(Path.home()))
+        stem = Path(self.doc.source).stem if self.doc.source else "chorale"
+        path, flt = QFileDialog.getSaveFileName(
+            self, "Export", str(Path(start) / f"{stem}.mid"),
+            "MIDI file (*.mid);;WAV audio (*.wav);;MusicXML (*.musicxml)")  # fmt: skip
+        if path:
+            if not Path(path).suffix:
+                path += {"WAV": ".wav", "Mus": ".musicxml"}.get(flt[:3], ".mid")
+            self.export(path)
+
+    def export(self, path: str) -> Worker | None:
+        """Export the piece to ``path`` (format by suffix) on a worker."""
+        score = self.doc.piece
+        if score is None:
+            return None
+        score = dataclasses.replace(score, tempo=float(self.transport.tempo.value()),
+                                    meta=dict(score.meta))  # fmt: skip
+        self.statusBar().showMessage(f"Exporting {Path(path).name}…")
+
+        def done(written, path=path) -> None:
+            self.doc.mark_exported()
+            self.settings.setValue("last_dir", str(Path(path).parent))
+            self.statusBar().showMessage(f"Exported {written}", 6000)
+
+        def failed(msg: str, path=path) -> None:
+            self.show_error(f"Cannot export {Path(path).name}: {msg}")
+
+        return self._run(files.export, score, path, self.mixer.programs(), inject=False,
+                         on_done=done, on_error=failed, name="export")  # fmt: skip
+
+    def dragEnterEvent(self, e) -> None:  # noqa: N802
+        urls = e.mimeData().urls() if e.mimeData().hasUrls() else []
+        if any(u.toLocalFile().lower().endswith(files.MIDI_SUFFIXES) for u in urls):
+            e.acceptProposedAction()
+
+    def dropEvent(self, e) -> None:  # noqa: N802
+        for u in e.mimeData().urls():
+            if u.toLocalFile().lower().endswith(files.MIDI_SUFFIXES):
+                self.open_file(u.toLocalFile())
+                e.acceptProposedAction()
+                return
+
+    def _add_recent(self, path: str) -> None:
+        recent = [p for p in self._recent() if p != path]
+        self.settings.setValue("recent", [path] + recent[: RECENT_MAX - 1])
+        self.settings.setValue("last_dir", str(Path(path).parent))
+        self._update_recent_menu()
+
+    def _recent(self) -> list[str]:
+        value = self.settings.value("recent", [])
+        return [value] if isinstance(value, str) else list(value or [])
+
+    def _update_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        for p in self._recent():
+            self.recent_menu.addAction(Path(p).name, lambda p=p: self.open_file(p))
+        self.recent_menu.setEnabled(bool(self._recent()))
+
+    # --- autosave and recovery --------------------------------------------------------------
+    def autosave_now(self) -> Worker | None:
+        if self.doc.piece is None:
+            return None
+        text = files.autosave_text(self.doc, {"params": dataclasses.asdict(
+            self.compose_panel.params())})  # fmt: skip
+        return self._run(files.save_autosave, text, self.autosave_path, inject=False,
+                         on_error=lambda m: self.statusBar().showMessage(f"Autosave failed: {m}"),
+                         name="autosave")  # fmt: skip
+
+    def restore_autosave(self) -> bool:
+        """Load the autosaved session into this window; True if there was one."""
+        try:
+            found = files.load_autosave(self.autosave_path)
+        except Exception as e:
+            self.show_error(str(e))
+            return False
+        if found is None:
+            return False
+        doc, _extra = found
+        self.doc.state, self.doc.undo_stack, self.doc.redo_stack = (
+            doc.state, doc.undo_stack, doc.redo_stack)  # fmt: skip
+        self.doc.source, self.doc.dirty = doc.source, True
+        self.doc._emit("piece", "variations", "locks", "history", "selection")
+        self.roll.center_on_music()
+        self.statusBar().showMessage("Restored your last session", 6000)
+        return True
+
+    def offer_recovery(self) -> None:
+        """After a crash (an autosave left behind), ask whether to restore it."""
+        if not self.autosave_path.is_file():
+            return
+        answer = QMessageBox.question(
+            self, "Restore your work?",
+            "Composer did not close normally last time. Restore the piece, its variations and "
+            "the undo history from then?", QMessageBox.Yes | QMessageBox.No, QMessageBox.Yes)  # fmt: skip
+        if answer == QMessageBox.Yes:
+            self.restore_autosave()
+        else:
+            self.autosave_path.unlink(missing_ok=True)
+
+    # --- settings and closing ---------------------------------------------------------------
+    def _restore_settings(self) -> None:
+        s = self.settings
+        geom = s.value("geometry")
+        if geom is not None:
+            self.restoreGeometry(geom)
+        else:
+            self.resize(1280, 780)
+        params = s.value("params")
+        if isinstance(params, dict):
+            try:
+                fields = {f.name for f in dataclasses.fields(ComposeParams)}
+                p = ComposeParams(**{k: v for k, v in params.items() if k in fields})
+                p.time_signature = tuple(int(x) for x in p.time_signature)
+                self.compose_panel.set_params(p)
+            except (TypeError, ValueError):
+                pass
+        programs = s.value("programs")
+        if isinstance(programs, list) and len(programs) == 4:
+            self.mixer.set_programs([int(p) for p in programs])
+        self.faults_toggle.setChecked(s.value("faults", False, type=bool))
+
+    def save_settings(self) -> None:
+        s = self.settings
+        s.setValue("geometry", self.saveGeometry())
+        s.setValue("params", dataclasses.asdict(self.compose_panel.params()))
+        s.setValue("programs", self.mixer.programs())
+        s.setValue("faults", self.faults_toggle.isChecked())
+        s.sync()
+
+    def _ask_on_close(self) -> str:
+        box = QMessageBox(QMessageBox.Question, "Close Composer",
+                          "This piece has not been exported. Export it before closing?",
+                          parent=self)  # fmt: skip
+        export = box.addButton("Export…", QMessageBox.AcceptRole)
+        discard = box.addButton("Close without exporting", QMessageBox.DestructiveRole)
+        box.addButton(QMessageBox.Cancel)
+        box.exec()
+        clicked = box.clickedButton()
+        return "export" if clicked is export else "discard" if clicked is discard else "cancel"
+
+    def closeEvent(self, e) -> None:  # noqa: N802
+        if self.doc.dirty and self.doc.piece is not None and not self._closing:
+            answer = self.ask_on_close()
+            if answer == "cancel":
+                e.ignore()
+                return
+            if answer == "export":
+                self.export_dialog()
+                for w in list(self.workers):
+                    w.wait()
+                if self.doc.dirty:  # export cancelled or failed: stay open
+                    e.ignore()
+                    return
+        self._closing = True
+        self.shutdown()
+        self.autosave_path.unlink(missing_ok=True)  # a clean exit: nothing to recover
+        e.accept()
+
+    def shutdown(self) -> None:
+        """Stop playback (note-offs), cancel and join every worker, save settings."""
+        self._autosave_timer.stop()
+        self.player.close()
+        self.live_panel.shutdown()
+        self._pending_compose = None
+        stop_all()
+        self.save_settings()

@@ -1,0 +1,112 @@
+"""Run plain core calls off the GUI thread.
+
+``Worker(fn, *args, **kwargs)`` is a QThread that calls ``fn(*args, progress=..., cancel=...,
+**kwargs)`` (pass ``inject=False`` for functions that take neither). If ``fn`` returns a
+generator, each item is emitted as ``yielded`` and the generator's return value as ``finished``.
+Signals: ``progress(float 0..1)``, ``yielded(object)``, ``finished(object)``, ``errored(str)``.
+``cancel()`` asks the job to stop; the job checks ``cancel()`` (cooperative) and a cancelled job
+finishes with ``errored("cancelled")`` unless it returned first.
+
+Every started worker is tracked in ``live_workers()`` until its thread ends, so the app can
+cancel and join them on quit and tests can check that none is left running.
+"""
+
+from __future__ import annotations
+
+import inspect
+import threading
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QThread, Signal
+
+from composer.errors import ComposerError
+
+CANCELLED = "cancelled"
+
+_live: set[Worker] = set()
+_live_lock = threading.Lock()
+
+
+def live_workers() -> list[Worker]:
+    """Workers whose thread has been started and has not finished yet."""
+    with _live_lock:
+        return [w for w in _live if w.isRunning()]
+
+
+def stop_all(timeout_ms: int = 5000) -> bool:
+    """Cancel every live worker and wait for each; True if all ended in time."""
+    ok = True
+    for w in list(live_workers()):
+        w.cancel()
+        ok = w.wait(timeout_ms) and ok
+    return ok
+
+
+class Worker(QThread):
+    """One job on its own thread; see the module docstring."""
+
+    progress = Signal(float)
+    yielded = Signal(object)
+    finished_ok = Signal(object)  # QThread already has a `finished` signal with no arguments
+    errored = Signal(str)
+
+    def __init__(self, fn: Callable[..., Any], *args: Any, inject: bool = True,
+                 name: str = "", **kwargs: Any) -> None:  # fmt: skip
+        super().__init__()
+        self.fn, self.args, self.kwargs, self.inject = fn, args, kwargs, inject
+        self.name = name or getattr(fn, "__name__", "job")
+        self._cancel = threading.Event()
+        self.setObjectName(f"Worker:{self.name}")
+        self.finished.connect(self._forget)
+
+    def cancel(self) -> None:
+        self._cancel.set()
+
+    def cancelled(self) -> bool:
+        return self._cancel.is_set()
+
+    def start(self, *a: Any) -> None:  # type: ignore[override]
+        with _live_lock:
+            _live.add(self)
+        super().start(*a)
+
+    def _forget(self) -> None:
+        self.wait()  # finished is emitted just before the thread ends: let it end
+        with _live_lock:
+            _live.discard(self)
+
+    def run(self) -> None:  # runs on the worker thread
+        kwargs = dict(self.kwargs)
+        if self.inject:
+            kwargs["progress"] = self._report
+            kwargs["cancel"] = self.cancelled
+        try:
+            result = self.fn(*self.args, **kwargs)
+            if inspect.isgenerator(result):
+                result = self._drain(result)
+        except ComposerError as e:
+            self.errored.emit(CANCELLED if self.cancelled() else str(e))
+            return
+        except Exception as e:  # a bug in the core: report it, never take the app down
+            traceback.print_exc()
+            self.errored.emit(CANCELLED if self.cancelled() else f"{type(e).__name__}: {e}")
+            return
+        if self.cancelled() and result is None:
+            self.errored.emit(CANCELLED)
+        else:
+            self.finished_ok.emit(result)
+
+    def _drain(self, gen) -> Any:
+        try:
+            while True:
+                if self.cancelled():
+                    gen.close()
+                    return None
+                self.yielded.emit(next(gen))
+        except StopIteration as stop:
+            return stop.value
+
+    def _report(self, fraction: float) -> None:
+        self.progress.emit(float(fraction))
