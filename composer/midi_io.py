@@ -466,6 +466,10 @@ def _collect(tracks: list[mido.MidiTrack], name: str, report: ReadReport) -> _Ev
                 else:
                     zero += 1
         ev.end = max(ev.end, tick)
+        setup = [k for k in ev.programs if k[0] == ti and k[1] != DRUM_CHANNEL]
+        silent = not any(k[0] == ti for k in ev.parts)
+        if silent and setup and ti in ev.track_names and (ti > 0 or len(tracks) == 1):
+            ev.parts[setup[0]] = []  # a named instrument track with no notes: a silent voice
     for part in ev.parts.values():
         part.sort()
     if unclosed:
@@ -535,7 +539,7 @@ def _build_score(
     ev: _Events, tpq: Fraction, max_voices: int, name: str, report: ReadReport
 ) -> Score:
     """Quantize, pick parts, split them into voices, trim leading silence, fill the grid."""
-    if not ev.parts:
+    if not any(ev.parts.values()):
         if report.drum_notes:
             raise _error(
                 name,
@@ -574,7 +578,7 @@ def _build_score(
             notes.append(_QNote(s, max(e, s + 1), pitch, short=e <= s))
         parts.append(notes)
 
-    first = min(n.start for part in parts for n in part)
+    first = min(part[0].start for part in parts if part)
     last = max(n.end for part in parts for n in part)
     if last - first > MAX_STEPS:
         raise _error(
@@ -663,8 +667,11 @@ def _part_label(key: tuple[int, int], ev: _Events) -> str:
 
 
 def _polyphony(notes: list[_QNote]) -> int:
-    """The most notes sounding at once (a note ending at a step does not overlap one starting)."""
-    marks = sorted([(n.start, 1) for n in notes] + [(n.end, -1) for n in notes])
+    """The most notes sounding at once. A note ending at a step does not overlap one starting
+    there, and an overlap of one step is legato, not a second voice: notes longer than a step
+    count as a step shorter."""
+    ends = [n.end - 1 if n.end - n.start > 1 else n.end for n in notes]
+    marks = sorted([(n.start, 1) for n in notes] + [(e, -1) for e in ends])
     most = now = 0
     for _, d in marks:
         now += d
@@ -692,57 +699,77 @@ def _split_part(notes: list[_QNote], n: int, report: ReadReport) -> list[list[_Q
 
     Notes are taken in onset order. Notes starting together go to free voices in pitch order
     (top -> highest free voice), choosing the free voices that keep each voice's line closest
-    to its last pitch without crossing notes still held. When a chord needs more voices than
-    are free, held notes are cut short (oldest first); a chord with more notes than voices
-    loses notes shorter than a step first, then inner notes.
+    to its last pitch without crossing notes still held. Two voices that started the same
+    pitch together (a unison, which MIDI cannot tell apart) may swap those notes when that
+    suits the next chord better. When a chord needs more voices than are free, held notes
+    are cut short (oldest first); a chord with more notes than voices loses notes shorter
+    than a step first, then inner notes.
     """
     if n == 1 and all(a.end <= b.start for a, b in zip(notes, notes[1:], strict=False)):
         return [notes]  # a plain line
     pitches = sorted((x.pitch for x in notes), reverse=True)
-    centers = [pitches[min(len(pitches) - 1, (2 * i + 1) * len(pitches) // (2 * n))]
-               for i in range(n)]  # fmt: skip
+    last = [pitches[min(len(pitches) - 1, (2 * i + 1) * len(pitches) // (2 * n))]
+            for i in range(n)]  # fmt: skip  # each voice's last pitch, at first its typical one
     voices: list[list[_QNote]] = [[] for _ in range(n)]
-    current: list[_QNote | None] = [None] * n
-    last: list[int] = list(centers)
     i = 0
     while i < len(notes):
-        t = notes[i].start
-        j = i
+        t, j = notes[i].start, i
         while j < len(notes) and notes[j].start == t:
             j += 1
         chord = sorted(notes[i:j], key=lambda x: -x.pitch)
         i = j
-        for v in range(n):
-            if current[v] is not None and current[v].end <= t:
-                current[v] = None
-        held = [v for v in range(n) if current[v] is not None]
-        excess = len(chord) - (n - len(held))
-        for v in sorted(held, key=lambda v: current[v].start)[: max(0, excess)]:
-            current[v] = dataclasses.replace(current[v], end=t)
-            voices[v][-1] = current[v]
-            current[v] = None
+        sounding = [bool(vn) and vn[-1].end > t for vn in voices]
+        excess = len(chord) - sounding.count(False)
+        held = sorted((v for v in range(n) if sounding[v]), key=lambda v: voices[v][-1].start)
+        for v in held[: max(0, excess)]:
+            voices[v][-1] = dataclasses.replace(voices[v][-1], end=t)
+            sounding[v] = False
             report.notes_shortened += 1
         while len(chord) > n:
             shorts = [k for k, x in enumerate(chord) if x.short]
             chord.pop(shorts[0] if shorts else (len(chord) // 2 if len(chord) > 2 else -1))
             report.notes_dropped += 1
-        free = [v for v in range(n) if current[v] is None]
-        held_pitch = [(v, current[v].pitch) for v in range(n) if current[v] is not None]
-
-        def cost(
-            combo: tuple[int, ...], chord: list[_QNote] = chord, held_pitch: list = held_pitch
-        ) -> int:
-            c = 0
-            for x, v in zip(chord, combo, strict=True):
-                c += abs(x.pitch - last[v])
-                for h, hp in held_pitch:
-                    if (h < v and x.pitch > hp) or (h > v and x.pitch < hp):
-                        c += _CROSSING_PENALTY
-            return c
-
-        combo = min(itertools.combinations(free, len(chord)), key=cost)
-        for x, v in zip(chord, combo, strict=True):
+        unisons = [
+            (a, b)
+            for a, b in itertools.combinations(range(n), 2)
+            if voices[a] and voices[b] and sounding[a] != sounding[b]
+            and (voices[a][-1].start, voices[a][-1].pitch)
+            == (voices[b][-1].start, voices[b][-1].pitch)
+        ][:3]  # fmt: skip
+        best: tuple[int, tuple[int, ...], tuple[tuple[int, int], ...]] | None = None
+        for k in range(len(unisons) + 1):
+            for swaps in itertools.combinations(unisons, k):
+                state = list(sounding)
+                for a, b in swaps:
+                    state[a], state[b] = state[b], state[a]
+                cost, combo = _best_voices(chord, state, voices, last)
+                if best is None or cost < best[0]:
+                    best = (cost, combo, swaps)
+        assert best is not None
+        for a, b in best[2]:
+            voices[a][-1], voices[b][-1] = voices[b][-1], voices[a][-1]
+        for x, v in zip(chord, best[1], strict=True):
             voices[v].append(x)
-            current[v] = x
             last[v] = x.pitch
     return voices
+
+
+def _best_voices(
+    chord: list[_QNote], sounding: list[bool], voices: list[list[_QNote]], last: list[int]
+) -> tuple[int, tuple[int, ...]]:
+    """The free voices for a chord (pitches high to low), in voice order, and their cost:
+    semitones from each voice's last pitch, plus a penalty for crossing a held note."""
+    free = [v for v, s in enumerate(sounding) if not s]
+    held = [(v, voices[v][-1].pitch) for v, s in enumerate(sounding) if s]
+    best: tuple[int, tuple[int, ...]] | None = None
+    for combo in itertools.combinations(free, len(chord)):
+        cost = 0
+        for x, v in zip(chord, combo, strict=True):
+            cost += abs(x.pitch - last[v])
+            for h, hp in held:
+                if (h < v and x.pitch > hp) or (h > v and x.pitch < hp):
+                    cost += _CROSSING_PENALTY
+        if best is None or cost < best[0]:
+            best = (cost, combo)
+    assert best is not None
+    return best
