@@ -9,9 +9,10 @@ by ``write_midi`` and by music21 for the fuzz tests.
 from __future__ import annotations
 
 import functools
+import random
 import struct
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import mido
@@ -217,6 +218,101 @@ def seed_files() -> tuple[bytes, ...]:
     files = [score_bytes(s) for s in scores]
     files.append(music21_chorale_bytes("bach/bwv66.6", 2))
     return tuple(files)
+
+
+# --- mutations for the fuzz tests -------------------------------------------------------------
+
+_INTERESTING = (0x00, 0x01, 0x7F, 0x80, 0x81, 0xFF, 0xF0, 0xF7, 0x2F, 0x51, 0x58, 0x59, 0x90)
+_INTERESTING_32 = (0, 1, 5, 6, 0x7F, 0x80, 0xFFFF, 0x7FFFFFFF, 0x80000000, 0xFFFFFFFF)
+
+
+def _chunk_length_offsets(data: bytes) -> list[int]:
+    """Offsets of the 32-bit length fields of the header and of each chunk."""
+    offsets, pos = [], 0
+    while pos + 8 <= len(data):
+        offsets.append(pos + 4)
+        pos += 8 + int.from_bytes(data[pos + 4 : pos + 8], "big")
+    return offsets or [4]
+
+
+def _one_mutation(
+    data: bytes, rng: random.Random, others: Sequence[bytes], inner: bool = False
+) -> tuple[str, bytes]:
+    b = bytearray(data)
+    n = max(1, len(b))
+    kind = rng.choice(_INNER_KINDS if inner else MUTATION_KINDS[:-1])
+    if kind == "flip":
+        for _ in range(rng.randint(1, 8)):
+            if b:
+                b[rng.randrange(len(b))] ^= 1 << rng.randrange(8)
+    elif kind == "byte":
+        for _ in range(rng.randint(1, 4)):
+            if b:
+                value = rng.choice(_INTERESTING) if rng.random() < 0.5 else rng.randrange(256)
+                b[rng.randrange(len(b))] = value
+    elif kind == "insert":
+        at = rng.randrange(n + 1)
+        b[at:at] = bytes(rng.randrange(256) for _ in range(rng.randint(1, 16)))
+    elif kind == "delete":
+        at = rng.randrange(n)
+        del b[at : at + rng.randint(1, 64)]
+    elif kind == "truncate":
+        del b[rng.randrange(n) :]
+    elif kind == "splice":
+        other = rng.choice(others)
+        b = b[: rng.randrange(n + 1)] + other[rng.randrange(len(other) + 1) :]
+    elif kind == "duplicate":
+        at = rng.randrange(n)
+        piece = b[at : at + rng.randint(1, 256)]
+        to = rng.randrange(len(b) + 1)
+        b[to:to] = piece * rng.randint(1, 8)
+    elif kind == "length":
+        at = rng.choice(_chunk_length_offsets(bytes(b)))
+        value = rng.choice(_INTERESTING_32) if rng.random() < 0.5 else rng.randrange(2**32)
+        b[at : at + 4] = value.to_bytes(4, "big")
+    elif kind == "header":
+        at = rng.choice((8, 10, 12))
+        b[at : at + 2] = rng.choice((0, 1, 2, 3, 0x7FFF, 0x8000, 0xE728, 0xFFFF,
+                                     rng.randrange(65536))).to_bytes(2, "big")  # fmt: skip
+    elif kind == "vlq":
+        at = rng.randrange(n)
+        b[at : at + 5] = bytes(rng.randrange(0x80, 0x100) for _ in range(rng.randint(1, 5)))
+    elif kind == "status":
+        at = rng.randrange(n)
+        if b:
+            b[at % len(b)] = rng.randrange(0x80, 0x100)
+    elif kind == "in-track":
+        return kind, _mutate_inside_a_track(bytes(b), rng, others)
+    return kind, bytes(b)
+
+
+def _mutate_inside_a_track(data: bytes, rng: random.Random, others: Sequence[bytes]) -> bytes:
+    """Damage the events of one track and fix its length field, so the chunk structure holds
+    and the damage reaches the event parser and the voice assignment."""
+    offsets = [o for o in _chunk_length_offsets(data)[1:] if o + 4 <= len(data)]
+    if not offsets:
+        return data
+    at = rng.choice(offsets)
+    size = int.from_bytes(data[at : at + 4], "big")
+    body = data[at + 4 : at + 4 + size]
+    for _ in range(rng.randint(1, 3)):
+        _, body = _one_mutation(body, rng, others, inner=True)
+    return data[:at] + len(body).to_bytes(4, "big") + body + data[at + 4 + size :]
+
+
+MUTATION_KINDS = ("flip", "byte", "insert", "delete", "truncate", "splice", "duplicate",
+                  "length", "header", "vlq", "status", "in-track", "stacked")  # fmt: skip
+_INNER_KINDS = ("flip", "byte", "insert", "delete", "truncate", "duplicate", "vlq", "status")
+
+
+def mutate(data: bytes, rng: random.Random, others: Sequence[bytes]) -> tuple[str, bytes]:
+    """A random damaged copy of ``data``: one mutation (of MUTATION_KINDS) or, one time in
+    four, two to four stacked. Returns (kind, bytes)."""
+    if rng.random() < 0.25:
+        for _ in range(rng.randint(2, 4)):
+            _, data = _one_mutation(data, rng, others)
+        return "stacked", data
+    return _one_mutation(data, rng, others)
 
 
 __all__ = ["BAD_FILES", "HOLD", "REST", "example_score", "seed_files", "smf", "track"]
