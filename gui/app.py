@@ -15,6 +15,24 @@ from pathlib import Path
 T0 = time.perf_counter()
 
 
+def check_qt() -> None:
+    """Refuse a Qt binding known to crash the app (raises ComposerError saying what to do).
+
+    PySide6 6.12.0 drops a reference to the bool that ``Signal.emit`` returns; on Python < 3.12
+    (where True and False are not immortal) the app aborts after a few thousand emits
+    ("bool_dealloc: deallocating True or False").
+    """
+    import PySide6
+
+    from composer.errors import ComposerError
+
+    if tuple(PySide6.__version_info__[:3]) == (6, 12, 0) and sys.version_info < (3, 12):
+        raise ComposerError(
+            "PySide6 6.12.0 crashes on Python < 3.12 (a reference-count bug in Signal.emit): "
+            "pip install 'PySide6-Essentials!=6.12.0'"
+        )
+
+
 def run(path: str | None = None, screenshot: str | None = None, quit_after_compose: bool = False,
         audio: bool = True, compose_seed: int | None = None) -> int:  # fmt: skip
     from PySide6.QtCore import QTimer
@@ -22,6 +40,8 @@ def run(path: str | None = None, screenshot: str | None = None, quit_after_compo
 
     from gui.mainwindow import MainWindow
     from gui.style import STYLE
+
+    check_qt()
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("Composer")

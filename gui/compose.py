@@ -88,7 +88,9 @@ def compose(
             raise GenerationError("select a region first: drag across bars and voices on the roll")
         voices = [v for v in region_voices if v not in voice_locks]
         if not voices:
-            raise GenerationError("every voice in the selection is locked: unlock one to regenerate")
+            raise GenerationError(
+                "every voice in the selection is locked: unlock one to regenerate"
+            )
         out = sampler.regenerate(piece, steps=region, voices=voices, **common)
         if lock_mask is not None and lock_mask.any():
             out = [apply_locks(piece, r, lock_mask) for r in out]

@@ -97,7 +97,9 @@ def load_autosave(path: str | os.PathLike) -> tuple[Document, dict] | None:
         data = json.loads(path.read_text(encoding="utf-8"))
         doc = Document.from_dict(data)
     except (OSError, ValueError, KeyError, TypeError, IndexError) as e:
-        raise ComposerError(f"the autosaved session at {path} is damaged ({e}); it was skipped")
+        raise ComposerError(
+            f"the autosaved session at {path} is damaged ({e}); it was skipped"
+        ) from None
     if doc.piece is None:
         return None
     return doc, data.get("extra", {})

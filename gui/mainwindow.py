@@ -60,8 +60,13 @@ class MainWindow(QMainWindow):
     composed = Signal()
     samplerReady = Signal()
 
-    def __init__(self, settings: QSettings | None = None, autosave_path: Path | None = None,
-                 audio: bool = True, sampler_loader: Callable | None = load_sampler) -> None:  # fmt: skip
+    def __init__(
+        self,
+        settings: QSettings | None = None,
+        autosave_path: Path | None = None,
+        audio: bool = True,
+        sampler_loader: Callable | None = load_sampler,
+    ) -> None:
         super().__init__()
         self.setWindowTitle("Composer")
         self.settings = settings or QSettings("Composer", "Composer")
@@ -408,7 +413,8 @@ class MainWindow(QMainWindow):
             self.roll.set_playhead(None)
             return
         self.roll.set_playhead(step)
-        self.transport.set_position(p.bar_of(int(step)), step * 15.0 / (self.player.tempo or p.tempo))
+        seconds = step * 15.0 / (self.player.tempo or p.tempo)
+        self.transport.set_position(p.bar_of(int(step)), seconds)
 
     def _on_player_state(self, state: str) -> None:
         self.transport.set_playing(state == "playing")
@@ -438,8 +444,8 @@ class MainWindow(QMainWindow):
     # --- files ------------------------------------------------------------------------------
     def open_dialog(self) -> None:
         start = self.settings.value("last_dir", str(Path.home()))
-        path, _ = QFileDialog.getOpenFileName(self, "Open MIDI file", start,
-                                              "MIDI files (*.mid *.midi);;All files (*)")  # fmt: skip
+        kinds = "MIDI files (*.mid *.midi);;All files (*)"
+        path, _ = QFileDialog.getOpenFileName(self, "Open MIDI file", start, kinds)
         if path:
             self.open_file(path)
 
@@ -562,9 +568,13 @@ class MainWindow(QMainWindow):
         if not self.autosave_path.is_file():
             return
         answer = QMessageBox.question(
-            self, "Restore your work?",
+            self,
+            "Restore your work?",
             "Composer did not close normally last time. Restore the piece, its variations and "
-            "the undo history from then?", QMessageBox.Yes | QMessageBox.No, QMessageBox.Yes)  # fmt: skip
+            "the undo history from then?",
+            QMessageBox.Yes | QMessageBox.No,
+            QMessageBox.Yes,
+        )
         if answer == QMessageBox.Yes:
             self.restore_autosave()
         else:

@@ -256,7 +256,7 @@ class MixerPanel(QGroupBox):
         return [int(c.currentData()) for c in self.instruments]
 
     def set_programs(self, programs: list[int]) -> None:
-        for c, p in zip(self.instruments, programs):
+        for c, p in zip(self.instruments, programs, strict=False):
             i = c.findData(int(p))
             if i >= 0:
                 c.setCurrentIndex(i)

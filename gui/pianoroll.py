@@ -95,7 +95,8 @@ class PianoRoll(QAbstractScrollArea):
         if self.score is None or pos.x() < KEY_W or pos.y() < RULER_H:
             return None
         for note in self.score.notes():
-            if self.note_rect(note.start, note.end, note.pitch).adjusted(-1, -1, 1, 1).contains(pos):
+            r = self.note_rect(note.start, note.end, note.pitch)
+            if r.adjusted(-1, -1, 1, 1).contains(pos):
                 return note
         return None
 
@@ -404,7 +405,8 @@ class PianoRoll(QAbstractScrollArea):
         beat_len = 16 // s.time_signature[1]
         beat = (note.start - (s.bar_start(bar) if bar else 0)) // beat_len + 1
         lock = " (locked)" if self.doc.is_locked(note.voice, note.start) else ""
-        return f"{pitch_name(note.pitch)} · {s.voice_names[note.voice]} · bar {bar}, beat {beat}{lock}"
+        name = s.voice_names[note.voice]
+        return f"{pitch_name(note.pitch)} · {name} · bar {bar}, beat {beat}{lock}"
 
     def contextMenuEvent(self, e) -> None:  # noqa: N802
         pos = QPointF(e.pos())

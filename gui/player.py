@@ -24,7 +24,9 @@ SYNTH, VIRTUAL = "synth", "virtual"
 VIRTUAL_NAME = "Composer"
 
 
-def loop_steps(grid: np.ndarray, start: int, region: tuple[int, int] | None) -> Iterator[np.ndarray]:
+def loop_steps(
+    grid: np.ndarray, start: int, region: tuple[int, int] | None
+) -> Iterator[np.ndarray]:
     """Rows of ``grid`` (int16[T, V]) from ``start``; with a region [a, b), repeat it forever.
 
     The first row of a playing range is made an onset (a HOLD there becomes its pitch), so a
@@ -64,7 +66,7 @@ class MixOutput:
 
     def __init__(self, out, audible: list[bool], channels: tuple[int, ...]) -> None:
         self.out = out
-        self.muted = {ch for ch, on in zip(channels, audible) if not on}
+        self.muted = {ch for ch, on in zip(channels, audible, strict=False) if not on}
 
     def send(self, msg: mido.Message) -> None:
         if msg.type == "note_on" and msg.velocity > 0 and msg.channel in self.muted:
@@ -197,9 +199,10 @@ class AppPlayer(QObject):
         """Which voices sound (mute/solo); applies from the next note of a playing piece."""
         self.audible = list(audible)
         if self._player is not None and self.state == "playing":
+            muted = {ch for ch, on in zip(self.channels, audible, strict=False) if not on}
             for out in self._player.outputs:
                 if isinstance(out, MixOutput):
-                    out.muted = {ch for ch, on in zip(self.channels, audible) if not on}
+                    out.muted = muted
 
     def _send_mix(self) -> None:
         try:

@@ -13,8 +13,8 @@ QMenu {{ background: #2d313b; border: 1px solid #3b404c; }}
 QToolBar {{ background: #1f2128; border: none; border-bottom: 1px solid #15171c; spacing: 4px; }}
 QStatusBar {{ background: #1b1d23; color: #aab0bd; }}
 QStatusBar QLabel {{ background: transparent; color: #aab0bd; padding: 0 6px; }}
-QGroupBox {{ border: 1px solid #393e4a; border-radius: 6px; margin-top: 14px; padding: 8px 6px 6px 6px;
-            font-weight: 600; }}
+QGroupBox {{ border: 1px solid #393e4a; border-radius: 6px; margin-top: 14px;
+    padding: 8px 6px 6px 6px; font-weight: 600; }}
 QGroupBox::title {{ subcontrol-origin: margin; left: 10px; padding: 0 4px; color: #9fb4d8; }}
 QLabel {{ background: transparent; }}
 QLabel#hint {{ color: #8d94a3; font-size: 9pt; }}
@@ -39,7 +39,8 @@ QPushButton#transport {{ min-width: 70px; font-weight: 600; }}
 QProgressBar {{ background: #1d1f26; border: none; border-radius: 3px; }}
 QProgressBar::chunk {{ background: {ACCENT}; border-radius: 3px; }}
 QSlider::groove:horizontal {{ height: 4px; background: #3b404c; border-radius: 2px; }}
-QSlider::handle:horizontal {{ background: #cfd6e4; width: 12px; margin: -5px 0; border-radius: 6px; }}
+QSlider::handle:horizontal {{ background: #cfd6e4; width: 12px; margin: -5px 0;
+    border-radius: 6px; }}
 QSlider::sub-page:horizontal {{ background: {ACCENT}; border-radius: 2px; }}
 QScrollBar {{ background: #1d1f26; }}
 QScrollBar::handle {{ background: #454b58; border-radius: 4px; min-width: 20px; min-height: 20px; }}

@@ -382,7 +382,7 @@ def test_playback_moves_the_playhead_and_ends_with_notes_off(qtbot, make_window)
     w.player._port, w.player.output_id = rec, "port:test"
     w.transport.tempo.setValue(220)
     positions = []
-    w.player.position.connect(positions.append)
+    w.player.position.connect(lambda p: positions.append(p))
     w.play_stop()
     assert w.player.state == "playing"
     qtbot.waitUntil(lambda: w.player.state == "stopped", timeout=10_000)
@@ -409,6 +409,21 @@ def test_drag_selects_bars_and_voices(qtbot, make_window, tmp_path):
     assert (sel.first_bar, sel.last_bar) == (2, 3) and sel.voices == (0, 1, 2, 3)
     assert w.compose_panel.params().mode == "regenerate"
     assert s is w.doc.piece
+
+
+def test_signal_emit_keeps_reference_counts():
+    """Guards against PySide6 6.12.0's Signal.emit refcount bug (aborts the app on 3.11)."""
+    import subprocess
+    import sys
+
+    code = (
+        "from PySide6.QtCore import QObject, Signal\n"
+        "class P(QObject):\n    s = Signal(float)\n"
+        "p = P()\np.s.connect(lambda x: None)\n"
+        "for i in range(300000): p.s.emit(float(i))\nprint('ok')\n"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and "ok" in r.stdout, r.stderr[-300:]
 
 
 def test_cli_registers_gui():

@@ -14,10 +14,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Open Composer's desktop app: compose, harmonize, listen and export.",
     )
     p.add_argument("file", nargs="?", help="a MIDI file to open (four voices, or a melody)")
-    p.add_argument("--screenshot", metavar="PNG",
-                   help="compose a chorale at start and save a screenshot of the window")  # fmt: skip
-    p.add_argument("--quit-after-compose", action="store_true",
-                   help="with --screenshot: quit once the screenshot is saved")  # fmt: skip
+    p.add_argument(
+        "--screenshot", metavar="PNG",
+        help="compose a chorale at start and save a screenshot of the window",
+    )
+    p.add_argument(
+        "--quit-after-compose", action="store_true",
+        help="with --screenshot: quit once the screenshot is saved",
+    )
     p.add_argument("--seed", type=int, default=None, help="seed for the --screenshot compose")
     p.add_argument("--no-audio", action="store_true",
                    help="do not open the audio device (MIDI ports only)")  # fmt: skip
