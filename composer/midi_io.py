@@ -5,7 +5,15 @@ signatures, fermata markers, generation settings as a text event) and one named 
 on its own channel. A pickup is written as leading rests that fill its first bar, so bar lines
 line up in every DAW and notation program; reading trims them back into ``Score.pickup``.
 
-``read_midi(path) -> Score`` reads type 0 and 1 files (see its docstring).
+``read_midi(path) -> Score`` reads type 0 and 1 files: voices from tracks, channels, or one
+part split by pitch order; positions quantized in ticks to 16th steps; leading silence trimmed
+into a pickup. ``read_midi_report`` also returns a ReadReport (notes moved by quantization,
+notes dropped, warnings); ``read_midi_data`` reads bytes. Every file that cannot be read, for
+whatever reason, raises MidiFileError naming the file, the problem and what to do; sizes are
+capped (MAX_FILE_BYTES, MAX_TRACKS, MAX_NOTES, MAX_STEPS) before anything big is built.
+
+Reading, in order: bytes -> chunks (our own structural checks) -> events of each track (mido)
+-> notes paired in ticks -> quantized parts -> voices -> Score.
 """
 
 from __future__ import annotations
@@ -130,6 +138,8 @@ MAX_FILE_BYTES = 2 * 1024 * 1024  # mido builds ~80 bytes of objects per byte of
 MAX_NOTES = 100_000  # note-ons per file, checked before any note list or grid is built
 MAX_STEPS = 20_000  # 16th steps from the first note to the end (about 55 minutes at 90 bpm)
 MAX_VOICES = 4
+MAX_TRACKS = 1024
+MAX_NAME = 200  # characters of a track name kept as a voice name
 MAX_TRAILING_BARS = 4  # end-of-track silence kept after the last note, in bars
 MAX_DELTA = 0x0FFFFFFF  # the largest delta time a 4-byte variable-length number can hold
 DRUM_CHANNEL = 9  # 0-based; General MIDI channel 10
@@ -326,6 +336,13 @@ def _split_chunks(data: bytes, name: str, warnings: list[str]) -> tuple[int, int
         raise _error(name, f"the header gives an unknown format {fmt} (MIDI has 0, 1 and 2)")
     if division == 0:
         raise _error(name, "its time division is 0 ticks per quarter note")
+    if ntracks > MAX_TRACKS:
+        raise _error(
+            name,
+            f"its header announces {ntracks} tracks; Composer reads files with up to "
+            f"{MAX_TRACKS} tracks",
+            "remove tracks you do not need",
+        )
     if ntracks == 0:
         raise _error(name, "its header says it has no tracks", _FIX_EXPORT)
     chunks: list[bytes] = []
@@ -415,6 +432,7 @@ def _collect(tracks: list[mido.MidiTrack], name: str, report: ReadReport) -> _Ev
     for ti, track in enumerate(tracks):
         tick = 0
         sounding: dict[tuple[int, int], deque[int]] = {}
+        setup: list[tuple[int, int]] = []  # this track's (track, channel) with a program change
         for msg in track:
             tick += msg.time
             kind = msg.type
@@ -440,9 +458,11 @@ def _collect(tracks: list[mido.MidiTrack], name: str, report: ReadReport) -> _Ev
                         zero += 1
             elif kind == "program_change":
                 ev.programs.setdefault((ti, msg.channel), msg.program)
+                if msg.channel != DRUM_CHANNEL:
+                    setup.append((ti, msg.channel))
                 ev.channel_programs.setdefault(msg.channel, msg.program)
             elif kind == "track_name":
-                ev.track_names.setdefault(ti, msg.name)
+                ev.track_names.setdefault(ti, msg.name[:MAX_NAME])
             elif kind == "marker" and msg.text.strip().lower() == FERMATA_MARKER:
                 ev.fermatas.append(tick)
             elif kind == "text" and msg.text.startswith(SETTINGS_PREFIX):
@@ -466,8 +486,7 @@ def _collect(tracks: list[mido.MidiTrack], name: str, report: ReadReport) -> _Ev
                 else:
                     zero += 1
         ev.end = max(ev.end, tick)
-        setup = [k for k in ev.programs if k[0] == ti and k[1] != DRUM_CHANNEL]
-        silent = not any(k[0] == ti for k in ev.parts)
+        silent = not any((ti, c) in ev.parts for c in range(16))
         if silent and setup and ti in ev.track_names and (ti > 0 or len(tracks) == 1):
             ev.parts[setup[0]] = []  # a named instrument track with no notes: a silent voice
     for part in ev.parts.values():
@@ -563,7 +582,8 @@ def _build_score(
         report.warnings.append(
             f"the file has {len(keys)} parts but Composer reads {max_voices} voices: kept the "
             f"{max_voices} with most notes ({', '.join(_part_label(k, ev) for k in kept)}), "
-            f"dropped {', '.join(_part_label(k, ev) for k in dropped)}"
+            f"dropped {', '.join(_part_label(k, ev) for k in dropped[:8])}"
+            + (f" and {len(dropped) - 8} more" if len(dropped) > 8 else "")
         )
         report.notes_dropped += sum(len(ev.parts[k]) for k in dropped)
         keys = kept
@@ -661,7 +681,7 @@ def _part_label(key: tuple[int, int], ev: _Events) -> str:
     label = f"track {ti + 1}"
     if ev.track_names.get(ti):
         label += f' "{ev.track_names[ti]}"'
-    if sum(1 for k in ev.parts if k[0] == ti) > 1:
+    if any((ti, c) in ev.parts for c in range(16) if c != channel):
         label += f" channel {channel + 1}"
     return label
 
@@ -725,10 +745,15 @@ def _split_part(notes: list[_QNote], n: int, report: ReadReport) -> list[list[_Q
             voices[v][-1] = dataclasses.replace(voices[v][-1], end=t)
             sounding[v] = False
             report.notes_shortened += 1
-        while len(chord) > n:
-            shorts = [k for k, x in enumerate(chord) if x.short]
-            chord.pop(shorts[0] if shorts else (len(chord) // 2 if len(chord) > 2 else -1))
-            report.notes_dropped += 1
+        if len(chord) > n:  # keep notes of a step or more, then the outer ones
+            longs = [x for x in chord if not x.short]
+            if len(longs) >= n:
+                kept = longs[: n - n // 2] + longs[len(longs) - n // 2 :]
+            else:
+                kept = longs + [x for x in chord if x.short][: n - len(longs)]
+                kept.sort(key=lambda x: -x.pitch)
+            report.notes_dropped += len(chord) - len(kept)
+            chord = kept
         unisons = [
             (a, b)
             for a, b in itertools.combinations(range(n), 2)

@@ -137,6 +137,7 @@ BAD_FILES: list[tuple[str, Callable[[Path], Path], str]] = [
     ("garbage chunk", _write(header(1, 2) + chunk(TUNE) + b"\x00\x90\x3c\x40" * 4), "expected"),
     ("alien chunk past end", _write(header(1, 2) + chunk(TUNE) + chunk(b"x", b"XFIH", 99)), "past"),
     ("no tracks", _write(header(1, 0)), "no tracks"),
+    ("5000 tracks", _write(smf([TUNE] * 5000)), "5000 tracks"),
     ("division 0", _write(smf([TUNE], division=0)), "division is 0"),
     ("bad smpte", _write(smf([TUNE], division=(256 - 13) << 8 | 40)), "SMPTE"),
     ("smpte 0 ticks", _write(smf([TUNE], division=(256 - 25) << 8)), "SMPTE"),

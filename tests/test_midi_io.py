@@ -370,3 +370,25 @@ def test_read_midi_accepts_str_and_path(tmp_path: Path) -> None:
     path = tmp_path / "s.mid"
     path.write_bytes(smf([TUNE]))
     assert read_midi(str(path)) == read_midi(path)
+
+
+def test_max_voices_keeps_the_outer_notes_of_big_chords() -> None:
+    chord = [72, 67, 64, 60, 55, 48]
+    body = track(*[(0, on(p)) for p in chord], *[(480 if k == 0 else 0, off(p))
+                                                 for k, p in enumerate(chord)])  # fmt: skip
+    score, report = read_midi_data(smf([body]), "big.mid", max_voices=4)
+    assert [next(score.notes(v)).pitch for v in range(4)] == [72, 67, 55, 48]
+    assert report.notes_dropped == 2
+    two, _ = read_midi_data(smf([body]), "big.mid", max_voices=2)
+    assert [next(two.notes(v)).pitch for v in range(2)] == [72, 48]
+
+
+@pytest.mark.timeout(30)
+def test_a_huge_stack_of_one_pitch_is_read_quickly() -> None:
+    """50,000 note-ons of one pitch at one tick: no quadratic work in pairing or splitting."""
+    count = 50_000
+    body = b"\x00\x90" + b"\x3c\x40\x00" * (count - 1) + b"\x3c\x40"
+    body += b"\x83\x60\x3c\x00" + b"\x00\x3c\x00" * (count - 1) + b"\x00\xff\x2f\x00"
+    score, report = read_midi_data(smf([body]), "stack.mid")
+    assert score.voices == 4 and score.steps == 4
+    assert report.notes == 4 and report.notes_dropped == count - 4
