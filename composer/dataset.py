@@ -5,7 +5,8 @@ learn beginnings and cadential endings). Each epoch shuffles pieces with a gener
 (seed, epoch), so the same seed gives the same batches, also after ``--resume``.
 
 Fixing patterns (SATB, for the lookahead): each piece in a batch is drawn as one of
-- free: nothing fixed, lookahead off (generation, continuation, live play);
+- free: nothing fixed, lookahead off (live play and streams: the end is unknown);
+- ending: nothing fixed, lookahead on (generation of a piece of known length: cadences);
 - soprano: the soprano fixed (harmonization);
 - region: everything fixed but a random span of steps in a random set of voices (regeneration);
 - voices: a random non-empty proper subset of voices fixed.
@@ -29,8 +30,8 @@ from composer.encoding import (
 )
 from composer.score import Score
 
-PATTERNS = ("free", "soprano", "region", "voices")
-PATTERN_P = (0.4, 0.25, 0.25, 0.1)
+PATTERNS = ("free", "ending", "soprano", "region", "voices")
+PATTERN_P = (0.3, 0.1, 0.25, 0.25, 0.1)
 
 
 @dataclass
@@ -49,7 +50,7 @@ def fixing_pattern(n_steps: int, rng: np.random.Generator, pattern: str) -> np.n
         fixed[:, 0] = True
     elif pattern == "region":
         fixed[:] = True
-        length = int(rng.integers(4, max(5, min(n_steps, 64))))
+        length = int(rng.integers(4, max(5, min(n_steps, 160))))
         start = int(rng.integers(0, max(1, n_steps - length)))
         voices = rng.random(SATB_VOICES) < 0.5
         if not voices.any():

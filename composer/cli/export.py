@@ -1,0 +1,23 @@
+"""``composer export CHECKPOINT --out models/NAME``: a checkpoint -> a runnable bundle."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("export", help="turn a training checkpoint into a model bundle",
+                       description="Write weights.npz + config.json (no pickle; loads "
+                       "without torch) from a checkpoint written by `composer train`.")  # fmt: skip
+    p.add_argument("checkpoint", type=Path, help="e.g. checkpoints/bach-satb/last.pt")
+    p.add_argument("--out", type=Path, required=True, help="bundle folder, e.g. models/mine")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from composer.export import export_checkpoint
+
+    export_checkpoint(args.checkpoint, args.out)
+    print(f"wrote {args.out}/weights.npz and {args.out}/config.json")
+    return 0

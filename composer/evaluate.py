@@ -1,0 +1,131 @@
+"""Evaluation: negative log-likelihood of a model on held-out music (``composer evaluate``).
+
+JSB quarter-note model: NLL per frame in nats. A frame's probability is the product of its
+tokens' probabilities (pitches high to low, then END), so the figure is exact. Two conventions:
+``nll_per_frame`` predicts every frame; ``nll_per_frame_bai`` gives the first frame of each piece
+and averages over the others (Bai, Kolter, Koltun 2018).
+
+SATB model: NLL per token, overall and per voice (free: nothing given), and harmonization: NLL of
+the alto, tenor and bass tokens given Bach's soprano, with the lookahead (the backward LSTM reads
+the whole soprano) and without it (only the soprano so far).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from composer.dataset import collate, jsb_example, satb_example
+from composer.encoding import SATB_VOICES
+
+VOICE_NAMES = ("soprano", "alto", "tenor", "bass")
+
+
+@torch.inference_mode()
+def token_nlls(model, examples: list) -> list[np.ndarray]:
+    """Per-token NLL (nats) of each example, float64[N_i]."""
+    out = []
+    for i in range(0, len(examples), 16):
+        chunk = examples[i : i + 16]
+        batch = collate(chunk)
+        logits = model(batch)
+        nll = F.cross_entropy(logits.transpose(1, 2), batch["targets"], reduction="none")
+        for j, e in enumerate(chunk):
+            out.append(nll[j, : len(e.enc)].double().numpy())
+    return out
+
+
+def evaluate_jsb(model, pieces: list) -> dict:
+    nlls = token_nlls(model, [jsb_example(p, None) for p in pieces])
+    frame_nll = []  # per piece: NLL of each frame
+    for piece, nll in zip(pieces, nlls):
+        sizes = [len(set(f)) + 1 for f in piece]
+        bounds = np.cumsum([0] + sizes)
+        frame_nll.append(np.array([nll[a:b].sum() for a, b in zip(bounds[:-1], bounds[1:])]))
+    frames = sum(len(f) for f in frame_nll)
+    total = sum(f.sum() for f in frame_nll)
+    bai = sum(f[1:].sum() for f in frame_nll)
+    return {
+        "nll_per_frame": float(total / frames),
+        "nll_per_frame_bai": float(bai / (frames - len(frame_nll))),
+        "frames": int(frames),
+        "pieces": len(pieces),
+    }
+
+
+def frequency_baseline(train: list, pieces: list) -> dict:
+    """The trivial baseline: each of the 88 keys on independently with its training frequency."""
+    keys = np.arange(21, 109)
+    on = np.zeros(len(keys))
+    n = 0
+    for piece in train:
+        for frame in piece:
+            on[np.isin(keys, frame)] += 1
+            n += 1
+    p = np.clip(on / n, 1e-4, 1 - 1e-4)
+    per_piece = []
+    for piece in pieces:
+        per_piece.append(np.array([
+            -(np.log(p[np.isin(keys, f)]).sum() + np.log(1 - p[~np.isin(keys, f)]).sum())
+            for f in piece]))  # fmt: skip
+    frames = sum(len(f) for f in per_piece)
+    return {
+        "nll_per_frame": float(sum(f.sum() for f in per_piece) / frames),
+        "nll_per_frame_bai": float(sum(f[1:].sum() for f in per_piece)
+                                   / (frames - len(per_piece))),  # fmt: skip
+        "frames": int(frames),
+    }
+
+
+def evaluate_satb(model, scores: list) -> dict:
+    out: dict = {"pieces": len(scores)}
+    free = [satb_example(s, None, "free") for s in scores]
+    nlls = token_nlls(model, free)
+    all_tokens = np.concatenate(nlls)
+    out["nll_per_token"] = float(all_tokens.mean())
+    out["tokens"] = int(len(all_tokens))
+    for v, name in enumerate(VOICE_NAMES):
+        out[f"nll_{name}"] = float(np.concatenate([n[v::SATB_VOICES] for n in nlls]).mean())
+    harmonize = [satb_example(s, None, "soprano") for s in scores]
+    for use, label in ((1, "with_lookahead"), (0, "without_lookahead")):
+        for e in harmonize:
+            e.use_lookahead = use
+        nlls = token_nlls(model, harmonize)
+        atb = np.concatenate([np.concatenate([n[v::SATB_VOICES] for v in (1, 2, 3)])
+                              for n in nlls])  # fmt: skip
+        out[f"harmonize_atb_nll_{label}"] = float(atb.mean())
+    return out
+
+
+def evaluate(model_dir, data: str | None = None, split: str = "valid",
+             data_file: str | None = None) -> dict:  # fmt: skip
+    """Evaluate a bundle on a split of its own kind of data (or of a given file)."""
+    from composer.bundle import load_bundle
+    from composer.errors import DataError
+    from composer.export import model_from_bundle
+
+    bundle = load_bundle(model_dir)
+    model = model_from_bundle(bundle)
+    encoding = bundle.model["encoding"]
+    result: dict = {"model": str(bundle.path), "split": split, "encoding": encoding}
+    if encoding == "jsb-quarter":
+        from composer.corpus import load_jsb
+
+        if data not in (None, "jsb-quarter"):
+            raise DataError(f"{bundle.path} is a JSB quarter-note model; use --data jsb-quarter")
+        pieces = load_jsb("jsb-quarter", split, data_file)
+        result.update(evaluate_jsb(model, pieces))
+        if data_file is None:
+            train = load_jsb("jsb-quarter", "train")
+            result["baseline"] = frequency_baseline(train, pieces)
+    else:
+        from composer.train import load_pieces
+
+        if data_file:
+            raise DataError("--data-file takes a JSB JSON file; a SATB model reads --data")
+        scores, _, _ = load_pieces(data or "bach", split)
+        if not scores:
+            raise DataError(f"no pieces in the {split} split of {data or 'bach'}")
+        result.update(evaluate_satb(model, scores))
+    return result

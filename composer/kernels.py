@@ -1,0 +1,331 @@
+"""Numba kernels: the LSTM steps, the output layer, masks and sampling. No torch.
+
+Pure functions over arrays, compiled with ``cache=True, nogil=True`` and explicit signatures;
+the random state (one splitmix64 word per sequence) is passed in and updated in place, so
+results are reproducible and the kernels are thread-safe. The outer loop (chunks, progress,
+cancelling) stays in Python (composer/sampler.py).
+
+Shapes: B sequences sampled together (variations), H hidden units, G = 4H gates (torch's order
+i, f, g, o), V vocabulary, N token positions. The first LSTM layer's input weights are folded
+into per-token and per-conditioning tables (``T_*``: [rows, G]), so a step only multiplies the
+recurrent weights.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit, types
+
+f32 = types.float32
+i64 = types.int64
+u64 = types.uint64
+F1 = f32[::1]
+F2 = f32[:, ::1]
+F3 = f32[:, :, ::1]
+I1 = i64[::1]
+I2 = i64[:, ::1]
+I3 = i64[:, :, ::1]
+
+NO_TOKEN = -1
+# Token ids (composer.encoding): pitches 0-127, then HOLD, REST, END.
+HOLD = 128
+REST = 129
+END = 130
+
+_OPTS = dict(cache=True, nogil=True, fastmath=True, error_model="numpy")
+
+
+TANH_CLAMP = np.float32(7.90531110763549805)
+
+
+@njit(f32(f32), **_OPTS)
+def fast_tanh(x):
+    """tanh by a rational minimax approximation (max abs error 3e-7 in float32).
+
+    Plain arithmetic, so LLVM vectorizes the loops that call it; np.tanh and np.exp do not
+    vectorize here (no SVML) and took most of a step's time.
+    """
+    x = min(max(x, -TANH_CLAMP), TANH_CLAMP)
+    x2 = x * x
+    p = np.float32(-2.76076847742355e-16)
+    p = p * x2 + np.float32(2.00018790482477e-13)
+    p = p * x2 + np.float32(-8.60467152213735e-11)
+    p = p * x2 + np.float32(5.12229709037114e-08)
+    p = p * x2 + np.float32(1.48572235717979e-05)
+    p = p * x2 + np.float32(6.37261928875436e-04)
+    p = p * x2 + np.float32(4.89352455891786e-03)
+    q = np.float32(1.19825839466702e-06)
+    q = q * x2 + np.float32(1.18534705686654e-04)
+    q = q * x2 + np.float32(2.26843463243900e-03)
+    q = q * x2 + np.float32(4.89352518554385e-03)
+    return p * x / q
+
+
+@njit(f32(f32), **_OPTS)
+def _sigmoid(x):
+    return np.float32(0.5) + np.float32(0.5) * fast_tanh(np.float32(0.5) * x)
+
+
+@njit(types.void(F2, F2, F2, i64), **_OPTS)
+def matvec_add(W, X, out, batch):
+    """out[b, :] += W @ X[b, :] for b < batch. W: [R, K] row-major; X: [B, K]; out: [B, R]."""
+    rows, k = W.shape
+    for j in range(rows):
+        w = W[j]
+        for b in range(batch):
+            x = X[b]
+            acc = np.float32(0.0)
+            for i in range(k):
+                acc += w[i] * x[i]
+            out[b, j] += acc
+
+
+@njit(types.void(F2, F2, F2, i64), **_OPTS)
+def lstm_cell(gates, h, c, batch):
+    """Apply LSTM gates [B, 4H] (pre-activation, i f g o) to state h, c [B, H] in place."""
+    hidden = h.shape[1]
+    for b in range(batch):
+        for u in range(hidden):
+            ig = _sigmoid(gates[b, u])
+            fg = _sigmoid(gates[b, hidden + u])
+            gg = fast_tanh(gates[b, 2 * hidden + u])
+            og = _sigmoid(gates[b, 3 * hidden + u])
+            cn = fg * c[b, u] + ig * gg
+            c[b, u] = cn
+            h[b, u] = og * fast_tanh(cn)
+
+
+@njit(types.uint64(types.uint64[::1], i64), **_OPTS)
+def _next_random(state, b):
+    """splitmix64: advance sequence b's state, return 64 random bits."""
+    z = state[b] + types.uint64(0x9E3779B97F4A7C15)
+    state[b] = z
+    z = (z ^ (z >> types.uint64(30))) * types.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> types.uint64(27))) * types.uint64(0x94D049BB133111EB)
+    return z ^ (z >> types.uint64(31))
+
+
+@njit(types.float64(types.uint64[::1], i64), **_OPTS)
+def uniform(state, b):
+    """A float64 in [0, 1) from sequence b's random state."""
+    return np.float64(_next_random(state, b) >> types.uint64(11)) * (1.0 / 9007199254740992.0)
+
+
+@njit(i64(F1, types.boolean[::1], f32, i64, f32, f32[::1], types.uint64[::1], i64), **_OPTS)
+def sample_token(logits, allowed, temperature, top_k, top_p, scratch, state, b):
+    """Sample a token from logits [V] restricted to ``allowed``.
+
+    temperature <= 0 takes the most likely allowed token. top_k = 0 and top_p >= 1 disable those
+    filters. scratch: float32[V] work space. Returns NO_TOKEN if nothing is allowed.
+    """
+    v = logits.shape[0]
+    best, best_i = -np.inf, NO_TOKEN
+    for i in range(v):
+        if allowed[i] and logits[i] > best:
+            best, best_i = logits[i], i
+    if best_i == NO_TOKEN or temperature <= 0:
+        return best_i
+    # probabilities, unnormalized
+    total = 0.0
+    for i in range(v):
+        if allowed[i]:
+            p = math.exp((logits[i] - best) / temperature)
+            scratch[i] = p
+            total += p
+        else:
+            scratch[i] = 0.0
+    if top_k > 0 or top_p < 1.0:
+        # keep the largest probabilities: top_k of them, and just enough to reach top_p
+        order = np.argsort(-scratch)
+        kept, mass = 0, 0.0
+        limit = top_k if top_k > 0 else v
+        for r in range(v):
+            i = order[r]
+            if scratch[i] <= 0.0:
+                break
+            if kept >= limit or (kept > 0 and mass >= top_p * total):
+                scratch[i] = 0.0
+            else:
+                kept += 1
+                mass += scratch[i]
+        for r in range(kept, v):
+            scratch[order[r]] = 0.0
+        total = mass
+    u = uniform(state, b) * total
+    acc = 0.0
+    last = best_i
+    for i in range(v):
+        if scratch[i] > 0.0:
+            acc += scratch[i]
+            last = i
+            if u < acc:
+                return i
+    return last
+
+
+@njit(types.void(F2, i64, i64, I1, I1, I1, I1, I1, I3, F2, types.boolean,
+                 F2, F2, F2, F2, F2, F2), **_OPTS)
+def lstm_input(x, i, batch, prev_tok, slot, pos, ferm, key, ctx, look, use_look,
+               T_tok, T_slot, T_pos, T_ferm, T_key, T_ctx):  # fmt: skip
+    """x[b] = layer-1 input gates of position i for each sequence b (tables + lookahead)."""
+    g = x.shape[1]
+    for b in range(batch):
+        t = prev_tok[b]
+        for j in range(g):
+            x[b, j] = (T_tok[t, j] + T_slot[slot[i], j] + T_pos[pos[i], j]
+                       + T_ferm[ferm[i], j] + T_key[key[i], j])  # fmt: skip
+        if ctx.shape[1] > 1:
+            for k in range(ctx.shape[2]):
+                p = ctx[b, i, k]
+                if p >= 0:
+                    for j in range(g):
+                        x[b, j] += T_ctx[p, j]
+        if use_look:
+            for j in range(g):
+                x[b, j] += look[i, j]
+
+
+@njit(types.void(F2, i64, F3, F3, F2, F3, F3, F2), **_OPTS)
+def lstm_layers(x, batch, W_hh, W_ih_up, b_up, h, c, gates):
+    """Run every LSTM layer one step for ``batch`` sequences. x: layer-1 input gates [B, G]
+    (overwritten); h, c: [L, B, H] updated in place; gates: [B, G] work space."""
+    layers = W_hh.shape[0]
+    for layer in range(layers):
+        if layer == 0:
+            gates[:batch] = x[:batch]
+        else:
+            for b in range(batch):
+                gates[b] = b_up[layer - 1]
+            matvec_add(W_ih_up[layer - 1], h[layer - 1], gates, batch)
+        matvec_add(W_hh[layer], h[layer], gates, batch)
+        lstm_cell(gates, h[layer], c[layer], batch)
+
+
+@njit(types.void(F2, F1, F2, F2, i64), **_OPTS)
+def output_layer(head_W, head_b, top, logits, batch):
+    """logits[b] = head_W @ top[b] + head_b."""
+    for b in range(batch):
+        logits[b] = head_b
+    matvec_add(head_W, top, logits, batch)
+
+
+@njit(types.void(
+    # state
+    I1, F3, F3, types.uint64[::1], I2,
+    # positions [start, stop) and their conditioning
+    i64, i64, I1, I1, I1, I1, I3, F2, types.boolean, I1, I2,
+    # weights
+    F2, F2, F2, F2, F2, F2, F3, F3, F2, F2, F1,
+    # masks and settings
+    I1, I1, types.boolean, types.boolean[::1], F1, i64, f32,
+    # outputs and work space
+    I2, F3, types.boolean,
+), **_OPTS)
+def run_positions(prev_tok, h, c, rng, sounding,
+                  start, stop, slot, pos, ferm, key, ctx, look, use_look, forced, out_forced,
+                  T_tok, T_slot, T_pos, T_ferm, T_key, T_ctx, W_hh, W_ih_up, b_up, head_W, head_b,
+                  range_lo, range_hi, no_crossing, pitch_ok, temperature, top_k, top_p,
+                  out_tokens, out_logits, keep_logits):  # fmt: skip
+    """Step B sequences through token positions [start, stop) of a SATB (or JSB) sequence.
+
+    At each position: the layer-1 input from the previous token and the position's conditioning,
+    every LSTM layer, then the token: ``forced[i]`` (shared) or ``out_forced[b, i]`` (per
+    sequence) when >= 0, else sampled from the output layer under the masks. The output layer is
+    skipped for forced tokens unless ``keep_logits`` (then logits go to out_logits[b, i]).
+
+    prev_tok: int64[B], the last token of each sequence (updated). h, c: float32[L, B, H].
+    rng: uint64[B]. sounding: int64[B, 4] pitch sounding in each voice or -1 (updated).
+    slot/pos/ferm/key: int64[N]; ctx: int64[B, N, 4] or [B, 1, 1] when unused; look: [N, G].
+    range_lo/range_hi: int64[5] pitch range per slot; pitch_ok: bool[128] (key filter);
+    temperature: float32[5] per slot. out_tokens: int64[B, N].
+    """
+    batch = prev_tok.shape[0]
+    g = W_hh.shape[1]
+    v = head_W.shape[0]
+    x = np.empty((batch, g), dtype=np.float32)
+    gates = np.empty((batch, g), dtype=np.float32)
+    logits = np.empty((batch, v), dtype=np.float32)
+    allowed = np.empty(v, dtype=np.bool_)
+    scratch = np.empty(v, dtype=np.float32)
+    layers = W_hh.shape[0]
+    for i in range(start, stop):
+        lstm_input(x, i, batch, prev_tok, slot, pos, ferm, key, ctx, look, use_look,
+                   T_tok, T_slot, T_pos, T_ferm, T_key, T_ctx)
+        lstm_layers(x, batch, W_hh, W_ih_up, b_up, h, c, gates)
+        all_forced = forced[i] >= 0
+        if not all_forced:
+            all_forced = True
+            for b in range(batch):
+                if out_forced[b, i] < 0:
+                    all_forced = False
+        if keep_logits or not all_forced:
+            output_layer(head_W, head_b, h[layers - 1], logits, batch)
+            if keep_logits:
+                out_logits[:, i, :] = logits
+        s = slot[i]
+        for b in range(batch):
+            tok = forced[i] if forced[i] >= 0 else out_forced[b, i]
+            if tok < 0:
+                # masks: the voice's range, HOLD only while sounding, crossing, key
+                for t in range(v):
+                    allowed[t] = False
+                above = sounding[b, s - 1] if (no_crossing and s > 0 and s < 4) else 999
+                for p in range(range_lo[s], range_hi[s] + 1):
+                    allowed[p] = pitch_ok[p] and p <= above
+                if s < 4:
+                    cur = sounding[b, s]
+                    allowed[HOLD] = cur >= 0 and cur <= above
+                    allowed[REST] = True
+                else:
+                    allowed[END] = True
+                tok = sample_token(logits[b], allowed, temperature[s], top_k, top_p, scratch,
+                                   rng, b)  # fmt: skip
+                if tok < 0:  # nothing allowed (e.g. crossing unavoidable): hold or rest
+                    tok = HOLD if s < 4 and sounding[b, s] >= 0 else REST
+            out_tokens[b, i] = tok
+            prev_tok[b] = tok
+            if s < 4:
+                if tok < 128:
+                    sounding[b, s] = tok
+                elif tok == REST:
+                    sounding[b, s] = -1
+
+
+@njit(types.void(I1, I1, I1, I1, I1, F2, F2, F2, F2, F2, F2, F2), **_OPTS)
+def backward_lookahead(fixed, slot, pos, ferm, key, T_fix, T_slot, T_pos, T_ferm, T_key,
+                       W_hh, out_h):  # fmt: skip
+    """The backward LSTM over the fixed-notes channel, from the end to the start.
+
+    fixed: int64[N] (token or UNKNOWN); tables [rows, 4L] with biases folded into T_fix;
+    W_hh: [4L, L]. Writes out_h[i] = the backward state after reading positions N-1 .. i.
+    """
+    n = fixed.shape[0]
+    g = W_hh.shape[0]
+    lh = W_hh.shape[1]
+    gates = np.empty((1, g), dtype=np.float32)
+    h = np.zeros((1, lh), dtype=np.float32)
+    c = np.zeros((1, lh), dtype=np.float32)
+    for i in range(n - 1, -1, -1):
+        for j in range(g):
+            gates[0, j] = (T_fix[fixed[i], j] + T_slot[slot[i], j] + T_pos[pos[i], j]
+                           + T_ferm[ferm[i], j] + T_key[key[i], j])  # fmt: skip
+        matvec_add(W_hh, h, gates, 1)
+        lstm_cell(gates, h, c, 1)
+        out_h[i] = h[0]
+
+
+@njit(types.float64(F2, i64), **_OPTS)
+def read_all(W, repeats):
+    """The memory floor: read every weight once per repeat (a sum, so nothing is skipped)."""
+    acc = 0.0
+    rows, k = W.shape
+    for _ in range(repeats):
+        s = np.float32(0.0)
+        for j in range(rows):
+            w = W[j]
+            for i in range(k):
+                s += w[i]
+        acc += s
+    return acc
