@@ -47,11 +47,12 @@ def default_autosave_path() -> Path:
     return Path(base) / "autosave.json"
 
 
-def load_sampler():
-    """The shipped model (models/bach-satb), via composer.sampler (numpy + numba)."""
+def load_sampler(model: str | None = None):
+    """A model bundle (default: the shipped models/bach-satb), via composer.sampler (numpy and
+    numba, no torch)."""
     from composer.sampler import Sampler
 
-    return Sampler.load()
+    return Sampler.load(model)
 
 
 class MainWindow(QMainWindow):
@@ -115,7 +116,7 @@ class MainWindow(QMainWindow):
         lbox.addWidget(self.variations_panel, 1)
         left_scroll = QScrollArea(widgetResizable=True)
         left_scroll.setWidget(left)
-        left_scroll.setMinimumWidth(270)
+        left_scroll.setMinimumWidth(left.minimumSizeHint().width() + 16)
         left_scroll.setFrameShape(QScrollArea.NoFrame)
         left_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
 
@@ -136,7 +137,8 @@ class MainWindow(QMainWindow):
         split.addWidget(self.roll)
         split.addWidget(right)
         split.setStretchFactor(1, 1)
-        split.setSizes([280, 700, 300])
+        split.setSizes([left_scroll.minimumWidth(), 700, 300])
+        split.setCollapsible(1, False)
         self.setCentralWidget(split)
 
         bar = QToolBar("Transport", movable=False)
@@ -200,6 +202,7 @@ class MainWindow(QMainWindow):
         view = m.addMenu("&View")
         self._action(view, "Zoom in", lambda: self.roll.zoom(1.25), QKeySequence.ZoomIn)
         self._action(view, "Zoom out", lambda: self.roll.zoom(0.8), QKeySequence.ZoomOut)
+        self._action(view, "Fit piece", self.roll.fit_width, "Ctrl+0")
         view.addAction(self.faults_toggle.text(), self.faults_toggle.toggle)
         self._update_history_actions()
         self._update_recent_menu()
@@ -240,7 +243,8 @@ class MainWindow(QMainWindow):
     # --- model and composing ----------------------------------------------------------------
     def _sampler_loaded(self, sampler) -> None:
         self.sampler = sampler
-        name = getattr(sampler, "name", None) or "bach-satb"
+        bundle = getattr(sampler, "bundle", None)
+        name = bundle.path.name if bundle is not None else "loaded"
         self.model_label.setText(f"Model: {name}")
         self.samplerReady.emit()
         if self._pending_compose is not None:
@@ -281,8 +285,8 @@ class MainWindow(QMainWindow):
             if not scores:
                 return
             self.doc.set_results(list(scores), label)
-            if params.mode == "new":
-                self.roll.scroll_to_start()
+            if params.mode in ("new", "harmonize"):
+                self.roll.fit_width()
             self.roll.center_on_music()
             secs = time.perf_counter() - started
             self.statusBar().showMessage(
@@ -462,7 +466,7 @@ class MainWindow(QMainWindow):
             else:
                 self.doc.open_piece(score, source=path)
                 msg = f"Opened {Path(path).name}: {score.bars} bars"
-            self.roll.scroll_to_start()
+            self.roll.fit_width()
             self.roll.center_on_music()
             self.statusBar().showMessage(msg, 6000)
             self._add_recent(path)

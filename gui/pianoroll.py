@@ -110,6 +110,17 @@ class PianoRoll(QAbstractScrollArea):
         y = (HIGH - mid) * self.row_h - (self.viewport().height() - RULER_H) / 2
         self.verticalScrollBar().setValue(int(y))
 
+    def fit_width(self) -> None:
+        """Zoom so the whole piece fits the view's width (px_per_step kept in [4, 14])."""
+        s = self.score
+        if s is None or s.steps == 0:
+            return
+        avail = self.viewport().width() - KEY_W - 24
+        self.px_per_step = min(14.0, max(4.0, avail / s.steps))
+        self._update_scrollbars()
+        self.horizontalScrollBar().setValue(0)
+        self.viewport().update()
+
     def zoom(self, factor: float) -> None:
         """Horizontal zoom around the left edge of the view; px_per_step kept in [2, 40]."""
         first = self.x_to_step(KEY_W)
@@ -162,6 +173,12 @@ class PianoRoll(QAbstractScrollArea):
     # --- painting ---------------------------------------------------------------------------
     def paintEvent(self, e) -> None:  # noqa: N802
         p = QPainter(self.viewport())
+        try:
+            self._paint(p)
+        finally:
+            p.end()
+
+    def _paint(self, p: QPainter) -> None:
         p.setRenderHint(QPainter.Antialiasing)
         w, h = self.viewport().width(), self.viewport().height()
         p.fillRect(0, 0, w, h, BG)
@@ -182,7 +199,6 @@ class PianoRoll(QAbstractScrollArea):
             p.setFont(QFont(self.font().family(), 13))
             p.drawText(QRectF(KEY_W, RULER_H, w - KEY_W, h - RULER_H), Qt.AlignCenter,
                        "Press Ctrl+G to compose a chorale, or open a MIDI file (Ctrl+O)")
-        p.end()
 
     def _paint_rows(self, p: QPainter, w: int) -> None:
         for pitch in range(LOW, HIGH + 1):
@@ -242,6 +258,8 @@ class PianoRoll(QAbstractScrollArea):
 
     def _paint_faults(self, p: QPainter) -> None:
         s = self.score
+        if s is None:
+            return
         grid = s.pitch_grid()
         p.setPen(QPen(FAULT, 2.2))
         for f in self._faults[0]:

@@ -23,6 +23,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="with --screenshot: quit once the screenshot is saved",
     )
     p.add_argument("--seed", type=int, default=None, help="seed for the --screenshot compose")
+    p.add_argument("--model", help="model bundle folder (default: models/bach-satb)")
     p.add_argument("--no-audio", action="store_true",
                    help="do not open the audio device (MIDI ports only)")  # fmt: skip
     p.set_defaults(func=run)
@@ -38,4 +39,4 @@ def run(args: argparse.Namespace) -> int:
     from gui.app import run as run_app
 
     return run_app(args.file, args.screenshot, args.quit_after_compose,
-                   audio=not args.no_audio, compose_seed=args.seed)  # fmt: skip
+                   audio=not args.no_audio, compose_seed=args.seed, model=args.model)  # fmt: skip
