@@ -18,6 +18,7 @@ Reading, in order: bytes -> chunks (our own structural checks) -> events of each
 
 from __future__ import annotations
 
+import codecs
 import dataclasses
 import io
 import itertools
@@ -62,6 +63,24 @@ def key_from_mido(name: str) -> Key:
     return Key(_TONIC_PC[name[:-1] if minor else name], "minor" if minor else "major")
 
 
+def _to_midi_text(text: str) -> str:
+    """Text for a meta event: Latin-1 as before when it fits (mido writes Latin-1), else the
+    UTF-8 bytes (as Latin-1 characters, so mido writes them unchanged)."""
+    try:
+        text.encode("latin-1")
+        return text
+    except UnicodeEncodeError:
+        return text.encode("utf-8").decode("latin-1")
+
+
+def _from_midi_text(text: str) -> str:
+    """Meta-event text as mido decoded it (Latin-1) -> UTF-8 when its bytes are UTF-8."""
+    try:
+        return text.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        return text
+
+
 def score_to_midifile(score: Score) -> mido.MidiFile:
     """Build the type 1 mido.MidiFile that ``write_midi`` saves."""
     score.validate()
@@ -72,7 +91,7 @@ def score_to_midifile(score: Score) -> mido.MidiFile:
         return (step + lead) * TICKS_PER_STEP
 
     conductor: list[tuple[int, mido.MetaMessage]] = [
-        (0, mido.MetaMessage("track_name", name=score.title or "Composer")),
+        (0, mido.MetaMessage("track_name", name=_to_midi_text(score.title or "Composer"))),
         (0, mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(score.tempo))),
         (
             0,
@@ -87,7 +106,9 @@ def score_to_midifile(score: Score) -> mido.MidiFile:
         conductor.append((0, mido.MetaMessage("key_signature", key=key_to_mido(score.key))))
     if score.meta:
         text = " ".join(f"{k}={v}" for k, v in score.meta.items())
-        conductor.append((0, mido.MetaMessage("text", text=f"{SETTINGS_PREFIX} {text}")))
+        conductor.append(
+            (0, mido.MetaMessage("text", text=_to_midi_text(f"{SETTINGS_PREFIX} {text}")))
+        )
     for f in score.fermatas:
         conductor.append((tick(f), mido.MetaMessage("marker", text=FERMATA_MARKER)))
     end = tick(score.steps)
@@ -96,7 +117,7 @@ def score_to_midifile(score: Score) -> mido.MidiFile:
     for v in range(score.voices):
         channel = v if v < 9 else v + 1  # skip the drum channel
         events: list[tuple[int, mido.Message | mido.MetaMessage]] = [
-            (0, mido.MetaMessage("track_name", name=score.voice_names[v])),
+            (0, mido.MetaMessage("track_name", name=_to_midi_text(score.voice_names[v]))),
             (0, mido.Message("program_change", channel=channel, program=score.programs[v])),
         ]
         for n in score.notes(v):
@@ -302,9 +323,8 @@ def _smf_bytes(data: bytes, name: str) -> bytes:
     else:
         what = next((w for sig, w in _SIGNATURES if data.startswith(sig)), "")
         if not what:
-            head = data[:512]
-            try:
-                text = head.decode("utf-8")
+            try:  # an incremental decoder accepts a character cut at the end of the sample
+                text = codecs.getincrementaldecoder("utf-8")().decode(data[:512])
             except UnicodeDecodeError:
                 text = ""
             if text and all(c.isprintable() or c in "\r\n\t" for c in text):
@@ -462,11 +482,11 @@ def _collect(tracks: list[mido.MidiTrack], name: str, report: ReadReport) -> _Ev
                     setup.append((ti, msg.channel))
                 ev.channel_programs.setdefault(msg.channel, msg.program)
             elif kind == "track_name":
-                ev.track_names.setdefault(ti, msg.name[:MAX_NAME])
+                ev.track_names.setdefault(ti, _from_midi_text(msg.name)[:MAX_NAME])
             elif kind == "marker" and msg.text.strip().lower() == FERMATA_MARKER:
                 ev.fermatas.append(tick)
             elif kind == "text" and msg.text.startswith(SETTINGS_PREFIX):
-                ev.meta.update(_parse_settings(msg.text[len(SETTINGS_PREFIX) :]))
+                ev.meta.update(_parse_settings(_from_midi_text(msg.text)[len(SETTINGS_PREFIX) :]))
             elif kind in ("set_tempo", "time_signature", "key_signature"):
                 value = {
                     "set_tempo": lambda m: m.tempo,

@@ -64,6 +64,7 @@ ROUND_TRIP_CASES = {
     "no key, fast tempo": _chorale(tempo=132.5),
     "slow tempo": _chorale(tempo=40.0),
     "names and programs": _chorale(voice_names=("S", "A", "T", "B"), programs=(0, 19, 52, 32)),
+    "names in Latin-1 and beyond": _chorale(voice_names=("Sopranö", "Alt – 1", "Ténor ♯", "低音")),
     "trailing rests": Score.from_notes([Note(0, 0, 4, 70), Note(3, 0, 2, 50)], 16),
     "2/2": _chorale(time_signature=(2, 2)),
     "6/8 with pickup": _chorale(26, time_signature=(6, 8), pickup=2),
@@ -79,11 +80,13 @@ def test_write_then_read_gives_the_same_score(score: Score, tmp_path: Path) -> N
 
 
 def test_round_trip_keeps_settings_and_title(tmp_path: Path) -> None:
-    score = _chorale(meta={"model": "satb v1", "seed": "42", "temperature": "0.9"})
-    score.title = "Chorale in F"
+    score = _chorale(
+        meta={"model": "satb v1", "seed": "42", "temperature": "0.9", "by": "Jürgen ✓"}
+    )
+    score.title = "Chorale in F – Nun danket"
     back = roundtrip(score, tmp_path)
     assert back.meta == score.meta
-    assert back.title == "Chorale in F"
+    assert back.title == "Chorale in F – Nun danket"
 
 
 def test_round_trip_report_is_clean(tmp_path: Path) -> None:
