@@ -161,9 +161,9 @@ class Score:
 
     @property
     def bars(self) -> int:
-        """Bars, counting a pickup and a last partial bar as bars."""
-        body = max(0, self.steps - self.pickup)
-        return (1 if self.pickup else 0) + -(-body // self.steps_per_bar)
+        """Length in bars: steps / steps per bar, rounded up (a pickup and a short last bar
+        together count as one bar, as musicians count them)."""
+        return -(-self.steps // self.steps_per_bar)
 
     @property
     def seconds(self) -> float:
