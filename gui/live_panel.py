@@ -29,10 +29,14 @@ def live_available() -> bool:
 class LivePanel(QWidget):
     """Ports, clock and the two live modes. ``shutdown()`` stops whatever runs."""
 
-    def __init__(self, player, parent: QWidget | None = None) -> None:
+    def __init__(self, player, context=None, parent: QWidget | None = None) -> None:
+        """player: gui.player.AppPlayer (its MIDI backend and outputs). context(): returns
+        (sampler or None, Key, tempo in quarters per minute, SamplingSettings)."""
         super().__init__(parent)
         self.player = player
-        self.session = None
+        self.context = context
+        self.session = None  # what runs: a Player, ClockFollowPlayer or LiveHarmonizer
+        self._ports: list = []  # MIDI ports opened for the session
         box = QVBoxLayout(self)
         box.setContentsMargins(4, 0, 4, 4)
         group = QGroupBox("Live")
@@ -94,10 +98,83 @@ class LivePanel(QWidget):
         self.start.setText("Stop live" if on else "Start live")
         if not on:
             self.shutdown()
+            self.info.setText("Live stopped; every note is off.")
+            return
+        try:
+            self.info.setText(self._start())
+        except ComposerError as e:
+            self.shutdown()
+            self.info.setText(f"Cannot start: {e}")
+            self.start.blockSignals(True)
+            self.start.setChecked(False)
+            self.start.setText("Start live")
+            self.start.blockSignals(False)
+
+    def _output(self):
+        from composer import ports
+
+        choice = self.out_port.currentData()
+        if choice == "synth":
+            if self.player.synth is None:
+                raise ComposerError(f"no audio device ({self.player.audio_error}): "
+                                    "choose a MIDI port")  # fmt: skip
+            return self.player.synth
+        if choice == "virtual":
+            port = ports.open_output(virtual="Composer", backend=self.player.backend)
+        else:
+            port = ports.open_output(choice[5:], backend=self.player.backend)
+        self._ports.append(port)
+        return port
+
+    def _start(self) -> str:
+        """Start the chosen mode with composer.live; returns a status line."""
+        from composer import ports
+        from composer.live import ClockFollowPlayer, LiveHarmonizer
+        from composer.playback import Player
+
+        sampler, key, tempo, settings = self.context() if self.context else (None,) * 4
+        if sampler is None:
+            raise ComposerError("the model is still loading: try again in a moment")
+        self.player.stop()
+        out = self._output()
+        mode, clock = self.mode.currentData(), self.clock.currentData()
+        if mode == "harmonize":
+            name = self.in_port.currentData()
+            if not name:
+                raise ComposerError("no MIDI keyboard: connect one and press Refresh ports")
+            harm = LiveHarmonizer(sampler.harmonizer(key=key, settings=settings), [out],
+                                  tempo=tempo)  # fmt: skip
+            self.session = harm
+            self._ports.append(ports.open_input(name, backend=self.player.backend,
+                                                callback=harm.handle))  # fmt: skip
+            return f"Harmonizing {name} in {key}: play a melody."
+        stream = sampler.stream(key=key, settings=settings)
+        if clock == "follow":
+            name = self.in_port.currentData()
+            if not name:
+                raise ComposerError("no MIDI clock input: choose the DAW's port as Keyboard in")
+            follower = ClockFollowPlayer(stream, [out])
+            self.session = follower
+            self._ports.append(ports.open_input(name, backend=self.player.backend,
+                                                callback=follower.handle))  # fmt: skip
+            return f"Streaming on the clock of {name}: press play in the DAW."
+        player = Player(stream, [out], tempo=tempo, send_clock=clock == "send")
+        self.session = player
+        player.start()
+        return f"Streaming an endless chorale in {key} at {tempo:g} bpm."
 
     def shutdown(self) -> None:
-        if self.session is not None:
+        """Stop the live session (note-offs on every output) and close its ports."""
+        session, self.session = self.session, None
+        if session is not None:
+            stop = getattr(session, "stop", None) or session.close
             try:
-                self.session.stop()
-            finally:
-                self.session = None
+                stop()
+            except Exception:  # stopping must go on to close the ports
+                pass
+        ports, self._ports = self._ports, []
+        for port in reversed(ports):
+            try:
+                port.close()
+            except Exception:
+                pass

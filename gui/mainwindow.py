@@ -103,7 +103,7 @@ class MainWindow(QMainWindow):
         self.compose_panel = ComposePanel()
         self.variations_panel = VariationsPanel()
         self.mixer = MixerPanel()
-        self.live_panel = LivePanel(self.player)
+        self.live_panel = LivePanel(self.player, self._live_context)
         self.transport = TransportBar()
         self.faults_toggle = QCheckBox("Show voice-leading faults")
         self.faults_label = QLabel("")
@@ -307,6 +307,15 @@ class MainWindow(QMainWindow):
             lock_mask=d.lock_mask() if d.piece is not None else None,
             on_done=done, on_error=failed, on_progress=self.compose_panel.set_progress,
             name="compose")  # fmt: skip
+
+    def _live_context(self):
+        """(sampler, key, tempo, settings) for the Live panel, from the Compose panel."""
+        from composer.score import Key
+        from gui.compose import sampling_settings
+
+        p = self.compose_panel.params()
+        key = Key.parse("C major" if p.key == "Auto" else p.key)
+        return self.sampler, key, float(self.transport.tempo.value()), sampling_settings(p)
 
     def cancel_compose(self) -> None:
         self._pending_compose = None

@@ -76,10 +76,8 @@ def no_thread_left():
 
 @pytest.fixture(scope="session")
 def sampler():
-    try:
-        from composer.sampler import Sampler
-    except ModuleNotFoundError:
-        pytest.skip("composer.sampler is not in this tree yet")
+    from composer.sampler import Sampler
+
     try:
         return Sampler.load()
     except Exception as e:  # noqa: BLE001
