@@ -89,6 +89,14 @@ def m21_to_score(chorale) -> Score:
             grid[start + 1 : end, v] = HOLD
             if v == 0 and any(isinstance(e, expressions.Fermata) for e in n.expressions):
                 fermatas.add(start)
+    # leading silence in every voice (a rest before the first note) is part of the pickup
+    lead = 0
+    while lead < steps and (grid[lead] == REST).all():
+        lead += 1
+    if lead:
+        grid = grid[lead:]
+        pickup = (pickup - lead) % bar_steps
+        fermatas = {f - lead for f in fermatas}
     ks = list(chorale.recurse().getElementsByClass(key.KeySignature))
     k = None
     if ks:

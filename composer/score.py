@@ -271,11 +271,9 @@ class Score:
 
     def slice(self, start: int, end: int) -> Score:
         """Steps [start, end): a HOLD at the cut becomes its sounding pitch."""
-        grid = self.pitch_grid()[start:end].copy()
-        orig = self.grid[start:end]
-        keep = orig != HOLD
-        keep[0] = True
-        grid = np.where(keep, orig, HOLD).astype(np.int16)
+        grid = self.grid[start:end].copy()
+        if len(grid):
+            grid[0] = self.pitch_grid()[start]
         pickup = max(0, self.pickup - start) if start < self.pickup else 0
         if start >= self.pickup:
             pickup = (-(start - self.pickup)) % self.steps_per_bar

@@ -1,0 +1,84 @@
+"""Encodings: SATB tokens and JSB frames round-trip losslessly; conditioning; transpositions."""
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from composer.encoding import (
+    TOK_END,
+    TOK_HOLD,
+    TOK_REST,
+    decode_frames,
+    decode_satb,
+    encode_frames,
+    encode_satb,
+    frame_mask,
+)
+from composer.encoding import allowed_transpositions
+from composer.score import HOLD, REST, Key, Score
+
+cells = st.one_of(st.integers(36, 84), st.just(HOLD), st.just(REST))
+
+
+@st.composite
+def scores(draw):
+    steps = draw(st.integers(1, 64))
+    grid = np.array(draw(st.lists(st.lists(cells, min_size=4, max_size=4), min_size=steps,
+                                  max_size=steps)), dtype=np.int16)  # fmt: skip
+    # a HOLD needs a note before it: turn orphans into rests
+    for v in range(4):
+        sounding = False
+        for t in range(steps):
+            if grid[t, v] == HOLD and not sounding:
+                grid[t, v] = REST
+            sounding = grid[t, v] != REST
+    ts = draw(st.sampled_from([(4, 4), (3, 4), (2, 2)]))
+    pickup = draw(st.integers(0, 4))
+    fermatas = tuple(sorted(set(draw(st.lists(st.integers(0, steps - 1), max_size=3)))))
+    key = draw(st.one_of(st.none(), st.builds(Key, st.integers(0, 11),
+                                             st.sampled_from(["major", "minor"]))))  # fmt: skip
+    return Score(grid, time_signature=ts, pickup=pickup, fermatas=fermatas, key=key).validate()
+
+
+@settings(max_examples=200, deadline=None)
+@given(scores())
+def test_satb_round_trip(score):
+    enc = encode_satb(score)
+    assert len(enc) == score.steps * 4
+    assert decode_satb(enc.tokens, score) == score
+    assert enc.slot[:4].tolist() == [0, 1, 2, 3]
+    assert enc.inputs()[1:].tolist() == enc.tokens[:-1].tolist()
+    grid_tokens = enc.tokens.reshape(-1, 4)
+    assert ((grid_tokens == TOK_HOLD) == (score.grid == HOLD)).all()
+    assert ((grid_tokens == TOK_REST) == (score.grid == REST)).all()
+    assert (enc.fermata.reshape(-1, 4)[:, 0] == score.fermata_mask()).all()
+    assert (enc.key == (score.key.index if score.key else 24)).all()
+
+
+frames_st = st.lists(st.lists(st.integers(43, 96), max_size=4, unique=True), min_size=1,
+                     max_size=40)  # fmt: skip
+
+
+@settings(max_examples=200, deadline=None)
+@given(frames_st)
+def test_frames_round_trip(frames):
+    enc, ctx = encode_frames(frames)
+    assert decode_frames(enc.tokens) == [sorted(f, reverse=True) for f in frames]
+    assert len(enc) == sum(len(f) + 1 for f in frames)
+    # every token is allowed by the frame mask given the one before it in its frame
+    prev = -1
+    for tok, slot in zip(enc.tokens, enc.slot):
+        if slot == 0:
+            prev = -1
+        assert frame_mask(prev)[tok]
+        prev = tok if tok != TOK_END else -1
+    # the context of a frame's tokens is the previous frame
+    assert (ctx[: len(frames[0]) + 1] == -1).all()
+
+
+def test_allowed_transpositions_keep_voices_in_range():
+    g = np.array([[79, 72, 60, 48]] * 4, dtype=np.int16)  # soprano near the top of its range
+    shifts = allowed_transpositions(Score(g))
+    assert 0 in shifts
+    assert max(shifts) == 4  # G5 + 4 = B5 = A5 + 2 (the margin)
+    assert min(shifts) == -6
