@@ -14,6 +14,8 @@ ticks are events on the same timeline as the notes.
 
 from __future__ import annotations
 
+import collections
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -54,8 +56,26 @@ class MonotonicClock:
                 break
             stop.wait(remaining - self.spin)
         while now() < t:
-            pass
+            time.sleep(0)  # lets other threads take the GIL (an input callback) while spinning
         return not stop.is_set()
+
+
+def try_realtime_priority(priority: int = 1) -> bool:
+    """Give the calling thread real-time scheduling (SCHED_FIFO) if the system allows it.
+
+    Under load, an ordinary thread's sleeps overshoot by milliseconds; a SCHED_FIFO thread's do
+    not. The lowest real-time priority (1) keeps it above ordinary threads and below JACK's
+    (10 and up). Returns False where not permitted
+    (no root or rtprio limit, or no such API, e.g. macOS, Windows): timing is then best effort.
+    """
+    setter = getattr(os, "sched_setscheduler", None)
+    if setter is None:
+        return False
+    try:
+        setter(0, os.SCHED_FIFO, os.sched_param(priority))
+    except (OSError, AttributeError):
+        return False
+    return True
 
 
 class FakeClock:
@@ -78,39 +98,37 @@ class FakeClock:
 
 
 class TempoEstimator:
-    """Tempo (quarter notes per minute) from the intervals between MIDI clocks.
+    """Tempo (quarter notes per minute) from the arrival times of MIDI clocks.
 
-    Each interval is one 24th of a quarter note. Intervals are smoothed with an exponential
-    moving average (weight ``alpha`` per new interval); a gap longer than ``max_gap`` seconds
-    (the DAW paused) is ignored.
+    Each interval is one 24th of a quarter note. The estimate is the mean interval over the last
+    ``window`` clocks (first to last arrival, so the jitter of single arrivals, e.g. one audio
+    period under JACK, does not add up); a gap longer than ``max_gap`` seconds (the DAW paused)
+    starts a new window.
     """
 
-    def __init__(self, alpha: float = 0.05, max_gap: float = 0.5) -> None:
-        self.alpha = alpha
+    def __init__(self, window: int = 48, max_gap: float = 0.5) -> None:
         self.max_gap = max_gap
-        self._last: float | None = None
-        self._interval: float | None = None
+        self._times: collections.deque[float] = collections.deque(maxlen=window)
+        self._tempo: float | None = None
 
     def reset(self) -> None:
-        self._last = None
+        self._times.clear()
 
     def tick(self, t: float) -> None:
         """A clock arrived at time t (seconds)."""
-        if self._last is not None:
-            dt = t - self._last
-            if 0 < dt < self.max_gap:
-                if self._interval is None:
-                    self._interval = dt
-                else:
-                    self._interval += self.alpha * (dt - self._interval)
-        self._last = t
+        times = self._times
+        if times and not 0 < t - times[-1] < self.max_gap:
+            times.clear()
+        times.append(t)
+        if len(times) >= 2:
+            span = times[-1] - times[0]
+            if span > 0:
+                self._tempo = 60.0 * (len(times) - 1) / (CLOCKS_PER_QUARTER * span)
 
     @property
     def tempo(self) -> float | None:
         """Estimated quarter notes per minute, or None before two clocks."""
-        if not self._interval:
-            return None
-        return 60.0 / (CLOCKS_PER_QUARTER * self._interval)
+        return self._tempo
 
 
 class BeatClockFollower:
@@ -127,12 +145,12 @@ class BeatClockFollower:
         on_step: Callable[[int], None],
         on_stop: Callable[[], None] | None = None,
         on_start: Callable[[], None] | None = None,
-        alpha: float = 0.05,
+        window: int = 48,
     ) -> None:
         self.on_step = on_step
         self.on_stop = on_stop
         self.on_start = on_start
-        self.estimator = TempoEstimator(alpha=alpha)
+        self.estimator = TempoEstimator(window=window)
         self.running = False
         self.clocks = 0  # clocks since start (position in 24ths of a quarter)
 
@@ -157,12 +175,10 @@ class BeatClockFollower:
         elif kind == "start":
             self.clocks = 0
             self.running = True
-            self.estimator.reset()
             if self.on_start:
                 self.on_start()
         elif kind == "continue":
             self.running = True
-            self.estimator.reset()
         elif kind == "stop":
             self.running = False
             if self.on_stop:

@@ -62,7 +62,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    "(default: endless)")  # fmt: skip
     p.add_argument("--seconds", type=_positive(float), metavar="S", help="stop after S seconds")
     p.add_argument("--seed", type=int, help="random seed (the same seed plays the same music)")
-    p.add_argument("--key", metavar="K", help="key, e.g. 'D minor' or 'Bb major'")
+    p.add_argument("--key", metavar="K", help="key, e.g. 'D minor' or 'Bb major' "
+                   "(default: the model's choice)")  # fmt: skip
     p.add_argument("--time-signature", type=_time_signature, default=(4, 4), metavar="N/D",
                    help="default 4/4")  # fmt: skip
     p.add_argument("--temperature", type=_positive(float), default=1.0, help="sampling "
