@@ -1,0 +1,114 @@
+"""Numba kernels against plain references: tanh, sampling, and torch's logits (parity)."""
+
+import numpy as np
+import pytest
+
+from composer import kernels
+from composer.bundle import MODELS_DIR, load_bundle
+from composer.encoding import TOK_START, encode_frames
+from composer.sampler import Tables
+
+
+def test_fast_tanh_matches_numpy():
+    x = np.linspace(-30, 30, 200001).astype(np.float32)
+    got = np.array([kernels.fast_tanh(np.float32(v)) for v in x[::50]])
+    assert np.abs(got - np.tanh(x[::50].astype(np.float64))).max() < 1e-6
+
+
+def draw(logits, allowed, temperature=1.0, top_k=0, top_p=1.0, n=1, seed=1):
+    state = np.array([seed], np.uint64)
+    scratch = np.zeros(len(logits), np.float32)
+    return [kernels.sample_token(logits, allowed, np.float32(temperature), top_k,
+                                 np.float32(top_p), scratch, state, 0) for _ in range(n)]  # fmt: skip
+
+
+def test_sampling_follows_the_softmax():
+    logits = np.log(np.array([0.5, 0.3, 0.15, 0.05], np.float32))
+    allowed = np.ones(4, bool)
+    counts = np.bincount(draw(logits, allowed, n=40000), minlength=4) / 40000
+    assert np.abs(counts - [0.5, 0.3, 0.15, 0.05]).max() < 0.01
+
+
+def test_masks_top_k_top_p_and_greedy():
+    logits = np.log(np.array([0.5, 0.3, 0.15, 0.05], np.float32))
+    allowed = np.array([True, True, True, False])
+    assert set(draw(logits, allowed, n=3000)) == {0, 1, 2}
+    assert set(draw(logits, allowed, top_k=2, n=3000)) == {0, 1}
+    assert set(draw(logits, allowed, top_p=0.7, n=3000)) == {0, 1}  # 0.5 < 0.7 <= 0.8
+    assert set(draw(logits, allowed, temperature=0, n=10)) == {0}
+    assert draw(logits, np.zeros(4, bool)) == [kernels.NO_TOKEN]
+
+
+def test_same_seed_same_draws():
+    logits = np.zeros(50, np.float32)
+    allowed = np.ones(50, bool)
+    assert draw(logits, allowed, n=100, seed=7) == draw(logits, allowed, n=100, seed=7)
+    assert draw(logits, allowed, n=100, seed=7) != draw(logits, allowed, n=100, seed=8)
+
+
+def shipped(name):
+    path = MODELS_DIR / name
+    if not (path / "weights.npz").exists():
+        pytest.fail(f"the shipped model {name} is missing")
+    return load_bundle(path)
+
+
+def numba_logits(tables: Tables, tokens, slot, pos, ferm, key, look, use_look, ctx=None):
+    """Teacher-forced logits [N, V] from the kernels."""
+    n = len(tokens)
+    state = tables.new_state(1, 0)
+    out = np.zeros((1, n), np.int64)
+    logits = np.zeros((1, n, tables.head_W.shape[0]), np.float32)
+    settings = type("S", (), {"no_crossing": False, "top_k": 0, "top_p": 1.0})
+    tables.step(state, 0, n, slot, pos, ferm, key, look, use_look, tokens.astype(np.int64),
+                np.full((1, n), -1, np.int64), np.ones(128, bool), np.ones(5, np.float32),
+                settings, out, logits, keep_logits=True, ctx=ctx)  # fmt: skip
+    assert (out[0] == tokens).all()
+    return logits[0]
+
+
+@pytest.mark.parametrize("pattern", ["free", "soprano"])
+def test_parity_with_torch_satb(pattern):
+    torch = pytest.importorskip("torch")
+    from composer.corpus import load_chorales
+    from composer.dataset import collate, satb_example
+    from composer.export import model_from_bundle
+
+    bundle = shipped("bach-satb")
+    score = next(s for s in load_chorales("valid") if s.steps >= 250).slice(0, 250)  # 1000 tokens
+    ex = satb_example(score, None, pattern)
+    batch = collate([ex])
+    with torch.inference_mode():
+        ref = model_from_bundle(bundle)(batch)[0].numpy()
+    t = Tables(bundle)
+    e = ex.enc
+    look = t.lookahead(np.where(ex.fixed != 132, ex.fixed, -1), e.slot, e.pos, e.fermata,
+                       e.key) if ex.use_lookahead else t.no_look  # fmt: skip
+    got = numba_logits(t, e.tokens, e.slot, e.pos, e.fermata, e.key, look, ex.use_lookahead)
+    finite = np.isfinite(ref)
+    assert len(e.tokens) == 1000
+    assert np.abs(got[finite] - ref[finite]).max() < 1e-4
+
+
+def test_parity_with_torch_jsb():
+    torch = pytest.importorskip("torch")
+    from composer.corpus import load_jsb
+    from composer.dataset import collate, jsb_example
+    from composer.export import model_from_bundle
+
+    bundle = shipped("jsb-quarter")
+    frames = [f for piece in load_jsb("jsb-quarter", "valid")[:6] for f in piece]
+    enc, _ = encode_frames(frames)
+    frames = frames[: next(i for i in range(len(frames))
+                           if sum(len(set(f)) + 1 for f in frames[:i]) >= 1000)]  # fmt: skip
+    ex = jsb_example(frames, None)
+    with torch.inference_mode():
+        ref = model_from_bundle(bundle)(collate([ex]))[0].numpy()
+    t = Tables(bundle)
+    e = ex.enc
+    got = numba_logits(t, e.tokens, e.slot, e.pos, e.fermata, e.key, t.no_look, False,
+                       ctx=np.ascontiguousarray(ex.context[None]))  # fmt: skip
+    finite = np.isfinite(ref)
+    assert len(e.tokens) >= 1000
+    assert np.abs(got[finite] - ref[finite]).max() < 1e-4
+    assert TOK_START == e.inputs()[0]

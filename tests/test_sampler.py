@@ -1,0 +1,159 @@
+"""Every way of composing, on the shipped model: what is given is kept, seeds reproduce."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from composer.errors import GenerationError
+from composer.sampler import Sampler, SamplingSettings, estimate_key, fit_melody, plan_fermatas
+from composer.score import HOLD, REST, VOICE_RANGES, SATB, Key, Score
+
+
+@pytest.fixture(scope="module")
+def sampler():
+    return Sampler.load()
+
+
+def in_ranges(score: Score) -> bool:
+    for v, name in enumerate(SATB):
+        lo, hi = VOICE_RANGES[name]
+        pitches = score.grid[:, v][score.grid[:, v] >= 0]
+        if len(pitches) and (pitches.min() < lo or pitches.max() > hi):
+            return False
+    return True
+
+
+@pytest.mark.parametrize("ts", [(4, 4), (3, 4)])
+def test_generate(sampler, ts):
+    s = SamplingSettings(seed=3)
+    [a] = sampler.generate(bars=8, key=Key.parse("D minor"), time_signature=ts, tempo=80,
+                           settings=s)  # fmt: skip
+    [b] = sampler.generate(bars=8, key=Key.parse("D minor"), time_signature=ts, tempo=80,
+                           settings=s)  # fmt: skip
+    assert a == b  # same seed, same notes
+    assert a.steps == 8 * ts[0] * 4 and a.time_signature == ts and a.tempo == 80
+    assert a.key == Key.parse("D minor") and a.meta["seed"] == "3"
+    assert in_ranges(a)
+    assert a.fermatas and a.fermatas[-1] > a.steps - 16  # the last chord has a fermata
+    assert (a.grid[0] >= 0).all()  # every voice starts with a note
+    [c] = sampler.generate(bars=8, key="D minor", time_signature=ts, settings=SamplingSettings(seed=4))
+    assert not np.array_equal(a.grid, c.grid)
+
+
+def test_variations_are_a_batch_whose_first_equals_the_single_run(sampler):
+    s = SamplingSettings(seed=11)
+    many = sampler.generate(bars=4, settings=s, variations=4)
+    [one] = sampler.generate(bars=4, settings=s)
+    assert len(many) == 4 and many[0] == one
+    assert len({m.grid.tobytes() for m in many}) == 4
+
+
+def test_constraints_no_crossing_and_in_key(sampler):
+    key = Key.parse("G major")
+    s = SamplingSettings(seed=5, no_crossing=True, in_key=True, temperature=1.3)
+    [p] = sampler.generate(bars=8, key=key, settings=s)
+    pitch = p.pitch_grid()
+    for v in range(1, 4):
+        both = (pitch[:, v] >= 0) & (pitch[:, v - 1] >= 0)
+        assert (pitch[both, v] <= pitch[both, v - 1]).all()
+    notes = [n.pitch % 12 for n in p.notes()]
+    assert set(notes) <= key.scale()
+
+
+def test_continue_keeps_the_primer(sampler):
+    [primer] = sampler.generate(bars=4, settings=SamplingSettings(seed=1))
+    [out] = sampler.continue_(primer, bars=4, settings=SamplingSettings(seed=2))
+    assert out.steps == primer.steps + 4 * 16
+    assert np.array_equal(out.grid[: primer.steps], primer.grid)
+
+
+def melody_score(sampler) -> Score:
+    [piece] = sampler.generate(bars=8, key="F major", settings=SamplingSettings(seed=9))
+    return Score(piece.grid[:, :1].copy(), key=None, pickup=piece.pickup, tempo=70)
+
+
+def test_harmonize_keeps_the_melody_and_sees_ahead(sampler):
+    melody = melody_score(sampler)
+    s = SamplingSettings(seed=4)
+    [h] = sampler.harmonize(melody, settings=s)
+    assert h.voices == 4 and np.array_equal(h.grid[:, 0], melody.grid[:, 0])
+    assert h == sampler.harmonize(melody, settings=s)[0]
+    assert in_ranges(h) and h.key is not None
+
+
+def test_harmonize_moves_a_low_melody_up_an_octave_and_refuses_a_wide_one(sampler):
+    melody = melody_score(sampler)
+    low = Score(np.where(melody.grid >= 0, melody.grid - 12, melody.grid), pickup=melody.pickup)
+    [h] = sampler.harmonize(low, settings=SamplingSettings(seed=1))
+    assert np.array_equal(h.grid[:, 0], melody.grid[:, 0])
+    assert "octave" in h.meta["warning"]
+    wide = np.array([[40], [HOLD], [90], [HOLD]], np.int16)
+    with pytest.raises(GenerationError, match="spans"):
+        fit_melody(wide[:, 0])
+
+
+def test_regenerate_keeps_everything_outside(sampler):
+    [piece] = sampler.generate(bars=8, settings=SamplingSettings(seed=21))
+    start, end = piece.bar_start(5), piece.bar_start(7)
+    [out] = sampler.regenerate(piece, steps=(start, end), voices=[1, 2],
+                               settings=SamplingSettings(seed=22))  # fmt: skip
+    assert np.array_equal(out.grid[:, [0, 3]], piece.grid[:, [0, 3]])
+    assert np.array_equal(out.grid[:start], piece.grid[:start])
+    # after the region the same pitches sound (a note held across the end is restruck)
+    assert np.array_equal(out.pitch_grid()[end:], piece.pitch_grid()[end:])
+    assert not np.array_equal(out.grid[start:end, 1:3], piece.grid[start:end, 1:3])
+    with pytest.raises(GenerationError):
+        sampler.regenerate(piece, steps=(10, 5), voices=[1])
+
+
+def test_stream_is_endless_and_reproducible(sampler):
+    a = sampler.stream(key="C major", settings=SamplingSettings(seed=2))
+    b = sampler.stream(key="C major", settings=SamplingSettings(seed=2))
+    steps_a = [next(a) for _ in range(300)]
+    steps_b = [next(b) for _ in range(300)]
+    assert all(np.array_equal(x, y) for x, y in zip(steps_a, steps_b))
+    grid = np.array(steps_a)
+    assert grid.shape == (300, 4) and grid.dtype == np.int16
+    assert Score(grid).validate() is not None
+    assert a.position == 300
+
+
+def test_live_harmonizer_answers_each_note(sampler):
+    h = sampler.harmonizer(key="C major", settings=SamplingSettings(seed=1, no_crossing=True))
+    for pitch in (72, 74, 76, 77, 79):
+        alto, tenor, bass = h.chord(pitch)
+        assert pitch >= alto >= 0 and alto >= tenor and bass >= 0
+        h.hold(3)
+    with pytest.raises(GenerationError):
+        h.chord(200)
+
+
+def test_bad_settings_are_refused(sampler):
+    with pytest.raises(GenerationError):
+        sampler.generate(bars=0)
+    with pytest.raises(GenerationError):
+        sampler.generate(bars=4, time_signature=(5, 7))
+    with pytest.raises(GenerationError):
+        sampler.generate(bars=4, variations=0)
+
+
+def test_plan_fermatas_follow_the_corpus():
+    mask = plan_fermatas(16 * 8, (4, 4), 4)
+    onsets = [i for i in range(len(mask)) if mask[i] and (i == 0 or not mask[i - 1])]
+    assert onsets[:3] == [28, 60, 92] and mask[-1]
+
+
+def test_estimate_key():
+    c_major = Score(np.array([[60, 64, 67, 72]] * 4 + [[62, 65, 69, 74]] * 2 + [[67, 71, 74, 79]] * 2
+                             + [[60, 64, 67, 72]] * 4, np.int16))  # fmt: skip
+    assert estimate_key(c_major) == Key(0, "major")
+
+
+def test_generation_never_imports_torch_or_qt():
+    code = ("import sys; from composer.sampler import Sampler; from composer import playback, "
+            "live, ports, synth, midi_io; Sampler.load().generate(bars=2); "
+            "print(sorted(m for m in ('torch', 'PySide6') if m in sys.modules))")  # fmt: skip
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
