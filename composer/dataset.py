@@ -27,6 +27,7 @@ from composer.encoding import (
     allowed_transpositions,
     encode_frames,
     encode_satb,
+    satb_context,
 )
 from composer.score import Score
 
@@ -71,7 +72,7 @@ def satb_example(score: Score, rng: np.random.Generator | None, pattern: str = "
     fixed_flat = fixed_cells.reshape(-1)
     fixed = np.where(fixed_flat, enc.tokens, TOK_UNKNOWN).astype(np.int64)
     weight = (~fixed_flat).astype(np.float32)
-    return Example(enc, fixed, weight, int(pattern != "free"))
+    return Example(enc, fixed, weight, int(pattern != "free"), satb_context(score))
 
 
 def jsb_example(frames: list[list[int]], rng: np.random.Generator | None,

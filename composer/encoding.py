@@ -110,6 +110,22 @@ def encode_satb(score: Score) -> Encoded:
     return Encoded(tokens.astype(np.int64), slot, pos, ferm, key)
 
 
+def satb_context(score: Score) -> np.ndarray:
+    """int64[T * 4, 4]: at each token, the pitch sounding in each voice just before it.
+
+    For the token of (step t, voice v): voices above v (already written at t) give their pitch at
+    t, the others their pitch at t - 1; -1 where a voice is silent. The sampler keeps the same
+    array as it goes (kernels.run_positions' ``sounding``).
+    """
+    pitch = score.pitch_grid().astype(np.int64)  # (T, 4), REST = -1
+    before = np.vstack([np.full((1, SATB_VOICES), -1, np.int64), pitch[:-1]])
+    out = np.empty((score.steps, SATB_VOICES, SATB_VOICES), np.int64)
+    for v in range(SATB_VOICES):
+        out[:, v, :v] = pitch[:, :v]
+        out[:, v, v:] = before[:, v:]
+    return np.where(out < 0, -1, out).reshape(-1, SATB_VOICES)
+
+
 def decode_satb(tokens: np.ndarray, like: Score) -> Score:
     """Tokens (step-major SATB) -> a Score with the metadata of ``like``."""
     tokens = np.asarray(tokens, dtype=np.int64).reshape(-1, SATB_VOICES)

@@ -165,10 +165,15 @@ def sample_token(logits, allowed, temperature, top_k, top_p, scratch, state, b):
     return last
 
 
-@njit(types.void(F2, i64, i64, I1, I1, I1, I1, I1, I3, F2, types.boolean,
+CTX_NONE = 0  # no context
+CTX_GIVEN = 1  # context pitches read from ``ctx`` (JSB: the previous frame)
+CTX_SOUNDING = 2  # each voice's sounding pitch, voice k's pitch p at table row k * 128 + p
+
+
+@njit(types.void(F2, i64, i64, I1, I1, I1, I1, I1, I3, I2, i64, F2, types.boolean,
                  F2, F2, F2, F2, F2, F2), **_OPTS)
-def lstm_input(x, i, batch, prev_tok, slot, pos, ferm, key, ctx, look, use_look,
-               T_tok, T_slot, T_pos, T_ferm, T_key, T_ctx):  # fmt: skip
+def lstm_input(x, i, batch, prev_tok, slot, pos, ferm, key, ctx, sounding, ctx_mode, look,
+               use_look, T_tok, T_slot, T_pos, T_ferm, T_key, T_ctx):  # fmt: skip
     """x[b] = layer-1 input gates of position i for each sequence b (tables + lookahead)."""
     g = x.shape[1]
     for b in range(batch):
@@ -176,12 +181,19 @@ def lstm_input(x, i, batch, prev_tok, slot, pos, ferm, key, ctx, look, use_look,
         for j in range(g):
             x[b, j] = (T_tok[t, j] + T_slot[slot[i], j] + T_pos[pos[i], j]
                        + T_ferm[ferm[i], j] + T_key[key[i], j])  # fmt: skip
-        if ctx.shape[1] > 1:
+        if ctx_mode == CTX_GIVEN:
             for k in range(ctx.shape[2]):
                 p = ctx[b, i, k]
                 if p >= 0:
                     for j in range(g):
                         x[b, j] += T_ctx[p, j]
+        elif ctx_mode == CTX_SOUNDING:
+            for k in range(sounding.shape[1]):
+                p = sounding[b, k]
+                if p >= 0:
+                    row = k * 128 + p
+                    for j in range(g):
+                        x[b, j] += T_ctx[row, j]
         if use_look:
             for j in range(g):
                 x[b, j] += look[i, j]
@@ -215,7 +227,7 @@ def output_layer(head_W, head_b, top, logits, batch):
     # state
     I1, F3, F3, types.uint64[::1], I2,
     # positions [start, stop) and their conditioning
-    i64, i64, I1, I1, I1, I1, I3, F2, types.boolean, I1, I2,
+    i64, i64, I1, I1, I1, I1, I3, i64, F2, types.boolean, I1, I2,
     # weights
     F2, F2, F2, F2, F2, F2, F3, F3, F2, F2, F1,
     # masks and settings
@@ -224,7 +236,8 @@ def output_layer(head_W, head_b, top, logits, batch):
     I2, F3, types.boolean,
 ), **_OPTS)
 def run_positions(prev_tok, h, c, rng, sounding,
-                  start, stop, slot, pos, ferm, key, ctx, look, use_look, forced, out_forced,
+                  start, stop, slot, pos, ferm, key, ctx, ctx_mode, look, use_look, forced,
+                  out_forced,
                   T_tok, T_slot, T_pos, T_ferm, T_key, T_ctx, W_hh, W_ih_up, b_up, head_W, head_b,
                   range_lo, range_hi, no_crossing, pitch_ok, temperature, top_k, top_p,
                   out_tokens, out_logits, keep_logits):  # fmt: skip
@@ -237,7 +250,8 @@ def run_positions(prev_tok, h, c, rng, sounding,
 
     prev_tok: int64[B], the last token of each sequence (updated). h, c: float32[L, B, H].
     rng: uint64[B]. sounding: int64[B, 4] pitch sounding in each voice or -1 (updated).
-    slot/pos/ferm/key: int64[N]; ctx: int64[B, N, 4] or [B, 1, 1] when unused; look: [N, G].
+    slot/pos/ferm/key: int64[N]; ctx: int64[B, N, 4] (ctx_mode CTX_GIVEN) or [1, 1, 1];
+    look: [N, G].
     range_lo/range_hi: int64[5] pitch range per slot; pitch_ok: bool[128] (key filter);
     temperature: float32[5] per slot. out_tokens: int64[B, N].
     """
@@ -251,8 +265,8 @@ def run_positions(prev_tok, h, c, rng, sounding,
     scratch = np.empty(v, dtype=np.float32)
     layers = W_hh.shape[0]
     for i in range(start, stop):
-        lstm_input(x, i, batch, prev_tok, slot, pos, ferm, key, ctx, look, use_look,
-                   T_tok, T_slot, T_pos, T_ferm, T_key, T_ctx)
+        lstm_input(x, i, batch, prev_tok, slot, pos, ferm, key, ctx, sounding, ctx_mode, look,
+                   use_look, T_tok, T_slot, T_pos, T_ferm, T_key, T_ctx)
         lstm_layers(x, batch, W_hh, W_ih_up, b_up, h, c, gates)
         all_forced = forced[i] >= 0
         if not all_forced:

@@ -32,7 +32,8 @@ class ModelConfig:
     layers: int = 2
     dropout: float = 0.3
     lookahead: int = 128  # hidden size of the backward LSTM; 0 = no lookahead
-    context: bool = False  # previous-frame multi-hot context (the JSB encoding)
+    context: bool = False  # a context of 4 pitches per token (JSB: the previous frame)
+    context_voices: bool = False  # the context's pitches are per voice (SATB: sounding pitches)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -52,8 +53,9 @@ class ChoraleLSTM(nn.Module):
         self.pos_emb = nn.Embedding(N_POS, c.embed)
         self.ferm_emb = nn.Embedding(2, c.embed)
         self.key_emb = nn.Embedding(N_KEY, c.embed)
-        if c.context:  # index N_PITCH is "no pitch" (padding)
-            self.ctx_emb = nn.Embedding(N_PITCH + 1, c.embed, padding_idx=N_PITCH)
+        if c.context:  # the last index is "no pitch" (padding)
+            rows = (4 if c.context_voices else 1) * N_PITCH
+            self.ctx_emb = nn.Embedding(rows + 1, c.embed, padding_idx=rows)
         if c.lookahead:
             self.fix_emb = nn.Embedding(c.vocab, c.embed)
             self.back = nn.LSTM(c.embed, c.lookahead, 1, batch_first=True)
@@ -67,9 +69,15 @@ class ChoraleLSTM(nn.Module):
         x = (self.slot_emb(batch["slot"]) + self.pos_emb(batch["pos"])
              + self.ferm_emb(batch["fermata"]) + self.key_emb(batch["key"]))  # fmt: skip
         if self.config.context:
-            ctx = batch["context"].clamp(min=-1)  # (B, N, 4), -1 = none
-            ctx = torch.where(ctx < 0, torch.full_like(ctx, N_PITCH), ctx)
-            x = x + self.ctx_emb(ctx).sum(dim=2)
+            ctx = batch["context"]  # (B, N, 4) pitches, -1 = none
+            if self.config.context_voices:  # voice k's pitch p -> row k * 128 + p
+                offset = torch.arange(4, device=ctx.device) * N_PITCH
+                idx = ctx + offset
+                pad = 4 * N_PITCH
+            else:
+                idx, pad = ctx, N_PITCH
+            idx = torch.where(ctx < 0, torch.full_like(ctx, pad), idx)
+            x = x + self.ctx_emb(idx).sum(dim=2)
         return x
 
     def lookahead(self, batch: dict, cond: torch.Tensor) -> torch.Tensor:

@@ -292,6 +292,8 @@ class Tables:
         self.T_key = c(w["key_emb.weight"] @ w_x.T)
         self.T_ctx = c(w["ctx_emb.weight"] @ w_x.T) if cfg.get("context") else np.zeros(
             (1, g), np.float32)  # fmt: skip
+        self.ctx_mode = (kernels.CTX_NONE if not cfg.get("context") else kernels.CTX_SOUNDING
+                         if cfg.get("context_voices") else kernels.CTX_GIVEN)  # fmt: skip
         self.W_hh = c(np.stack([w[f"lstm.weight_hh_l{k}"] for k in range(self.layers)]))
         up = [w[f"lstm.weight_ih_l{k}"] for k in range(1, self.layers)]
         self.W_ih_up = c(np.stack(up)) if up else np.zeros((1, g, self.hidden), np.float32)
@@ -351,7 +353,8 @@ class Tables:
         logits = logits_out if keep_logits else np.zeros((1, 1, 1), np.float32)
         kernels.run_positions(
             state["prev"], state["h"], state["c"], state["rng"], state["sounding"],
-            start, stop, slot, pos, ferm, key, self.no_ctx if ctx is None else ctx, look,
+            start, stop, slot, pos, ferm, key, self.no_ctx if ctx is None else ctx,
+            self.ctx_mode, look,
             bool(use_look), forced, out_forced, self.T_tok, self.T_slot, self.T_pos, self.T_ferm,
             self.T_key, self.T_ctx, self.W_hh, self.W_ih_up, self.b_up, self.head_W,
             self.head_b, self.range_lo, self.range_hi, bool(settings.no_crossing), pitch_ok,

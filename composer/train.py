@@ -199,7 +199,9 @@ def train(cfg: TrainConfig, resume: bool = False,
         raise DataError(f"no usable training pieces in {cfg.data}")
     cfg.model.encoding = encoding
     if encoding == "jsb-quarter":
-        cfg.model.context, cfg.model.lookahead = True, 0
+        cfg.model.context, cfg.model.context_voices, cfg.model.lookahead = True, False, 0
+    else:
+        cfg.model.context, cfg.model.context_voices = True, True
     model = ChoraleLSTM(cfg.model)
     optim = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     data = PieceDataset(train_pieces, encoding, cfg.batch_size, augment=True, seed=cfg.seed,
