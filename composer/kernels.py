@@ -35,12 +35,14 @@ REST = 129
 END = 130
 
 _OPTS = dict(cache=True, nogil=True, fastmath=True, error_model="numpy")
+# helpers called only from compiled kernels: compiled into their callers, typed on first use
+_INNER = dict(cache=True, nogil=True, fastmath=True, error_model="numpy")
 
 
 TANH_CLAMP = np.float32(7.90531110763549805)
 
 
-@njit(f32(f32), **_OPTS)
+@njit(**_INNER)
 def fast_tanh(x):
     """tanh by a rational minimax approximation (max abs error 3e-7 in float32).
 
@@ -63,12 +65,12 @@ def fast_tanh(x):
     return p * x / q
 
 
-@njit(f32(f32), **_OPTS)
+@njit(**_INNER)
 def _sigmoid(x):
     return np.float32(0.5) + np.float32(0.5) * fast_tanh(np.float32(0.5) * x)
 
 
-@njit(types.void(F2, F2, F2, i64), **_OPTS)
+@njit(**_INNER)
 def matvec_add(W, X, out, batch):
     """out[b, :] += W @ X[b, :] for b < batch. W: [R, K] row-major; X: [B, K]; out: [B, R]."""
     rows, k = W.shape
@@ -82,7 +84,7 @@ def matvec_add(W, X, out, batch):
             out[b, j] += acc
 
 
-@njit(types.void(F2, F2, F2, i64), **_OPTS)
+@njit(**_INNER)
 def lstm_cell(gates, h, c, batch):
     """Apply LSTM gates [B, 4H] (pre-activation, i f g o) to state h, c [B, H] in place."""
     hidden = h.shape[1]
@@ -97,7 +99,7 @@ def lstm_cell(gates, h, c, batch):
             h[b, u] = og * fast_tanh(cn)
 
 
-@njit(types.uint64(types.uint64[::1], i64), **_OPTS)
+@njit(**_INNER)
 def _next_random(state, b):
     """splitmix64: advance sequence b's state, return 64 random bits."""
     z = state[b] + types.uint64(0x9E3779B97F4A7C15)
@@ -107,7 +109,7 @@ def _next_random(state, b):
     return z ^ (z >> types.uint64(31))
 
 
-@njit(types.float64(types.uint64[::1], i64), **_OPTS)
+@njit(**_INNER)
 def uniform(state, b):
     """A float64 in [0, 1) from sequence b's random state."""
     return np.float64(_next_random(state, b) >> types.uint64(11)) * (1.0 / 9007199254740992.0)
@@ -137,21 +139,22 @@ def sample_token(logits, allowed, temperature, top_k, top_p, scratch, state, b):
         else:
             scratch[i] = 0.0
     if top_k > 0 or top_p < 1.0:
-        # keep the largest probabilities: top_k of them, and just enough to reach top_p
-        order = np.argsort(-scratch)
-        kept, mass = 0, 0.0
+        # keep the likeliest tokens: at most top_k, and just enough to reach top_p of the mass.
+        # A selection loop, O(kept * V): the nucleus is small, and nothing is allocated.
         limit = top_k if top_k > 0 else v
-        for r in range(v):
-            i = order[r]
-            if scratch[i] <= 0.0:
+        kept, mass = 0, 0.0
+        while kept < limit and mass < top_p * total:
+            top, top_i = 0.0, -1
+            for i in range(v):
+                if scratch[i] > top:
+                    top, top_i = scratch[i], i
+            if top_i < 0:
                 break
-            if kept >= limit or (kept > 0 and mass >= top_p * total):
-                scratch[i] = 0.0
-            else:
-                kept += 1
-                mass += scratch[i]
-        for r in range(kept, v):
-            scratch[order[r]] = 0.0
+            scratch[top_i] = -top  # mark as kept (negative), restore below
+            kept += 1
+            mass += top
+        for i in range(v):
+            scratch[i] = -scratch[i] if scratch[i] < 0 else 0.0
         total = mass
     u = uniform(state, b) * total
     acc = 0.0
@@ -170,8 +173,7 @@ CTX_GIVEN = 1  # context pitches read from ``ctx`` (JSB: the previous frame)
 CTX_SOUNDING = 2  # each voice's sounding pitch, voice k's pitch p at table row k * 128 + p
 
 
-@njit(types.void(F2, i64, i64, I1, I1, I1, I1, I1, I3, I2, i64, F2, types.boolean,
-                 F2, F2, F2, F2, F2, F2), **_OPTS)
+@njit(**_INNER)
 def lstm_input(x, i, batch, prev_tok, slot, pos, ferm, key, ctx, sounding, ctx_mode, look,
                use_look, T_tok, T_slot, T_pos, T_ferm, T_key, T_ctx):  # fmt: skip
     """x[b] = layer-1 input gates of position i for each sequence b (tables + lookahead)."""
@@ -199,7 +201,7 @@ def lstm_input(x, i, batch, prev_tok, slot, pos, ferm, key, ctx, sounding, ctx_m
                 x[b, j] += look[i, j]
 
 
-@njit(types.void(F2, i64, F3, F3, F2, F3, F3, F2), **_OPTS)
+@njit(**_INNER)
 def lstm_layers(x, batch, W_hh, W_ih_up, b_up, h, c, gates):
     """Run every LSTM layer one step for ``batch`` sequences. x: layer-1 input gates [B, G]
     (overwritten); h, c: [L, B, H] updated in place; gates: [B, G] work space."""
@@ -215,7 +217,7 @@ def lstm_layers(x, batch, W_hh, W_ih_up, b_up, h, c, gates):
         lstm_cell(gates, h[layer], c[layer], batch)
 
 
-@njit(types.void(F2, F1, F2, F2, i64), **_OPTS)
+@njit(**_INNER)
 def output_layer(head_W, head_b, top, logits, batch):
     """logits[b] = head_W @ top[b] + head_b."""
     for b in range(batch):

@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Composer's one entry point for a newcomer.
+#
+#   ./run.sh              set up .venv/ and run the main job (`composer start`): the app where
+#                         there is a display; otherwise compose out/chorale.mid + out/chorale.wav
+#   ./run.sh test [ARGS]  set up .venv/ if needed and run the tests (pytest ARGS)
+#   ./run.sh setup        only set up
+#   ./run.sh COMMAND ...  any `composer` subcommand, e.g. ./run.sh generate --key "D minor"
+#
+# Set-up: Debian/Ubuntu system libraries (FluidSynth for audio, Qt's X11 libraries) when missing
+# and this user can install them; then .venv/ with everything in pyproject.toml's [dev] extra,
+# installed through constraints.txt (it pins the CPU build of torch). Re-runs are quick: the
+# venv is rebuilt only when pyproject.toml or constraints.txt change.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")"
+
+PYTHON=${PYTHON:-python3}
+VENV=.venv
+SYSTEM_PACKAGES=(libfluidsynth3 libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1
+  libdbus-1-3 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-randr0
+  libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-xkb1 libglib2.0-0)
+
+say() { printf '\033[1m%s\033[0m\n' "$*" >&2; }
+
+install_system_packages() {
+  command -v dpkg >/dev/null 2>&1 || return 0 # not Debian/Ubuntu: see README
+  local missing=()
+  for p in "${SYSTEM_PACKAGES[@]}"; do
+    dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  local sudo=""
+  if [ "$(id -u)" -ne 0 ]; then
+    if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then sudo="sudo"; else
+      say "Missing system libraries: ${missing[*]}"
+      say "Install them with: sudo apt-get install ${missing[*]}   (audio and the app need them)"
+      return 0
+    fi
+  fi
+  say "Installing system libraries: ${missing[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
+    "${missing[@]}" >/dev/null
+}
+
+setup() {
+  install_system_packages
+  local stamp="$VENV/.composer-installed"
+  local want
+  want=$(cat pyproject.toml constraints.txt | sha256sum | cut -c1-16)
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && [ -x "$VENV/bin/composer" ]; then
+    return 0
+  fi
+  if [ ! -x "$VENV/bin/python" ]; then
+    say "Creating $VENV/"
+    "$PYTHON" -m venv "$VENV"
+  fi
+  say "Installing Composer and its dependencies into $VENV/ (a minute or two the first time)"
+  "$VENV/bin/python" -m pip install -q --upgrade pip >/dev/null 2>&1 || true
+  "$VENV/bin/python" -m pip install -q -c constraints.txt -e ".[dev]"
+  say "Compiling the sampler's kernels (once)"
+  "$VENV/bin/python" -c "import composer.kernels"
+  echo "$want" >"$stamp"
+}
+
+case "${1:-start}" in
+  setup)
+    setup
+    ;;
+  test)
+    shift
+    setup
+    exec "$VENV/bin/python" -m pytest "$@"
+    ;;
+  *)
+    setup
+    exec "$VENV/bin/composer" "${@:-start}"
+    ;;
+esac
