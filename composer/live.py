@@ -150,9 +150,19 @@ def sampler_harmonizer(
     seed: int | None = None,
     temperature: float = 1.0,
     top_p: float = 0.95,
+    warm: bool = False,
 ) -> Any:
-    """The sampler's live harmonizer: ``chord(soprano) -> (alto, tenor, bass)``, ``hold(steps)``."""
+    """The sampler's live harmonizer: ``chord(soprano) -> (alto, tenor, bass)``, ``hold(steps)``.
+
+    warm: first run a throwaway harmonizer of the same sampler through a chord and a held
+    step, so the first real chord does not pay for loading the compiled kernels (milliseconds:
+    a whole JACK period); the returned harmonizer's own state is untouched.
+    """
     sampler, settings, parsed = _load_sampler(model_dir, key, seed, temperature, top_p)
+    if warm:
+        spare = sampler.harmonizer(key=parsed, time_signature=time_signature, settings=settings)
+        spare.chord(72)
+        spare.hold(1)
     return sampler.harmonizer(key=parsed, time_signature=time_signature, settings=settings)
 
 

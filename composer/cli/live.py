@@ -4,7 +4,12 @@
     composer live --out-port fluidsynth --bars 8 --key "D minor"
     composer live --synth                                  # through the in-process synth
     composer live --harmonize --in-port Keystation --synth --echo
+    composer live --harmonize --backend jack --in-port Keystation --virtual Composer
     composer live --virtual Composer --clock follow --clock-port "DAW clock"
+
+With ``--backend jack`` the harmonizer runs as one JACK client (``composer.jack_live``) that
+answers in the JACK period the note came in (needs the JACK-Client package; without it, or
+without a JACK server, python-rtmidi ports are used, a period or two later, with a note).
 
 Ctrl-C, SIGTERM and SIGHUP stop it with every note released.
 """
@@ -17,6 +22,7 @@ import sys
 import time
 
 from composer.cli.ports import BACKEND_HELP
+from composer.errors import ComposerError
 
 
 def _time_signature(text: str) -> tuple[int, int]:
@@ -74,6 +80,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    "--in-port instead of streaming")  # fmt: skip
     p.add_argument("--in-port", metavar="NAME", help="MIDI input to harmonize (with --harmonize)")
     p.add_argument(
+        "--jack-native",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="with --harmonize --backend jack: answer inside JACK's process cycle as one JACK "
+        "client, Composer:in -> Composer:out (default when the JACK-Client package is "
+        "installed); --no-jack-native uses python-rtmidi ports",
+    )
+    # bench/live.py compares the two ways of doing the model's bookkeeping
+    p.add_argument("--jack-bookkeeping", choices=("worker", "callback"), default="worker",
+                   help=argparse.SUPPRESS)  # fmt: skip
+    p.add_argument(
         "--echo",
         action=argparse.BooleanOptionalAction,
         default=None,
@@ -91,7 +108,6 @@ def _say(text: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from composer.errors import ComposerError
     from composer.live import Terminated, terminate_on_signals
 
     if args.harmonize and not args.in_port:
@@ -159,6 +175,20 @@ def _stream(args: argparse.Namespace, stack: contextlib.ExitStack) -> int:
 
 
 def _harmonize(args: argparse.Namespace, stack: contextlib.ExitStack) -> int:
+    from composer.ports import backend_label
+
+    if args.jack_native and backend_label(args.backend) != "jack":
+        raise ComposerError("--jack-native needs --backend jack")
+    if backend_label(args.backend) == "jack" and args.jack_native is not False:
+        from composer.jack_live import jack_unavailable
+
+        why = jack_unavailable()
+        if why is None:
+            return _harmonize_jack(args, stack)
+        if args.jack_native:
+            raise ComposerError(f"--jack-native: {why}")
+        print(f"composer live: {why}; harmonizing through python-rtmidi ports instead "
+              "(a period or two later)", file=sys.stderr)  # fmt: skip
     from composer.live import LiveHarmonizer, open_outputs, output_name, sampler_harmonizer
     from composer.ports import open_input
 
@@ -179,3 +209,56 @@ def _harmonize(args: argparse.Namespace, stack: contextlib.ExitStack) -> int:
         if harmonizer.error is not None:
             raise harmonizer.error
     return 0
+
+
+def _harmonize_jack(args: argparse.Namespace, stack: contextlib.ExitStack) -> int:
+    """The harmonizer as one JACK client, answering in the period each note came in."""
+    import gc
+
+    from composer.jack_live import JackHarmonizer
+    from composer.live import open_outputs, sampler_harmonizer
+
+    model = sampler_harmonizer(args.model, key=args.key, time_signature=args.time_signature,
+                               seed=args.seed, temperature=args.temperature,
+                               warm=True)  # fmt: skip
+    synth = open_outputs(stack, synth=True) if args.synth else []
+    echo = args.synth if args.echo is None else args.echo
+    gc.collect()
+    gc.freeze()  # what is loaded stays: the collector has less to walk in the JACK callback
+    sys.setswitchinterval(0.0005)  # JACK's thread waits at most this long for the GIL
+    harmonizer = JackHarmonizer(model, tempo=args.tempo, echo=echo, outputs=synth,
+                                out_name=args.virtual or "out",
+                                bookkeeping=args.jack_bookkeeping)  # fmt: skip
+    stack.callback(_close_and_report, harmonizer)
+    source = _jack_connect(harmonizer.connect_input, args.in_port)
+    where = harmonizer.out_port_name
+    if args.out_port:
+        where += " -> " + _jack_connect(harmonizer.connect_output, args.out_port)
+    if synth:
+        where += " and the synth"
+    _say(f"harmonizing {source} -> {where} in JACK's process cycle (Ctrl-C to stop)")
+    deadline = _deadline(args.seconds)
+    while not harmonizer.done.wait(min(0.1, max(0.0, deadline - time.monotonic()))):
+        if time.monotonic() >= deadline:
+            break
+    if harmonizer.error is not None:
+        raise harmonizer.error
+    return 0
+
+
+def _jack_connect(connect, query: str) -> str:
+    import jack
+
+    from composer.errors import PortError
+
+    try:
+        return connect(query)
+    except jack.JackError as e:
+        raise PortError(f"JACK refused the connection to {query!r}: {e}") from None
+
+
+def _close_and_report(harmonizer) -> None:
+    harmonizer.close()
+    print(f"composer live: {harmonizer.chords} chords, {harmonizer.late} answered a period late, "
+          f"{harmonizer.caught_up} bookkeeping catch-ups in the callback, longest callback "
+          f"{harmonizer.callback_max * 1000:.2f} ms", file=sys.stderr)  # fmt: skip

@@ -1,0 +1,410 @@
+"""The live harmonizer as a JACK client: each chord leaves in the JACK period its soprano came in.
+
+python-rtmidi (the ``--backend jack`` ports of :mod:`composer.ports`) makes one JACK client per
+port and hands input to Python through a ring buffer read by another thread, so an answer
+always waits for the next period (5.3 ms at 256 frames / 48 kHz) or two. Here one JACK client,
+``Composer``, owns a MIDI input and a MIDI output port; its process callback reads the input
+events of the current period and, for each note-on, calls the model's ``chord()`` and writes
+the harmony note-ons (and the soprano echo) at the same frame offset into the output buffer of
+the same period. The harmonizer's latency is then JACK's own port-to-port latency.
+
+Needs the optional ``JACK-Client`` package (``import jack``, libjack through cffi) and a
+running JACK server; :func:`jack_unavailable` says why not, and ``composer live`` falls back
+to python-rtmidi with a one-line note.
+
+Real-time care: the callback never waits. The model's bookkeeping (``hold(steps)`` for the 16th
+steps a chord lasts) runs on a worker thread, one step per lock hold; a note-on that finds the
+worker inside a step is answered at the start of the next period (counted in ``late``); one
+that finds bookkeeping still pending (the worker has not run yet) does it itself before
+answering (counted in ``caught_up``). ``bookkeeping="callback"`` does all bookkeeping in the
+callback instead (no worker). Time is JACK's frame clock: 16th steps are counted from frame
+times (``last_frame_time + offset``), so the model follows the player's timing exactly.
+
+Stopping never leaves a note on: :meth:`JackHarmonizer.close` asks the callback to write
+note-offs for the sounding chord in its next period and waits one more period so they are
+delivered; if the client is gone (JACK shut it down, or the callback no longer runs) the
+note-offs go through a one-off JACK client connected to the same destinations.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import threading
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import mido
+
+from composer.errors import PortError
+from composer.live import HARMONY_CHANNELS, SOPRANO_CHANNEL, ChordModel, release_all
+from composer.playback import Output
+from composer.ports import _quiet_stderr, find_port
+
+CLIENT_NAME = "Composer"
+NOTE_ON, NOTE_OFF = 0x90, 0x80
+MAX_PENDING = 256  # input events carried to the next period at most (then dropped)
+
+
+def jack_unavailable() -> str | None:
+    """None if a JACK-native client can run here, else a short reason (for a one-line note)."""
+    try:
+        import jack
+    except ImportError:
+        return "JACK-Client is not installed (pip install JACK-Client)"
+    except OSError as e:  # cffi could not load libjack
+        return f"libjack cannot be loaded ({e})"
+    try:
+        with _quiet_stderr():
+            client = jack.Client("composer-probe", no_start_server=True)
+    except jack.JackError:
+        return "no JACK server is running"
+    client.close()
+    return None
+
+
+def _open_client(name: str) -> Any:
+    import jack
+
+    try:
+        with _quiet_stderr():
+            return jack.Client(name, no_start_server=True)
+    except jack.JackError:
+        raise PortError(
+            "JACK server not running? Start one (e.g. jackd -d dummy) or choose another --backend"
+        ) from None
+
+
+class JackHarmonizer:
+    """Each note played on the input becomes the soprano; alto, tenor, bass leave in its period.
+
+    model: ``chord(soprano) -> (alto, tenor, bass)`` (MIDI pitches; negative = silent) and
+    ``hold(steps)``. tempo: quarter notes per minute, to count the 16th steps a note lasts.
+    echo: also send the soprano on ``channels[0]``. out_name: the output port's name
+    (``Composer:out``, or the ``--virtual`` name). outputs: more outputs with
+    ``send(mido.Message)`` (the in-process synth), fed from the worker thread, not the callback.
+    bookkeeping: ``"worker"`` (default) or ``"callback"`` (see the module docstring).
+
+    The soprano line is monophonic: a new note ends the chord before it (legato); a chord ends
+    when its played note ends. Counters: ``chords``, ``late`` (answered a period late),
+    ``caught_up`` (bookkeeping done in the callback before a chord), ``callback_max`` (seconds,
+    the longest process callback).
+    """
+
+    def __init__(
+        self,
+        model: ChordModel,
+        *,
+        tempo: float = 90.0,
+        echo: bool = False,
+        channels: Sequence[int] = (SOPRANO_CHANNEL, *HARMONY_CHANNELS),
+        client_name: str = CLIENT_NAME,
+        in_name: str = "in",
+        out_name: str = "out",
+        outputs: Sequence[Output] = (),
+        bookkeeping: str = "worker",
+        on_chord: Callable[[int, Sequence[int]], None] | None = None,
+    ) -> None:
+        if bookkeeping not in ("worker", "callback"):
+            raise ValueError(f"bookkeeping must be 'worker' or 'callback', not {bookkeeping!r}")
+        self.model = model
+        self.echo = echo
+        self.channels = tuple(channels)
+        self.outputs = tuple(outputs)
+        self.on_chord = on_chord
+        self.worker = bookkeeping == "worker"
+        self.error: BaseException | None = None
+        self.done = threading.Event()  # set when the client stops by itself (error, shutdown)
+        self.chords = self.late = self.caught_up = 0
+        self.callback_max = 0.0
+
+        self.client = _open_client(client_name)
+        self.inport = self.client.midi_inports.register(in_name)
+        self.outport = self.client.midi_outports.register(out_name)
+        self.name = self.client.name
+        self.step_frames = self.client.samplerate * 15.0 / tempo  # frames per 16th step
+        self._destinations: set[str] = set()  # ports our output is connected to
+
+        self._model_lock = threading.Lock()
+        self._model_steps = 0  # 16th steps the model has consumed (under _model_lock)
+        self._target = 0  # steps it should have consumed (set by the callback)
+        self._origin: int | None = None  # frame of the first chord
+        self._frame = 0  # 64-bit frame time of the current period's start
+        self._last_lft: int | None = None
+        self._note = -1  # the played note sounding now, or -1
+        self._sounding: list[tuple[int, int]] = []  # (channel, pitch) of its chord
+        self._pending: collections.deque[tuple[int, int]] = collections.deque()
+        self._outbox: collections.deque[list[mido.Message]] = collections.deque()
+        self._wake = threading.Event()
+        self._quit = False
+        self._stop = False  # close() asks the callback to release and go quiet
+        self._stopped = threading.Event()  # the callback has released and a period has passed
+        self._stop_cycles = 0
+        self._gone = False  # JACK shut the client down
+        self._closed = False
+
+        self.client.set_process_callback(self._process)
+        self.client.set_shutdown_callback(self._on_shutdown)
+        self.client.set_port_connect_callback(self._on_connect)
+        self._thread = threading.Thread(target=self._work, name="harmonizer-bookkeeping",
+                                        daemon=True)  # fmt: skip
+        self._thread.start()
+        self.client.activate()
+        self.client.get_ports()  # lets the connect callback see ports that existed before
+
+    # --- wiring ------------------------------------------------------------------------------
+    @property
+    def in_port_name(self) -> str:
+        return self.inport.name
+
+    @property
+    def out_port_name(self) -> str:
+        return self.outport.name
+
+    def connect_input(self, query: str) -> str:
+        """Connect the MIDI output port named by query (exact or a unique part) to our input."""
+        names = [p.name for p in self.client.get_ports(is_midi=True, is_output=True)
+                 if p.name != self.outport.name]  # fmt: skip
+        full = find_port(query, names, "input")
+        self.client.connect(full, self.inport)
+        return full
+
+    def connect_output(self, query: str) -> str:
+        """Connect our output to the MIDI input port named by query (exact or a unique part)."""
+        names = [p.name for p in self.client.get_ports(is_midi=True, is_input=True)
+                 if p.name != self.inport.name]  # fmt: skip
+        full = find_port(query, names, "output")
+        self.client.connect(self.outport, full)
+        self._destinations.add(full)
+        return full
+
+    def _on_connect(self, a: Any, b: Any, connected: bool) -> None:
+        if a is not None and b is not None and a.name == self.outport.name:
+            (self._destinations.add if connected else self._destinations.discard)(b.name)
+
+    def _on_shutdown(self, status: Any, reason: str) -> None:
+        self._gone = True
+        if self.error is None:
+            self.error = PortError(f"JACK stopped the harmonizer's client ({reason or status})")
+        self.done.set()
+
+    # --- the process callback (JACK's thread) ---------------------------------------------
+    def _process(self, frames: int) -> None:
+        t0 = time.perf_counter()
+        out = self.outport
+        out.clear_buffer()
+        lft = self.client.last_frame_time
+        if self._last_lft is not None:
+            self._frame += (lft - self._last_lft) & 0xFFFFFFFF
+        self._last_lft = lft
+        if self._stop or self.error is not None:
+            self._quiet(out)
+            return
+        try:
+            last = 0  # JACK wants events in offset order
+            pending = self._pending
+            while pending:  # carried over from the last period: answered at offset 0
+                note, velocity = pending[0]
+                if not self._event(out, 0, note, velocity):
+                    break
+                pending.popleft()
+            for offset, data in self.inport.incoming_midi_events():
+                if len(data) < 3:
+                    continue
+                status, note, velocity = data[0][0] & 0xF0, data[1][0], data[2][0]
+                if status == NOTE_OFF:
+                    velocity = 0
+                elif status != NOTE_ON:
+                    continue
+                last = max(last, offset)
+                if pending or not self._event(out, last, note, velocity):
+                    if len(pending) < MAX_PENDING:
+                        pending.append((note, velocity))
+        except Exception as e:  # the callback must go on: release now, the owner reads .error
+            self.error = e
+            self.done.set()
+            self._release(out, frames - 1)
+        finally:
+            self.callback_max = max(self.callback_max, time.perf_counter() - t0)
+
+    def _event(self, out: Any, offset: int, note: int, velocity: int) -> bool:
+        """Act on one note event at offset (frames); False if it must wait for the model."""
+        frame = self._frame + offset
+        if velocity == 0:
+            if note == self._note:
+                self._release(out, offset)
+                self._set_target(self._step_at(frame))
+            return True
+        if not self._model_lock.acquire(blocking=False):
+            self.late += 1  # the worker is inside one hold() step: next period
+            return False
+        try:
+            if self._model_steps < self._target:  # bookkeeping the worker has not done yet
+                self.caught_up += 1
+                self._hold(self._target - self._model_steps)
+            harmony = self.model.chord(note)  # the latency path
+            self._model_steps += 1
+        finally:
+            self._model_lock.release()
+        self._release(out, offset)  # legato: the chord before ends here
+        notes = self._sounding
+        for ch, pitch in zip(self.channels[1:], harmony, strict=False):
+            if 0 <= pitch <= 127:
+                out.write_midi_event(offset, bytes((NOTE_ON | ch, pitch, velocity)))
+                notes.append((ch, pitch))
+        if self.echo:
+            out.write_midi_event(offset, bytes((NOTE_ON | self.channels[0], note, velocity)))
+            notes.append((self.channels[0], note))
+        self._note = note
+        self.chords += 1
+        if self._origin is None:
+            self._origin = frame
+        self._set_target(self._step_at(frame) + 1)  # the chord fills the step it starts in
+        if self.outputs:
+            self._outbox.append([mido.Message("note_on", channel=ch, note=p, velocity=velocity)
+                                 for ch, p in notes])  # fmt: skip
+            self._wake.set()
+        if self.on_chord is not None:
+            self.on_chord(note, harmony)
+        return True
+
+    def _release(self, out: Any, offset: int) -> None:
+        """Write note-offs for the sounding chord at offset (frames)."""
+        if not self._sounding:
+            return
+        for ch, pitch in self._sounding:
+            out.write_midi_event(offset, bytes((NOTE_OFF | ch, pitch, 0)))
+        if self.outputs:
+            self._outbox.append([mido.Message("note_off", channel=ch, note=p)
+                                 for ch, p in self._sounding])  # fmt: skip
+            self._wake.set()
+        self._sounding = []
+        self._note = -1
+
+    def _quiet(self, out: Any) -> None:
+        """Stopping: release in this period, confirm one period later (delivered by then)."""
+        if self._sounding:
+            self._release(out, 0)
+        self._stop_cycles += 1
+        if self._stop_cycles >= 2:
+            self._stopped.set()
+
+    def _step_at(self, frame: int) -> int:
+        """The 16th step (since the first chord) that a frame time falls on, rounded."""
+        return int(round((frame - (self._origin or 0)) / self.step_frames))
+
+    def _set_target(self, steps: int) -> None:
+        if steps > self._target:
+            self._target = steps
+            if self.worker:
+                self._wake.set()
+            elif self._model_lock.acquire(blocking=False):
+                try:
+                    self._hold(self._target - self._model_steps)
+                finally:
+                    self._model_lock.release()
+
+    def _hold(self, steps: int) -> None:
+        if steps > 0:
+            self.model.hold(steps)
+            self._model_steps += steps
+
+    # --- the worker (an ordinary thread) --------------------------------------------------
+    def _work(self) -> None:
+        while not self._quit:
+            self._wake.wait()
+            self._wake.clear()
+            while self._outbox:
+                messages = self._outbox.popleft()
+                with contextlib.suppress(Exception):
+                    for out in self.outputs:
+                        for msg in messages:
+                            out.send(msg)
+            while self.worker and not self._quit:
+                with self._model_lock:  # one step per hold: the callback rarely finds it busy
+                    if self._model_steps >= self._target:
+                        break
+                    try:
+                        self._hold(1)
+                    except Exception as e:
+                        self.error = e
+                        self.done.set()
+                        return
+
+    # --- stopping ----------------------------------------------------------------------------
+    @property
+    def sounding(self) -> list[tuple[int, int]]:
+        return list(self._sounding)
+
+    def close(self, timeout: float = 1.0) -> None:
+        """Release the sounding chord, stop the worker, close the client. Safe to call twice.
+
+        The note-offs leave in the client's next period; if it does not run within timeout
+        seconds (or JACK has shut it down), they go through a one-off JACK client instead.
+        """
+        if self._closed:
+            return
+        self._closed = True
+        self._stop = True
+        released = not self._gone and self._stopped.wait(timeout)
+        self._quit = True
+        self._wake.set()
+        with contextlib.suppress(Exception):
+            self.client.deactivate()
+        self._thread.join(timeout)
+        notes = list(self._sounding)
+        self._sounding = []
+        if notes and not released:
+            release_once(notes, sorted(self._destinations), f"{self.name}-release")
+        self._outbox.clear()  # the worker has stopped; only the note-offs matter now
+        if notes:
+            release_all(self.outputs, notes)
+        with contextlib.suppress(Exception):
+            self.client.close()
+
+
+def release_once(
+    notes: Sequence[tuple[int, int]],
+    destinations: Sequence[str],
+    client_name: str = f"{CLIENT_NAME}-release",
+    timeout: float = 1.0,
+) -> bool:
+    """Send note-offs for (channel, pitch) pairs to JACK MIDI input ports through a new client.
+
+    For when the harmonizer's own client is gone. True if JACK took them (a period passed after
+    they were written); False if there is no JACK server to take them.
+    """
+    if not notes or not destinations:
+        return True
+    try:
+        client = _open_client(client_name)
+    except PortError:
+        return False
+    port = client.midi_outports.register("out")
+    state = {"go": False, "cycles": 0}
+    done = threading.Event()
+
+    def process(frames: int) -> None:
+        port.clear_buffer()
+        if not state["go"]:
+            return
+        if state["cycles"] == 0:
+            for ch, pitch in notes:
+                port.write_midi_event(0, bytes((NOTE_OFF | ch, pitch, 0)))
+        state["cycles"] += 1
+        if state["cycles"] >= 2:
+            done.set()
+
+    try:
+        client.set_process_callback(process)
+        client.activate()
+        for name in destinations:
+            with contextlib.suppress(Exception):
+                client.connect(port, name)
+        state["go"] = True
+        return done.wait(timeout)
+    finally:
+        with contextlib.suppress(Exception):
+            client.deactivate()
+        client.close()
