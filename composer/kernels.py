@@ -72,11 +72,57 @@ def _sigmoid(x):
 
 @njit(**_INNER)
 def matvec_add(W, X, out, batch):
-    """out[b, :] += W @ X[b, :] for b < batch. W: [R, K] row-major; X: [B, K]; out: [B, R]."""
+    """out[b, :] += W @ X[b, :] for b < batch. W: [R, K] row-major; X: [B, K]; out: [B, R].
+
+    One sequence: a dot product per row (the row streams from cache once). Four or more: blocks
+    of 4 rows x 4 sequences with 16 accumulators, so each weight loaded serves 4 sequences.
+    """
     rows, k = W.shape
+    quads = batch // 4 * 4 if rows % 4 == 0 else 0
+    for j in range(0, rows if quads else 0, 4):
+        w0, w1, w2, w3 = W[j], W[j + 1], W[j + 2], W[j + 3]
+        for b in range(0, quads, 4):
+            x0, x1, x2, x3 = X[b], X[b + 1], X[b + 2], X[b + 3]
+            a00 = a01 = a02 = a03 = a10 = a11 = a12 = a13 = np.float32(0.0)
+            a20 = a21 = a22 = a23 = a30 = a31 = a32 = a33 = np.float32(0.0)
+            for i in range(k):
+                v0, v1, v2, v3 = w0[i], w1[i], w2[i], w3[i]
+                y0, y1, y2, y3 = x0[i], x1[i], x2[i], x3[i]
+                a00 += v0 * y0
+                a01 += v0 * y1
+                a02 += v0 * y2
+                a03 += v0 * y3
+                a10 += v1 * y0
+                a11 += v1 * y1
+                a12 += v1 * y2
+                a13 += v1 * y3
+                a20 += v2 * y0
+                a21 += v2 * y1
+                a22 += v2 * y2
+                a23 += v2 * y3
+                a30 += v3 * y0
+                a31 += v3 * y1
+                a32 += v3 * y2
+                a33 += v3 * y3
+            out[b, j] += a00
+            out[b + 1, j] += a01
+            out[b + 2, j] += a02
+            out[b + 3, j] += a03
+            out[b, j + 1] += a10
+            out[b + 1, j + 1] += a11
+            out[b + 2, j + 1] += a12
+            out[b + 3, j + 1] += a13
+            out[b, j + 2] += a20
+            out[b + 1, j + 2] += a21
+            out[b + 2, j + 2] += a22
+            out[b + 3, j + 2] += a23
+            out[b, j + 3] += a30
+            out[b + 1, j + 3] += a31
+            out[b + 2, j + 3] += a32
+            out[b + 3, j + 3] += a33
     for j in range(rows):
         w = W[j]
-        for b in range(batch):
+        for b in range(quads, batch):
             x = X[b]
             acc = np.float32(0.0)
             for i in range(k):

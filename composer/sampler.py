@@ -12,7 +12,9 @@ over it in chunks, so progress can be reported and a run cancelled between chunk
 from __future__ import annotations
 
 import dataclasses
+import os
 import random
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -252,24 +254,55 @@ class Sampler:
         slot, pos, ferm, key = satb_conditioning(plan.steps, plan.time_signature, plan.pickup,
                                                  plan.fermata_steps, plan.key)  # fmt: skip
         look = t.lookahead(plan.forced, slot, pos, ferm, key) if plan.lookahead else t.no_look
-        state = t.new_state(variations, seed)
         n = plan.steps * 4
         out = np.zeros((variations, n), np.int64)
-        no_out = np.full((variations, 1), -1, np.int64)
+        out_forced = np.full((variations, n), -1, np.int64)
         forced = np.ascontiguousarray(plan.forced)
         pitch_ok = t.pitch_filter(plan.key if settings.in_key else None)
         temps = settings.temperatures()
+        # Sequences are independent: big batches run as two groups on two threads (the kernels
+        # release the GIL). Groups of a multiple of 4 compute exactly what one batch would.
+        rng = np.random.SeedSequence(seed).generate_state(variations, np.uint64)
+        groups = split_batch(variations, THREADS)
+        states = [t.new_state(b1 - b0, rng[b0:b1]) for b0, b1 in groups]
         chunk = CHUNK_STEPS * 4
-        out_forced = np.full((variations, n), -1, np.int64)
+        pool = _pool() if len(groups) > 1 else None
         for start in range(0, n, chunk):
             if cancel and cancel():
                 raise GenerationError("cancelled")
             stop = min(n, start + chunk)
-            t.step(state, start, stop, slot, pos, ferm, key, look, plan.lookahead, forced,
-                   out_forced, pitch_ok, temps, settings, out, no_out)  # fmt: skip
+
+            def work(g: int, start=start, stop=stop) -> None:
+                b0, b1 = groups[g]
+                t.step(states[g], start, stop, slot, pos, ferm, key, look, plan.lookahead,
+                       forced, out_forced[b0:b1], pitch_ok, temps, settings, out[b0:b1])  # fmt: skip
+
+            if pool:
+                list(pool.map(work, range(len(groups))))
+            else:
+                work(0)
             if progress:
                 progress(stop / n)
         return out
+
+
+THREADS = max(1, min(2, os.cpu_count() or 1))
+_POOL: ThreadPoolExecutor | None = None
+
+
+def _pool() -> ThreadPoolExecutor:
+    global _POOL
+    if _POOL is None:
+        _POOL = ThreadPoolExecutor(max_workers=THREADS, thread_name_prefix="composer-sampler")
+    return _POOL
+
+
+def split_batch(batch: int, threads: int) -> list[tuple[int, int]]:
+    """[(start, end)] groups of sequences: one group, or two of a multiple of 4 from 8 up."""
+    if threads < 2 or batch < 8:
+        return [(0, batch)]
+    half = (batch // 2 + 3) // 4 * 4
+    return [(0, half), (half, batch)]
 
 
 class Tables:
@@ -317,6 +350,7 @@ class Tables:
         self.range_lo = np.array(lo, np.int64)
         self.range_hi = np.array(hi, np.int64)
         self.no_ctx = np.zeros((1, 1, 1), np.int64)
+        self.no_logits = np.zeros((1, 1, 1), np.float32)
 
     def lookahead(self, forced, slot, pos, ferm, key) -> np.ndarray:
         """float32[N, G]: the lookahead's contribution to the first layer's gates."""
@@ -329,8 +363,12 @@ class Tables:
                                    out_h)  # fmt: skip
         return np.ascontiguousarray(out_h @ self.W_look)
 
-    def new_state(self, batch: int, seed: int) -> dict:
-        rng = np.random.SeedSequence(seed).generate_state(batch, np.uint64)
+    def new_state(self, batch: int, seed: int | np.ndarray) -> dict:
+        """Zero LSTM state for ``batch`` sequences; seed: an int, or one uint64 per sequence."""
+        if isinstance(seed, np.ndarray):
+            rng = seed.copy()
+        else:
+            rng = np.random.SeedSequence(seed).generate_state(batch, np.uint64)
         return {
             "prev": np.full(batch, TOK_START, np.int64),
             "h": np.zeros((self.layers, batch, self.hidden), np.float32),
@@ -347,10 +385,10 @@ class Tables:
         return ok
 
     def step(self, state, start, stop, slot, pos, ferm, key, look, use_look, forced,
-             out_forced, pitch_ok, temps, settings, out, logits_out,
+             out_forced, pitch_ok, temps, settings, out, logits_out=None,
              keep_logits=False, ctx=None) -> None:  # fmt: skip
         """Run positions [start, stop) through the kernels (see kernels.run_positions)."""
-        logits = logits_out if keep_logits else np.zeros((1, 1, 1), np.float32)
+        logits = logits_out if keep_logits else self.no_logits
         kernels.run_positions(
             state["prev"], state["h"], state["c"], state["rng"], state["sounding"],
             start, stop, slot, pos, ferm, key, self.no_ctx if ctx is None else ctx,
@@ -383,7 +421,6 @@ class Stream:
         self.forced = np.full(period * 4, -1, np.int64)
         self.out_forced = np.full((1, period * 4), -1, np.int64)
         self.out = np.zeros((1, period * 4), np.int64)
-        self.no_out = np.zeros((1, 1, 1), np.float32)
         self.pitch_ok = self.t.pitch_filter(self.key if settings.in_key else None)
         self.temps = settings.temperatures()
 
@@ -395,7 +432,7 @@ class Stream:
         slot, pos, ferm, key = self.cond
         self.t.step(self.state, i * 4, i * 4 + 4, slot, pos, ferm, key, self.t.no_look, False,
                     self.forced, self.out_forced, self.pitch_ok, self.temps, self.settings,
-                    self.out, self.no_out)  # fmt: skip
+                    self.out)  # fmt: skip
         self.step_index += 1
         return _cells(self.out[0, i * 4 : i * 4 + 4])
 

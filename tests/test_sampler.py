@@ -42,12 +42,24 @@ def test_generate(sampler, ts):
     assert not np.array_equal(a.grid, c.grid)
 
 
-def test_variations_are_a_batch_whose_first_equals_the_single_run(sampler):
+@pytest.mark.parametrize("k", [4, 5, 16])
+def test_variations_are_distinct_and_reproducible(sampler, k):
     s = SamplingSettings(seed=11)
-    many = sampler.generate(bars=4, settings=s, variations=4)
-    [one] = sampler.generate(bars=4, settings=s)
-    assert len(many) == 4 and many[0] == one
-    assert len({m.grid.tobytes() for m in many}) == 4
+    many = sampler.generate(bars=4, settings=s, variations=k)
+    again = sampler.generate(bars=4, settings=s, variations=k)
+    assert len(many) == k and many == again
+    assert len({m.grid.tobytes() for m in many}) == k
+    assert [m.meta["variation"] for m in many] == [str(i + 1) for i in range(k)]
+
+
+def test_two_thread_groups_compute_what_one_batch_computes(sampler, monkeypatch):
+    import composer.sampler as sampler_module
+
+    s = SamplingSettings(seed=5)
+    threaded = sampler.generate(bars=4, settings=s, variations=8)
+    monkeypatch.setattr(sampler_module, "THREADS", 1)
+    single = sampler.generate(bars=4, settings=s, variations=8)
+    assert threaded == single
 
 
 def test_constraints_no_crossing_and_in_key(sampler):
