@@ -27,15 +27,29 @@ def main() -> int:
     args = ap.parse_args()
     times = []
     with tempfile.TemporaryDirectory() as tmp:
-        cmd = [sys.executable, "-m", "composer", "generate", "--bars", "16", "--seed", "3",
-               "--out", str(Path(tmp) / "x.mid")]  # fmt: skip
+        cmd = [
+            sys.executable,
+            "-m",
+            "composer",
+            "generate",
+            "--bars",
+            "16",
+            "--seed",
+            "3",
+            "--out",
+            str(Path(tmp) / "x.mid"),
+        ]
         subprocess.run(cmd, check=True, capture_output=True, cwd=REPO)  # warm the numba cache
         for _ in range(args.runs):
             t0 = time.perf_counter()
             subprocess.run(cmd, check=True, capture_output=True, cwd=REPO)
             times.append(time.perf_counter() - t0)
-    result = {"cold_generate_16_bars_median_s": round(statistics.median(times), 3),
-              "min_s": round(min(times), 3), "max_s": round(max(times), 3), "runs": args.runs}
+    result = {
+        "cold_generate_16_bars_median_s": round(statistics.median(times), 3),
+        "min_s": round(min(times), 3),
+        "max_s": round(max(times), 3),
+        "runs": args.runs,
+    }
     print(json.dumps(result) if args.json else "\n".join(f"{k:32s} {v}" for k, v in result.items()))
     return 0
 

@@ -33,8 +33,15 @@ from composer.score import Key  # noqa: E402
 def numba_run(sampler: Sampler, steps: int, batch: int, seed: int) -> float:
     """Seconds to sample ``steps`` steps (x4 tokens) for ``batch`` sequences, no lookahead."""
     ts = (4, 4)
-    plan = Plan(steps, ts, 0, Key(0), plan_fermatas(steps, ts, 0),
-                np.full(steps * 4, -1, np.int64), lookahead=False)  # fmt: skip
+    plan = Plan(
+        steps,
+        ts,
+        0,
+        Key(0),
+        plan_fermatas(steps, ts, 0),
+        np.full(steps * 4, -1, np.int64),
+        lookahead=False,
+    )
     t0 = time.perf_counter()
     sampler.run(plan, SamplingSettings(seed=seed), batch, seed)
     return time.perf_counter() - t0
@@ -49,8 +56,10 @@ def torch_run(sampler: Sampler, steps: int, seed: int) -> float:
     torch.set_num_threads(1)
     model = model_from_bundle(sampler.bundle)
     gen = torch.Generator().manual_seed(seed)
-    slot, pos, ferm, key = (torch.from_numpy(a) for a in satb_conditioning(
-        steps, (4, 4), 0, plan_fermatas(steps, (4, 4), 0), Key(0)))  # fmt: skip
+    slot, pos, ferm, key = (
+        torch.from_numpy(a)
+        for a in satb_conditioning(steps, (4, 4), 0, plan_fermatas(steps, (4, 4), 0), Key(0))
+    )
     t = sampler.tables
     lo = torch.from_numpy(t.range_lo)
     hi = torch.from_numpy(t.range_hi)
@@ -61,9 +70,13 @@ def torch_run(sampler: Sampler, steps: int, seed: int) -> float:
         state = None
         prev = torch.tensor([[TOK_START]])
         for i in range(steps * 4):
-            x = (model.tok_emb(prev) + model.slot_emb(slot[i].view(1, 1))
-                 + model.pos_emb(pos[i].view(1, 1)) + model.ferm_emb(ferm[i].view(1, 1))
-                 + model.key_emb(key[i].view(1, 1)))  # fmt: skip
+            x = (
+                model.tok_emb(prev)
+                + model.slot_emb(slot[i].view(1, 1))
+                + model.pos_emb(pos[i].view(1, 1))
+                + model.ferm_emb(ferm[i].view(1, 1))
+                + model.key_emb(key[i].view(1, 1))
+            )
             x = torch.cat([x, zeros_look], dim=-1)
             h, state = model.lstm(x, state)
             logits = model.head(h[0, 0])
@@ -81,9 +94,15 @@ def torch_run(sampler: Sampler, steps: int, seed: int) -> float:
 
 def floor_run(sampler: Sampler, tokens: int) -> float:
     t = sampler.tables
-    weights = np.ascontiguousarray(np.concatenate(
-        [t.W_hh.reshape(-1), t.W_ih_up.reshape(-1)[: (t.layers - 1) * t.W_ih_up[0].size],
-         t.head_W.reshape(-1)]).reshape(-1, t.hidden))  # fmt: skip
+    weights = np.ascontiguousarray(
+        np.concatenate(
+            [
+                t.W_hh.reshape(-1),
+                t.W_ih_up.reshape(-1)[: (t.layers - 1) * t.W_ih_up[0].size],
+                t.head_W.reshape(-1),
+            ]
+        ).reshape(-1, t.hidden)
+    )
     t0 = time.perf_counter()
     kernels.read_all(weights, tokens)
     return time.perf_counter() - t0

@@ -108,8 +108,15 @@ def m21_to_score(chorale) -> Score:
         if m21key.sharps != sig:  # pragma: no cover - asKey keeps the signature
             k = Key(ks[0].asKey("major").tonic.pitchClass, "major")
     title = (chorale.metadata.title if chorale.metadata and chorale.metadata.title else "") or ""
-    return Score(grid, tempo=CORPUS_TEMPO, time_signature=time_signature, key=k, pickup=pickup,
-                 fermatas=tuple(sorted(fermatas)), title=title).validate()  # fmt: skip
+    return Score(
+        grid,
+        tempo=CORPUS_TEMPO,
+        time_signature=time_signature,
+        key=k,
+        pickup=pickup,
+        fermatas=tuple(sorted(fermatas)),
+        title=title,
+    ).validate()
 
 
 def melody_signature(score: Score, notes: int = 10) -> str:
@@ -126,8 +133,11 @@ def assign_splits(groups: list[str], fractions=(0.8, 0.1, 0.1)) -> dict[str, str
     out, seen = {}, 0
     for g in unique:
         share = seen / total
-        out[g] = "train" if share < fractions[0] else (
-            "valid" if share < fractions[0] + fractions[1] else "test")  # fmt: skip
+        out[g] = (
+            "train"
+            if share < fractions[0]
+            else ("valid" if share < fractions[0] + fractions[1] else "test")
+        )
         seen += counts[g]
     return out
 
@@ -140,10 +150,11 @@ def build_corpus(
         from music21 import corpus
     except ImportError:
         raise DataError("building the corpus needs music21: pip install music21") from None
-    names = list(corpus.chorales.Iterator(numberingSystem="riemenschneider",
-                                          returnType="filename"))  # fmt: skip
-    titles = {int(k): v.get("title", "") for k, v in
-              corpus.chorales.ChoraleList().byRiemenschneider.items()}  # fmt: skip
+    names = list(corpus.chorales.Iterator(numberingSystem="riemenschneider", returnType="filename"))
+    titles = {
+        int(k): v.get("title", "")
+        for k, v in corpus.chorales.ChoraleList().byRiemenschneider.items()
+    }
     out_dir.mkdir(parents=True, exist_ok=True)
     kept: list[dict] = []
     scores: list[Score] = []
@@ -174,13 +185,20 @@ def build_corpus(
         score.meta = {"source": source, "riemenschneider": str(riemenschneider)}
         path = out_dir / f"{name}.mid"
         write_midi(score, path)
-        kept.append({
-            "id": name, "bwv": bwv, "riemenschneider": riemenschneider, "title": score.title,
-            "file": path.name, "key": str(score.key) if score.key else None,
-            "time_signature": f"{score.time_signature[0]}/{score.time_signature[1]}",
-            "steps": score.steps, "pickup": score.pickup,
-            "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
-        })  # fmt: skip
+        kept.append(
+            {
+                "id": name,
+                "bwv": bwv,
+                "riemenschneider": riemenschneider,
+                "title": score.title,
+                "file": path.name,
+                "key": str(score.key) if score.key else None,
+                "time_signature": f"{score.time_signature[0]}/{score.time_signature[1]}",
+                "steps": score.steps,
+                "pickup": score.pickup,
+                "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+            }
+        )
         scores.append(score)
     if progress:
         progress(len(names), len(names))

@@ -75,8 +75,9 @@ def satb_example(score: Score, rng: np.random.Generator | None, pattern: str = "
     return Example(enc, fixed, weight, int(pattern != "free"), satb_context(score))
 
 
-def jsb_example(frames: list[list[int]], rng: np.random.Generator | None,
-                max_shift: int = 0) -> Example:  # fmt: skip
+def jsb_example(
+    frames: list[list[int]], rng: np.random.Generator | None, max_shift: int = 0
+) -> Example:
     """One example from JSB frames; with rng and max_shift, a random transposition."""
     if rng is not None and max_shift:
         shift = int(rng.integers(-max_shift, max_shift + 1))
@@ -121,8 +122,15 @@ class PieceDataset:
     ``rank``/``world`` shard the batches for distributed training.
     """
 
-    def __init__(self, pieces: list, encoding: str, batch_size: int, augment: bool,
-                 seed: int = 0, jsb_shift: int = 0):  # fmt: skip
+    def __init__(
+        self,
+        pieces: list,
+        encoding: str,
+        batch_size: int,
+        augment: bool,
+        seed: int = 0,
+        jsb_shift: int = 0,
+    ):
         self.pieces = pieces
         self.encoding = encoding
         self.batch_size = batch_size
@@ -141,8 +149,7 @@ class PieceDataset:
         batches = []
         for c in range(0, len(order), chunk):
             part = sorted(order[c : c + chunk], key=lambda i: self.length(self.pieces[i]))
-            batches += [part[j : j + self.batch_size] for j in range(0, len(part),
-                                                                     self.batch_size)]  # fmt: skip
+            batches += [part[j : j + self.batch_size] for j in range(0, len(part), self.batch_size)]
         return [batches[i] for i in rng.permutation(len(batches))]
 
     def batches(self, epoch: int, rank: int = 0, world: int = 1, start: int = 0):

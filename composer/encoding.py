@@ -138,9 +138,7 @@ def decode_satb(tokens: np.ndarray, like: Score) -> Score:
 
 
 # --- transposition ----------------------------------------------------------------------------
-def allowed_transpositions(
-    score: Score, max_shift: int = 6, margin: int = 2
-) -> list[int]:
+def allowed_transpositions(score: Score, max_shift: int = 6, margin: int = 2) -> list[int]:
     """Shifts in [-max_shift, max_shift] that keep every voice within its range (+margin)."""
     ranges = [VOICE_RANGES.get(name, (0, 127)) for name in score.voice_names]
     out = []
@@ -181,7 +179,10 @@ def encode_frames(frames: list[list[int]]) -> tuple[Encoded, np.ndarray]:
     n = len(toks)
     zeros = np.zeros(n, dtype=np.int64)
     enc = Encoded(
-        np.array(toks, dtype=np.int64), np.array(slots, dtype=np.int64), zeros, zeros.copy(),
+        np.array(toks, dtype=np.int64),
+        np.array(slots, dtype=np.int64),
+        zeros,
+        zeros.copy(),
         np.full(n, KEY_UNKNOWN, dtype=np.int64),
     )
     return enc, np.array(ctx, dtype=np.int64).reshape(n, 4)

@@ -66,14 +66,18 @@ def frequency_baseline(train: list, pieces: list) -> dict:
     p = np.clip(on / n, 1e-4, 1 - 1e-4)
     per_piece = []
     for piece in pieces:
-        per_piece.append(np.array([
-            -(np.log(p[np.isin(keys, f)]).sum() + np.log(1 - p[~np.isin(keys, f)]).sum())
-            for f in piece]))  # fmt: skip
+        per_piece.append(
+            np.array(
+                [
+                    -(np.log(p[np.isin(keys, f)]).sum() + np.log(1 - p[~np.isin(keys, f)]).sum())
+                    for f in piece
+                ]
+            )
+        )
     frames = sum(len(f) for f in per_piece)
     return {
         "nll_per_frame": float(sum(f.sum() for f in per_piece) / frames),
-        "nll_per_frame_bai": float(sum(f[1:].sum() for f in per_piece)
-                                   / (frames - len(per_piece))),  # fmt: skip
+        "nll_per_frame_bai": float(sum(f[1:].sum() for f in per_piece) / (frames - len(per_piece))),
         "frames": int(frames),
     }
 
@@ -92,14 +96,14 @@ def evaluate_satb(model, scores: list) -> dict:
         for e in harmonize:
             e.use_lookahead = use
         nlls = token_nlls(model, harmonize)
-        atb = np.concatenate([np.concatenate([n[v::SATB_VOICES] for v in (1, 2, 3)])
-                              for n in nlls])  # fmt: skip
+        atb = np.concatenate([np.concatenate([n[v::SATB_VOICES] for v in (1, 2, 3)]) for n in nlls])
         out[f"harmonize_atb_nll_{label}"] = float(atb.mean())
     return out
 
 
-def evaluate(model_dir, data: str | None = None, split: str = "valid",
-             data_file: str | None = None) -> dict:  # fmt: skip
+def evaluate(
+    model_dir, data: str | None = None, split: str = "valid", data_file: str | None = None
+) -> dict:
     """Evaluate a bundle on a split of its own kind of data (or of a given file)."""
     from composer.bundle import load_bundle
     from composer.errors import DataError

@@ -17,9 +17,16 @@ def encoding_info(encoding: str) -> dict:
     return {
         "name": encoding,
         "vocab": VOCAB,
-        "tokens": {"pitch": [0, N_PITCH - 1], "hold": TOK_HOLD, "rest": TOK_REST,
-                   "end": TOK_END, "start": TOK_START, "unknown": TOK_UNKNOWN},  # fmt: skip
-        "grid": "16th steps, tokens S A T B per step" if encoding == "satb"
+        "tokens": {
+            "pitch": [0, N_PITCH - 1],
+            "hold": TOK_HOLD,
+            "rest": TOK_REST,
+            "end": TOK_END,
+            "start": TOK_START,
+            "unknown": TOK_UNKNOWN,
+        },
+        "grid": "16th steps, tokens S A T B per step"
+        if encoding == "satb"
         else "quarter-note frames, pitches high to low then END",
     }
 
@@ -27,8 +34,9 @@ def encoding_info(encoding: str) -> dict:
 def write_bundle(model, out: Path, training: dict, metrics: dict) -> None:
     """Write weights.npz + config.json for a ChoraleLSTM (torch) into ``out``."""
     out = Path(out)
-    weights = {k: v.detach().cpu().numpy().astype(np.float32)
-               for k, v in model.state_dict().items()}  # fmt: skip
+    weights = {
+        k: v.detach().cpu().numpy().astype(np.float32) for k, v in model.state_dict().items()
+    }
     buf = io.BytesIO()
     np.savez_compressed(buf, **weights)
     config = {
@@ -61,9 +69,12 @@ def export_checkpoint(checkpoint: Path, out: Path) -> None:
     model = ChoraleLSTM(ModelConfig.from_dict(cfg["model"]))
     model.load_state_dict(saved["model"])
     state = json.loads(saved["state"])
-    write_bundle(model, out, training={"recipe": cfg, "steps": state["step"],
-                                       "from_checkpoint": str(checkpoint)},
-                 metrics={"valid": state["history"][-1]} if state["history"] else {})
+    write_bundle(
+        model,
+        out,
+        training={"recipe": cfg, "steps": state["step"], "from_checkpoint": str(checkpoint)},
+        metrics={"valid": state["history"][-1]} if state["history"] else {},
+    )
 
 
 def model_from_bundle(bundle):

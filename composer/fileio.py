@@ -1,4 +1,5 @@
-"""Atomic file writing: write beside the target, then rename, so a crash never leaves half a file."""
+"""Atomic file writing: write beside the target, then rename, so a crash never leaves half a
+file."""
 
 from __future__ import annotations
 

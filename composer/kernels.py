@@ -220,15 +220,39 @@ CTX_SOUNDING = 2  # each voice's sounding pitch, voice k's pitch p at table row 
 
 
 @njit(**_INNER)
-def lstm_input(x, i, batch, prev_tok, slot, pos, ferm, key, ctx, sounding, ctx_mode, look,
-               use_look, T_tok, T_slot, T_pos, T_ferm, T_key, T_ctx):  # fmt: skip
+def lstm_input(
+    x,
+    i,
+    batch,
+    prev_tok,
+    slot,
+    pos,
+    ferm,
+    key,
+    ctx,
+    sounding,
+    ctx_mode,
+    look,
+    use_look,
+    T_tok,
+    T_slot,
+    T_pos,
+    T_ferm,
+    T_key,
+    T_ctx,
+):
     """x[b] = layer-1 input gates of position i for each sequence b (tables + lookahead)."""
     g = x.shape[1]
     for b in range(batch):
         t = prev_tok[b]
         for j in range(g):
-            x[b, j] = (T_tok[t, j] + T_slot[slot[i], j] + T_pos[pos[i], j]
-                       + T_ferm[ferm[i], j] + T_key[key[i], j])  # fmt: skip
+            x[b, j] = (
+                T_tok[t, j]
+                + T_slot[slot[i], j]
+                + T_pos[pos[i], j]
+                + T_ferm[ferm[i], j]
+                + T_key[key[i], j]
+            )
         if ctx_mode == CTX_GIVEN:
             for k in range(ctx.shape[2]):
                 p = ctx[b, i, k]
@@ -271,24 +295,94 @@ def output_layer(head_W, head_b, top, logits, batch):
     matvec_add(head_W, top, logits, batch)
 
 
-@njit(types.void(
-    # state
-    I1, F3, F3, types.uint64[::1], I2,
-    # positions [start, stop) and their conditioning
-    i64, i64, I1, I1, I1, I1, I3, i64, F2, types.boolean, I1, I2,
-    # weights
-    F2, F2, F2, F2, F2, F2, F3, F3, F2, F2, F1,
-    # masks and settings
-    I1, I1, types.boolean, types.boolean[::1], F1, i64, f32,
-    # outputs and work space
-    I2, F3, types.boolean,
-), **_OPTS)
-def run_positions(prev_tok, h, c, rng, sounding,
-                  start, stop, slot, pos, ferm, key, ctx, ctx_mode, look, use_look, forced,
-                  out_forced,
-                  T_tok, T_slot, T_pos, T_ferm, T_key, T_ctx, W_hh, W_ih_up, b_up, head_W, head_b,
-                  range_lo, range_hi, no_crossing, pitch_ok, temperature, top_k, top_p,
-                  out_tokens, out_logits, keep_logits):  # fmt: skip
+@njit(
+    types.void(
+        # state
+        I1,
+        F3,
+        F3,
+        types.uint64[::1],
+        I2,
+        # positions [start, stop) and their conditioning
+        i64,
+        i64,
+        I1,
+        I1,
+        I1,
+        I1,
+        I3,
+        i64,
+        F2,
+        types.boolean,
+        I1,
+        I2,
+        # weights
+        F2,
+        F2,
+        F2,
+        F2,
+        F2,
+        F2,
+        F3,
+        F3,
+        F2,
+        F2,
+        F1,
+        # masks and settings
+        I1,
+        I1,
+        types.boolean,
+        types.boolean[::1],
+        F1,
+        i64,
+        f32,
+        # outputs and work space
+        I2,
+        F3,
+        types.boolean,
+    ),
+    **_OPTS,
+)
+def run_positions(
+    prev_tok,
+    h,
+    c,
+    rng,
+    sounding,
+    start,
+    stop,
+    slot,
+    pos,
+    ferm,
+    key,
+    ctx,
+    ctx_mode,
+    look,
+    use_look,
+    forced,
+    out_forced,
+    T_tok,
+    T_slot,
+    T_pos,
+    T_ferm,
+    T_key,
+    T_ctx,
+    W_hh,
+    W_ih_up,
+    b_up,
+    head_W,
+    head_b,
+    range_lo,
+    range_hi,
+    no_crossing,
+    pitch_ok,
+    temperature,
+    top_k,
+    top_p,
+    out_tokens,
+    out_logits,
+    keep_logits,
+):
     """Step B sequences through token positions [start, stop) of a SATB (or JSB) sequence.
 
     At each position: the layer-1 input from the previous token and the position's conditioning,
@@ -313,8 +407,27 @@ def run_positions(prev_tok, h, c, rng, sounding,
     scratch = np.empty(v, dtype=np.float32)
     layers = W_hh.shape[0]
     for i in range(start, stop):
-        lstm_input(x, i, batch, prev_tok, slot, pos, ferm, key, ctx, sounding, ctx_mode, look,
-                   use_look, T_tok, T_slot, T_pos, T_ferm, T_key, T_ctx)
+        lstm_input(
+            x,
+            i,
+            batch,
+            prev_tok,
+            slot,
+            pos,
+            ferm,
+            key,
+            ctx,
+            sounding,
+            ctx_mode,
+            look,
+            use_look,
+            T_tok,
+            T_slot,
+            T_pos,
+            T_ferm,
+            T_key,
+            T_ctx,
+        )
         lstm_layers(x, batch, W_hh, W_ih_up, b_up, h, c, gates)
         all_forced = forced[i] >= 0
         if not all_forced:
@@ -342,8 +455,9 @@ def run_positions(prev_tok, h, c, rng, sounding,
                     allowed[REST] = True
                 else:
                     allowed[END] = True
-                tok = sample_token(logits[b], allowed, temperature[s], top_k, top_p, scratch,
-                                   rng, b)  # fmt: skip
+                tok = sample_token(
+                    logits[b], allowed, temperature[s], top_k, top_p, scratch, rng, b
+                )
                 if tok < 0:  # nothing allowed (e.g. crossing unavoidable): hold or rest
                     tok = HOLD if s < 4 and sounding[b, s] >= 0 else REST
             out_tokens[b, i] = tok
@@ -356,8 +470,9 @@ def run_positions(prev_tok, h, c, rng, sounding,
 
 
 @njit(types.void(I1, I1, I1, I1, I1, F2, F2, F2, F2, F2, F2, F2), **_OPTS)
-def backward_lookahead(fixed, slot, pos, ferm, key, T_fix, T_slot, T_pos, T_ferm, T_key,
-                       W_hh, out_h):  # fmt: skip
+def backward_lookahead(
+    fixed, slot, pos, ferm, key, T_fix, T_slot, T_pos, T_ferm, T_key, W_hh, out_h
+):
     """The backward LSTM over the fixed-notes channel, from the end to the start.
 
     fixed: int64[N] (token or UNKNOWN); tables [rows, 4L] with biases folded into T_fix;
@@ -371,8 +486,13 @@ def backward_lookahead(fixed, slot, pos, ferm, key, T_fix, T_slot, T_pos, T_ferm
     c = np.zeros((1, lh), dtype=np.float32)
     for i in range(n - 1, -1, -1):
         for j in range(g):
-            gates[0, j] = (T_fix[fixed[i], j] + T_slot[slot[i], j] + T_pos[pos[i], j]
-                           + T_ferm[ferm[i], j] + T_key[key[i], j])  # fmt: skip
+            gates[0, j] = (
+                T_fix[fixed[i], j]
+                + T_slot[slot[i], j]
+                + T_pos[pos[i], j]
+                + T_ferm[ferm[i], j]
+                + T_key[key[i], j]
+            )
         matvec_add(W_hh, h, gates, 1)
         lstm_cell(gates, h, c, 1)
         out_h[i] = h[0]

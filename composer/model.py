@@ -60,14 +60,23 @@ class ChoraleLSTM(nn.Module):
             self.fix_emb = nn.Embedding(c.vocab, c.embed)
             self.back = nn.LSTM(c.embed, c.lookahead, 1, batch_first=True)
         self.drop = nn.Dropout(c.dropout)
-        self.lstm = nn.LSTM(c.embed + c.lookahead, c.hidden, c.layers, batch_first=True,
-                            dropout=c.dropout if c.layers > 1 else 0.0)  # fmt: skip
+        self.lstm = nn.LSTM(
+            c.embed + c.lookahead,
+            c.hidden,
+            c.layers,
+            batch_first=True,
+            dropout=c.dropout if c.layers > 1 else 0.0,
+        )
         self.head = nn.Linear(c.hidden, c.vocab)
 
     def conditioning(self, batch: dict) -> torch.Tensor:
         """(B, N, E): the sum of the conditioning embeddings of each position."""
-        x = (self.slot_emb(batch["slot"]) + self.pos_emb(batch["pos"])
-             + self.ferm_emb(batch["fermata"]) + self.key_emb(batch["key"]))  # fmt: skip
+        x = (
+            self.slot_emb(batch["slot"])
+            + self.pos_emb(batch["pos"])
+            + self.ferm_emb(batch["fermata"])
+            + self.key_emb(batch["key"])
+        )
         if self.config.context:
             ctx = batch["context"]  # (B, N, 4) pitches, -1 = none
             if self.config.context_voices:  # voice k's pitch p -> row k * 128 + p

@@ -16,8 +16,14 @@ from composer.report import write_report
 from composer.sampler import Sampler, SamplingSettings
 
 
-def run_report(model: str | None, out_dir: str | Path, pieces: int = 12, seed: int = 1,
-               temperature: float = 1.0, top_p: float = 0.95) -> dict:  # fmt: skip
+def run_report(
+    model: str | None,
+    out_dir: str | Path,
+    pieces: int = 12,
+    seed: int = 1,
+    temperature: float = 1.0,
+    top_p: float = 0.95,
+) -> dict:
     """Write the report into ``out_dir``; return {"figures": {...}, "text": summary}."""
     from tqdm import tqdm
 
@@ -29,9 +35,13 @@ def run_report(model: str | None, out_dir: str | Path, pieces: int = 12, seed: i
     for i, ref in enumerate(tqdm(models, desc="composing", unit="piece")):
         settings = SamplingSettings(seed=seed + i, temperature=temperature, top_p=top_p)
         bars = max(4, min(24, ref.bars))
-        [g] = sampler.generate(bars=bars, key=ref.key or "C major",
-                               time_signature=ref.time_signature, tempo=ref.tempo,
-                               settings=settings)  # fmt: skip
+        [g] = sampler.generate(
+            bars=bars,
+            key=ref.key or "C major",
+            time_signature=ref.time_signature,
+            tempo=ref.tempo,
+            settings=settings,
+        )
         generated.append(g)
         melody = dataclasses.replace(ref, grid=ref.grid[:, :1].copy(), meta={})
         [h] = sampler.harmonize(melody, key=ref.key, settings=settings)

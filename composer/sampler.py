@@ -14,27 +14,28 @@ from __future__ import annotations
 import dataclasses
 import os
 import random
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from composer import kernels
 from composer.bundle import Bundle, load_bundle
 from composer.encoding import (
     SATB_VOICES,
     TOK_HOLD,
     TOK_REST,
-    TOK_START,
-    TOK_UNKNOWN,
-    N_PITCH,
     decode_satb,
     satb_conditioning,
 )
 from composer.errors import GenerationError, ModelError
 from composer.score import HOLD, REST, SATB, VOICE_RANGES, Key, Score
+from composer.tables import Tables
+
+if TYPE_CHECKING:
+    from composer.stream import LiveHarmonizer, Stream
 
 Progress = Callable[[float], None] | None
 Cancel = Callable[[], bool] | None
@@ -111,8 +112,10 @@ class Sampler:
     def __init__(self, bundle: Bundle):
         cfg = bundle.model
         if cfg["encoding"] != "satb":
-            raise ModelError(f"{bundle.path} is a {cfg['encoding']} model; the sampler needs "
-                             "a SATB model such as models/bach-satb")  # fmt: skip
+            raise ModelError(
+                f"{bundle.path} is a {cfg['encoding']} model; the sampler needs "
+                "a SATB model such as models/bach-satb"
+            )
         self.bundle = bundle
         self.tables = Tables(bundle)
 
@@ -121,34 +124,68 @@ class Sampler:
         return cls(load_bundle(model_dir))
 
     # --- modes ---------------------------------------------------------------------------------
-    def generate(self, bars: int = 16, key: Key | str = "C major",
-                 time_signature: tuple[int, int] = (4, 4), tempo: float = 90.0,
-                 settings: SamplingSettings | None = None, variations: int = 1,
-                 pickup: int | None = None, progress: Progress = None,
-                 cancel: Cancel = None) -> list[Score]:  # fmt: skip
+    def generate(
+        self,
+        bars: int = 16,
+        key: Key | str = "C major",
+        time_signature: tuple[int, int] = (4, 4),
+        tempo: float = 90.0,
+        settings: SamplingSettings | None = None,
+        variations: int = 1,
+        pickup: int | None = None,
+        progress: Progress = None,
+        cancel: Cancel = None,
+    ) -> list[Score]:
         """New chorales of ``bars`` bars (a pickup and the last partial bar count as one)."""
         key = Key.parse(key) if isinstance(key, str) else key
-        _check_meter(time_signature)
+        check_meter(time_signature)
         if not 1 <= bars <= 512:
             raise GenerationError(f"bars must be 1-512, not {bars}")
         spb = time_signature[0] * 16 // time_signature[1]
         if pickup is None:
             pickup = 4 if time_signature == (4, 4) else 0
         steps = bars * spb
-        plan = Plan(steps, time_signature, pickup, key, plan_fermatas(steps, time_signature, pickup),
-                    np.full(steps * 4, -1, np.int64), lookahead=True)  # fmt: skip
-        like = Score(np.zeros((steps, 4), np.int16), tempo=tempo, time_signature=time_signature,
-                     key=key, pickup=pickup)  # fmt: skip
-        return self._finish(plan, like, settings, variations, progress, cancel,
-                            mode="generate", extra={"bars": bars})  # fmt: skip
+        plan = Plan(
+            steps,
+            time_signature,
+            pickup,
+            key,
+            plan_fermatas(steps, time_signature, pickup),
+            np.full(steps * 4, -1, np.int64),
+            lookahead=True,
+        )
+        like = Score(
+            np.zeros((steps, 4), np.int16),
+            tempo=tempo,
+            time_signature=time_signature,
+            key=key,
+            pickup=pickup,
+        )
+        return self._finish(
+            plan,
+            like,
+            settings,
+            variations,
+            progress,
+            cancel,
+            mode="generate",
+            extra={"bars": bars},
+        )
 
-    def continue_(self, primer: Score, bars: int = 8, settings: SamplingSettings | None = None,
-                  variations: int = 1, key: Key | None = None, progress: Progress = None,
-                  cancel: Cancel = None) -> list[Score]:  # fmt: skip
+    def continue_(
+        self,
+        primer: Score,
+        bars: int = 8,
+        settings: SamplingSettings | None = None,
+        variations: int = 1,
+        key: Key | None = None,
+        progress: Progress = None,
+        cancel: Cancel = None,
+    ) -> list[Score]:
         """The primer kept exactly, followed by ``bars`` new bars."""
         primer = _as_satb(primer)
         key = key or primer.key or estimate_key(primer)
-        _check_meter(primer.time_signature)
+        check_meter(primer.time_signature)
         spb = primer.steps_per_bar
         steps = primer.steps + bars * spb
         ferm = plan_fermatas(steps, primer.time_signature, primer.pickup)
@@ -157,41 +194,70 @@ class Sampler:
         forced[: primer.steps * 4] = _tokens(primer.grid)
         plan = Plan(steps, primer.time_signature, primer.pickup, key, ferm, forced, True)
         like = dataclasses.replace(primer, grid=np.zeros((steps, 4), np.int16), key=key)
-        return self._finish(plan, like, settings, variations, progress, cancel,
-                            mode="continue", extra={"bars": bars})  # fmt: skip
+        return self._finish(
+            plan,
+            like,
+            settings,
+            variations,
+            progress,
+            cancel,
+            mode="continue",
+            extra={"bars": bars},
+        )
 
-    def harmonize(self, melody: Score, key: Key | None = None,
-                  settings: SamplingSettings | None = None, variations: int = 1,
-                  progress: Progress = None, cancel: Cancel = None) -> list[Score]:  # fmt: skip
+    def harmonize(
+        self,
+        melody: Score,
+        key: Key | None = None,
+        settings: SamplingSettings | None = None,
+        variations: int = 1,
+        progress: Progress = None,
+        cancel: Cancel = None,
+    ) -> list[Score]:
         """Alto, tenor and bass under a melody (voice 0 of ``melody``), which is kept exactly,
         written with the whole melody in view (the lookahead). A melody outside the soprano's
         range moves by octaves (noted in the result's meta['warning'])."""
         if melody.steps == 0:
             raise GenerationError("the melody has no steps")
-        _check_meter(melody.time_signature)
+        check_meter(melody.time_signature)
         tune = melody.grid[:, 0].copy()
         tune, warning = fit_melody(tune)
         key = key or melody.key or estimate_key(melody)
         grid = np.full((melody.steps, 4), REST, np.int16)
         grid[:, 0] = tune
-        ferm = melody.fermata_mask() if melody.fermatas else plan_fermatas(
-            melody.steps, melody.time_signature, melody.pickup)  # fmt: skip
+        ferm = (
+            melody.fermata_mask()
+            if melody.fermatas
+            else plan_fermatas(melody.steps, melody.time_signature, melody.pickup)
+        )
         forced = np.full(melody.steps * 4, -1, np.int64)
         forced[0::4] = _tokens(tune)
         plan = Plan(melody.steps, melody.time_signature, melody.pickup, key, ferm, forced, True)
-        like = dataclasses.replace(melody, grid=grid, key=key, voice_names=SATB,
-                                   programs=(melody.programs[0],) * 4 if melody.programs
-                                   else Score(grid).programs)  # fmt: skip
-        out = self._finish(plan, like, settings, variations, progress, cancel,
-                           mode="harmonize", extra={})  # fmt: skip
+        like = dataclasses.replace(
+            melody,
+            grid=grid,
+            key=key,
+            voice_names=SATB,
+            programs=(melody.programs[0],) * 4 if melody.programs else Score(grid).programs,
+        )
+        out = self._finish(
+            plan, like, settings, variations, progress, cancel, mode="harmonize", extra={}
+        )
         if warning:
             for s in out:
                 s.meta["warning"] = warning
         return out
 
-    def regenerate(self, score: Score, steps: tuple[int, int], voices: list[int],
-                   settings: SamplingSettings | None = None, variations: int = 1,
-                   progress: Progress = None, cancel: Cancel = None) -> list[Score]:  # fmt: skip
+    def regenerate(
+        self,
+        score: Score,
+        steps: tuple[int, int],
+        voices: list[int],
+        settings: SamplingSettings | None = None,
+        variations: int = 1,
+        progress: Progress = None,
+        cancel: Cancel = None,
+    ) -> list[Score]:
         """Steps [start, end) of ``voices`` written anew; everything else kept exactly."""
         score = _as_satb(score)
         start, end = steps
@@ -210,26 +276,61 @@ class Sampler:
             for v in voices:
                 if grid[end, v] == HOLD:
                     forced[end * 4 + v] = int(pitches[end, v])
-        plan = Plan(score.steps, score.time_signature, score.pickup, score.key or estimate_key(
-            score), score.fermata_mask(), forced, True)  # fmt: skip
+        plan = Plan(
+            score.steps,
+            score.time_signature,
+            score.pickup,
+            score.key or estimate_key(score),
+            score.fermata_mask(),
+            forced,
+            True,
+        )
         like = dataclasses.replace(score, key=plan.key)
-        return self._finish(plan, like, settings, variations, progress, cancel, mode="regenerate",
-                            extra={"steps": f"{start}-{end}", "voices": ",".join(
-                                SATB[v].lower() for v in voices)})  # fmt: skip
+        return self._finish(
+            plan,
+            like,
+            settings,
+            variations,
+            progress,
+            cancel,
+            mode="regenerate",
+            extra={"steps": f"{start}-{end}", "voices": ",".join(SATB[v].lower() for v in voices)},
+        )
 
-    def stream(self, key: Key | str = "C major", time_signature: tuple[int, int] = (4, 4),
-               settings: SamplingSettings | None = None) -> Iterator[np.ndarray]:  # fmt: skip
+    def stream(
+        self,
+        key: Key | str = "C major",
+        time_signature: tuple[int, int] = (4, 4),
+        settings: SamplingSettings | None = None,
+    ) -> Stream:
         """Endless 16th steps (int16[4]: pitch, HOLD or REST per voice) at constant cost each."""
+        from composer.stream import Stream
+
         return Stream(self, key, time_signature, settings or SamplingSettings())
 
-    def harmonizer(self, key: Key | str = "C major", time_signature: tuple[int, int] = (4, 4),
-                   settings: SamplingSettings | None = None) -> LiveHarmonizer:  # fmt: skip
+    def harmonizer(
+        self,
+        key: Key | str = "C major",
+        time_signature: tuple[int, int] = (4, 4),
+        settings: SamplingSettings | None = None,
+    ) -> LiveHarmonizer:
         """A live harmonizer: chord(soprano) -> (alto, tenor, bass), then hold(steps)."""
+        from composer.stream import LiveHarmonizer
+
         return LiveHarmonizer(self, key, time_signature, settings or SamplingSettings())
 
     # --- the engine ----------------------------------------------------------------------------
-    def _finish(self, plan: Plan, like: Score, settings: SamplingSettings | None, variations: int,
-                progress: Progress, cancel: Cancel, mode: str, extra: dict) -> list[Score]:
+    def _finish(
+        self,
+        plan: Plan,
+        like: Score,
+        settings: SamplingSettings | None,
+        variations: int,
+        progress: Progress,
+        cancel: Cancel,
+        mode: str,
+        extra: dict,
+    ) -> list[Score]:
         settings = settings or SamplingSettings()
         if not 1 <= variations <= 64:
             raise GenerationError(f"variations must be 1-64, not {variations}")
@@ -240,19 +341,33 @@ class Sampler:
         for k in range(variations):
             score = decode_satb(tokens[k], like)
             score.fermatas = fermatas if mode != "regenerate" else like.fermatas
-            score.meta = {"mode": mode, "model": self.bundle.path.name, "seed": str(seed),
-                          "variation": str(k + 1), "key": str(plan.key),
-                          "temperature": f"{settings.temperature:g}",
-                          "top_p": f"{settings.top_p:g}", **extra}  # fmt: skip
+            score.meta = {
+                "mode": mode,
+                "model": self.bundle.path.name,
+                "seed": str(seed),
+                "variation": str(k + 1),
+                "key": str(plan.key),
+                "temperature": f"{settings.temperature:g}",
+                "top_p": f"{settings.top_p:g}",
+                **extra,
+            }
             out.append(score.validate())
         return out
 
-    def run(self, plan: Plan, settings: SamplingSettings, variations: int, seed: int,
-            progress: Progress = None, cancel: Cancel = None) -> np.ndarray:  # fmt: skip
+    def run(
+        self,
+        plan: Plan,
+        settings: SamplingSettings,
+        variations: int,
+        seed: int,
+        progress: Progress = None,
+        cancel: Cancel = None,
+    ) -> np.ndarray:
         """Sample the plan: int64[variations, steps * 4] tokens."""
         t = self.tables
-        slot, pos, ferm, key = satb_conditioning(plan.steps, plan.time_signature, plan.pickup,
-                                                 plan.fermata_steps, plan.key)  # fmt: skip
+        slot, pos, ferm, key = satb_conditioning(
+            plan.steps, plan.time_signature, plan.pickup, plan.fermata_steps, plan.key
+        )
         look = t.lookahead(plan.forced, slot, pos, ferm, key) if plan.lookahead else t.no_look
         n = plan.steps * 4
         out = np.zeros((variations, n), np.int64)
@@ -274,8 +389,23 @@ class Sampler:
 
             def work(g: int, start=start, stop=stop) -> None:
                 b0, b1 = groups[g]
-                t.step(states[g], start, stop, slot, pos, ferm, key, look, plan.lookahead,
-                       forced, out_forced[b0:b1], pitch_ok, temps, settings, out[b0:b1])  # fmt: skip
+                t.step(
+                    states[g],
+                    start,
+                    stop,
+                    slot,
+                    pos,
+                    ferm,
+                    key,
+                    look,
+                    plan.lookahead,
+                    forced,
+                    out_forced[b0:b1],
+                    pitch_ok,
+                    temps,
+                    settings,
+                    out[b0:b1],
+                )
 
             if pool:
                 list(pool.map(work, range(len(groups))))
@@ -305,193 +435,9 @@ def split_batch(batch: int, threads: int) -> list[tuple[int, int]]:
     return [(0, half), (half, batch)]
 
 
-class Tables:
-    """The bundle's weights rearranged for the kernels (float32, C-contiguous)."""
-
-    def __init__(self, bundle: Bundle):
-        w = bundle.weights
-        cfg = bundle.model
-        self.layers, self.hidden, embed = cfg["layers"], cfg["hidden"], cfg["embed"]
-        self.look_size = cfg["lookahead"]
-        g = 4 * self.hidden
-        c = np.ascontiguousarray
-        w_ih0 = w["lstm.weight_ih_l0"]  # (G, E + L)
-        w_x = w_ih0[:, :embed]
-        bias0 = w["lstm.bias_ih_l0"] + w["lstm.bias_hh_l0"]
-        self.T_tok = c(w["tok_emb.weight"] @ w_x.T + bias0)  # (V, G)
-        self.T_slot = c(w["slot_emb.weight"] @ w_x.T)
-        self.T_pos = c(w["pos_emb.weight"] @ w_x.T)
-        self.T_ferm = c(w["ferm_emb.weight"] @ w_x.T)
-        self.T_key = c(w["key_emb.weight"] @ w_x.T)
-        self.T_ctx = c(w["ctx_emb.weight"] @ w_x.T) if cfg.get("context") else np.zeros(
-            (1, g), np.float32)  # fmt: skip
-        self.ctx_mode = (kernels.CTX_NONE if not cfg.get("context") else kernels.CTX_SOUNDING
-                         if cfg.get("context_voices") else kernels.CTX_GIVEN)  # fmt: skip
-        self.W_hh = c(np.stack([w[f"lstm.weight_hh_l{k}"] for k in range(self.layers)]))
-        up = [w[f"lstm.weight_ih_l{k}"] for k in range(1, self.layers)]
-        self.W_ih_up = c(np.stack(up)) if up else np.zeros((1, g, self.hidden), np.float32)
-        b_up = [w[f"lstm.bias_ih_l{k}"] + w[f"lstm.bias_hh_l{k}"] for k in range(1, self.layers)]
-        self.b_up = c(np.stack(b_up)) if b_up else np.zeros((1, g), np.float32)
-        self.head_W = c(w["head.weight"])
-        self.head_b = c(w["head.bias"])
-        self.no_look = np.zeros((1, g), np.float32)
-        if self.look_size:
-            w_b = w["back.weight_ih_l0"]  # (4L, E)
-            bias_b = w["back.bias_ih_l0"] + w["back.bias_hh_l0"]
-            self.Tb_fix = c(w["fix_emb.weight"] @ w_b.T + bias_b)
-            self.Tb_slot = c(w["slot_emb.weight"] @ w_b.T)
-            self.Tb_pos = c(w["pos_emb.weight"] @ w_b.T)
-            self.Tb_ferm = c(w["ferm_emb.weight"] @ w_b.T)
-            self.Tb_key = c(w["key_emb.weight"] @ w_b.T)
-            self.Wb_hh = c(w["back.weight_hh_l0"])
-            self.W_look = c(w_ih0[:, embed:].T)  # (L, G)
-        lo = [VOICE_RANGES[n][0] for n in SATB] + [0]
-        hi = [VOICE_RANGES[n][1] for n in SATB] + [N_PITCH - 1]
-        self.range_lo = np.array(lo, np.int64)
-        self.range_hi = np.array(hi, np.int64)
-        self.no_ctx = np.zeros((1, 1, 1), np.int64)
-        self.no_logits = np.zeros((1, 1, 1), np.float32)
-
-    def lookahead(self, forced, slot, pos, ferm, key) -> np.ndarray:
-        """float32[N, G]: the lookahead's contribution to the first layer's gates."""
-        if not self.look_size:
-            return self.no_look
-        fixed = np.where(forced >= 0, forced, TOK_UNKNOWN).astype(np.int64)
-        out_h = np.zeros((len(fixed), self.look_size), np.float32)
-        kernels.backward_lookahead(fixed, slot, pos, ferm, key, self.Tb_fix, self.Tb_slot,
-                                   self.Tb_pos, self.Tb_ferm, self.Tb_key, self.Wb_hh,
-                                   out_h)  # fmt: skip
-        return np.ascontiguousarray(out_h @ self.W_look)
-
-    def new_state(self, batch: int, seed: int | np.ndarray) -> dict:
-        """Zero LSTM state for ``batch`` sequences; seed: an int, or one uint64 per sequence."""
-        if isinstance(seed, np.ndarray):
-            rng = seed.copy()
-        else:
-            rng = np.random.SeedSequence(seed).generate_state(batch, np.uint64)
-        return {
-            "prev": np.full(batch, TOK_START, np.int64),
-            "h": np.zeros((self.layers, batch, self.hidden), np.float32),
-            "c": np.zeros((self.layers, batch, self.hidden), np.float32),
-            "rng": rng.astype(np.uint64),
-            "sounding": np.full((batch, 4), -1, np.int64),
-        }
-
-    def pitch_filter(self, key: Key | None) -> np.ndarray:
-        ok = np.ones(N_PITCH, dtype=bool)
-        if key is not None:
-            scale = key.scale()
-            ok = np.array([p % 12 in scale for p in range(N_PITCH)], dtype=bool)
-        return ok
-
-    def step(self, state, start, stop, slot, pos, ferm, key, look, use_look, forced,
-             out_forced, pitch_ok, temps, settings, out, logits_out=None,
-             keep_logits=False, ctx=None) -> None:  # fmt: skip
-        """Run positions [start, stop) through the kernels (see kernels.run_positions)."""
-        logits = logits_out if keep_logits else self.no_logits
-        kernels.run_positions(
-            state["prev"], state["h"], state["c"], state["rng"], state["sounding"],
-            start, stop, slot, pos, ferm, key, self.no_ctx if ctx is None else ctx,
-            self.ctx_mode, look,
-            bool(use_look), forced, out_forced, self.T_tok, self.T_slot, self.T_pos, self.T_ferm,
-            self.T_key, self.T_ctx, self.W_hh, self.W_ih_up, self.b_up, self.head_W,
-            self.head_b, self.range_lo, self.range_hi, bool(settings.no_crossing), pitch_ok,
-            temps, int(settings.top_k), np.float32(settings.top_p), out, logits, keep_logits,
-        )  # fmt: skip
-
-
-class Stream:
-    """An endless chorale, one 16th step per ``next()``, with the LSTM state carried."""
-
-    def __init__(self, sampler: Sampler, key: Key | str, time_signature: tuple[int, int],
-                 settings: SamplingSettings):  # fmt: skip
-        _check_meter(time_signature)
-        self.key = Key.parse(key) if isinstance(key, str) else key
-        self.time_signature = time_signature
-        self.settings = settings
-        self.t = sampler.tables
-        self.state = self.t.new_state(1, settings.resolved_seed())
-        spb = time_signature[0] * 16 // time_signature[1]
-        period = (2 if time_signature[0] % 2 == 0 else 4) * spb
-        # one phrase of conditioning, repeated: a fermata closes every phrase
-        ferm = plan_fermatas(period * 3, time_signature, 0)[period : 2 * period]
-        self.cond = satb_conditioning(period, time_signature, 0, ferm, self.key)
-        self.period = period
-        self.step_index = 0
-        self.forced = np.full(period * 4, -1, np.int64)
-        self.out_forced = np.full((1, period * 4), -1, np.int64)
-        self.out = np.zeros((1, period * 4), np.int64)
-        self.pitch_ok = self.t.pitch_filter(self.key if settings.in_key else None)
-        self.temps = settings.temperatures()
-
-    def __iter__(self) -> Stream:
-        return self
-
-    def __next__(self) -> np.ndarray:
-        i = self.step_index % self.period
-        slot, pos, ferm, key = self.cond
-        self.t.step(self.state, i * 4, i * 4 + 4, slot, pos, ferm, key, self.t.no_look, False,
-                    self.forced, self.out_forced, self.pitch_ok, self.temps, self.settings,
-                    self.out)  # fmt: skip
-        self.step_index += 1
-        return _cells(self.out[0, i * 4 : i * 4 + 4])
-
-    @property
-    def position(self) -> int:
-        """Steps produced so far."""
-        return self.step_index
-
-
-class LiveHarmonizer:
-    """Harmonizes a melody as it is played: each played note is a chord of A, T and B under it.
-
-    ``chord(pitch)`` runs the soprano's token (forced) and samples alto, tenor and bass: three
-    LSTM tokens, so it answers at once. ``hold(steps)`` then advances the model through the steps
-    the chord lasts (call it after the chord has been sent). ``rest(steps)`` advances silence.
-    """
-
-    def __init__(self, sampler: Sampler, key: Key | str, time_signature: tuple[int, int],
-                 settings: SamplingSettings):  # fmt: skip
-        self.stream = Stream(sampler, key, time_signature, settings)
-
-    def _advance(self, soprano_token: int, others: int | None) -> np.ndarray:
-        s = self.stream
-        i = s.step_index % s.period
-        base = i * 4
-        s.forced[base] = soprano_token
-        for v in (1, 2, 3):
-            s.forced[base + v] = -1 if others is None else others
-        try:
-            return next(s)
-        finally:
-            s.forced[base : base + 4] = -1
-
-    def chord(self, soprano: int) -> tuple[int, int, int]:
-        """(alto, tenor, bass) MIDI pitches under ``soprano`` (a MIDI pitch)."""
-        if not 0 <= soprano < N_PITCH:
-            raise GenerationError(f"soprano pitch {soprano} is not a MIDI pitch")
-        cells = self._advance(soprano, None)
-        sounding = self.stream.state["sounding"][0]
-        return tuple(int(sounding[v]) if cells[v] != REST else -1 for v in (1, 2, 3))
-
-    def hold(self, steps: int = 3) -> None:
-        for _ in range(max(0, steps)):
-            self._advance(TOK_HOLD, TOK_HOLD)
-
-    def rest(self, steps: int = 1) -> None:
-        for _ in range(max(0, steps)):
-            self._advance(TOK_REST, TOK_REST)
-
-
-# --- helpers ------------------------------------------------------------------------------------
 def _tokens(grid: np.ndarray) -> np.ndarray:
     g = np.asarray(grid, dtype=np.int64).reshape(-1)
     return np.where(g == HOLD, TOK_HOLD, np.where(g == REST, TOK_REST, g))
-
-
-def _cells(tokens: np.ndarray) -> np.ndarray:
-    return np.where(tokens == TOK_HOLD, HOLD, np.where(tokens == TOK_REST, REST, tokens)).astype(
-        np.int16)  # fmt: skip
 
 
 def _fermata_onsets(mask: np.ndarray) -> tuple[int, ...]:
@@ -501,12 +447,14 @@ def _fermata_onsets(mask: np.ndarray) -> tuple[int, ...]:
 
 def _as_satb(score: Score) -> Score:
     if score.voices != 4:
-        raise GenerationError(f"this needs four voices (SATB); the piece has {score.voices}. "
-                              "Harmonize a one-voice melody instead.")  # fmt: skip
+        raise GenerationError(
+            f"this needs four voices (SATB); the piece has {score.voices}. "
+            "Harmonize a one-voice melody instead."
+        )
     return score
 
 
-def _check_meter(time_signature: tuple[int, int]) -> None:
+def check_meter(time_signature: tuple[int, int]) -> None:
     num, den = time_signature
     if den not in (2, 4, 8) or not 1 <= num <= 12 or (num * 16) % den:
         raise GenerationError(f"time signature {num}/{den} is not supported; use e.g. 4/4 or 3/4")
@@ -520,16 +468,19 @@ def fit_melody(tune: np.ndarray) -> tuple[np.ndarray, str]:
         raise GenerationError("the melody has no notes")
     span = int(pitches.max() - pitches.min())
     if span > hi - lo:
-        raise GenerationError(f"the melody spans {span} semitones; a soprano sings at most "
-                              f"{hi - lo} (MIDI {lo}-{hi})")  # fmt: skip
+        raise GenerationError(
+            f"the melody spans {span} semitones; a soprano sings at most {hi - lo} (MIDI {lo}-{hi})"
+        )
     shift = 0
     while pitches.min() + shift < lo:
         shift += 12
     while pitches.max() + shift > hi:
         shift -= 12
     if pitches.min() + shift < lo:
-        raise GenerationError(f"the melody (MIDI {pitches.min()}-{pitches.max()}) cannot be moved "
-                              f"by octaves into the soprano's range (MIDI {lo}-{hi})")  # fmt: skip
+        raise GenerationError(
+            f"the melody (MIDI {pitches.min()}-{pitches.max()}) cannot be moved "
+            f"by octaves into the soprano's range (MIDI {lo}-{hi})"
+        )
     if shift == 0:
         return tune, ""
     out = tune.copy()

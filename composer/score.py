@@ -35,10 +35,28 @@ VOICE_RANGES: dict[str, tuple[int, int]] = {
 
 PITCH_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
 _NAME_TO_PC = {
-    "C": 0, "B#": 0, "C#": 1, "DB": 1, "D": 2, "D#": 3, "EB": 3, "E": 4, "FB": 4, "E#": 5,
-    "F": 5, "F#": 6, "GB": 6, "G": 7, "G#": 8, "AB": 8, "A": 9, "A#": 10, "BB": 10, "B": 11,
+    "C": 0,
+    "B#": 0,
+    "C#": 1,
+    "DB": 1,
+    "D": 2,
+    "D#": 3,
+    "EB": 3,
+    "E": 4,
+    "FB": 4,
+    "E#": 5,
+    "F": 5,
+    "F#": 6,
+    "GB": 6,
+    "G": 7,
+    "G#": 8,
+    "AB": 8,
+    "A": 9,
+    "A#": 10,
+    "BB": 10,
+    "B": 11,
     "CB": 11,
-}  # fmt: skip
+}
 
 
 def pitch_name(pitch: int) -> str:
@@ -304,8 +322,15 @@ class Score:
         elif not np.array_equal(self.grid, other.grid):
             t, v = np.argwhere(self.grid != other.grid)[0]
             out.append(f"grid differs first at step {t}, voice {v}")
-        for name in ("tempo", "time_signature", "key", "pickup", "fermatas", "voice_names",
-                     "programs"):  # fmt: skip
+        for name in (
+            "tempo",
+            "time_signature",
+            "key",
+            "pickup",
+            "fermatas",
+            "voice_names",
+            "programs",
+        ):
             a, b = getattr(self, name), getattr(other, name)
             if a != b:
                 out.append(f"{name}: {a} != {b}")

@@ -22,7 +22,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -68,8 +67,11 @@ class TrainConfig:
 
     @property
     def checkpoint_path(self) -> Path:
-        base = Path(self.checkpoint_dir) if self.checkpoint_dir else REPO / "checkpoints" / Path(
-            self.out).name  # fmt: skip
+        base = (
+            Path(self.checkpoint_dir)
+            if self.checkpoint_dir
+            else REPO / "checkpoints" / Path(self.out).name
+        )
         return base / "last.pt"
 
 
@@ -179,8 +181,9 @@ class Progress:
     valid: dict | None = None
 
 
-def train(cfg: TrainConfig, resume: bool = False,
-          on_progress: Callable[[Progress], None] | None = None) -> dict:  # fmt: skip
+def train(
+    cfg: TrainConfig, resume: bool = False, on_progress: Callable[[Progress], None] | None = None
+) -> dict:
     """Train, export the best model to ``cfg.out``; return a summary dict."""
     distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
     rank, world = 0, 1
@@ -204,14 +207,22 @@ def train(cfg: TrainConfig, resume: bool = False,
         cfg.model.context, cfg.model.context_voices = True, True
     model = ChoraleLSTM(cfg.model)
     optim = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    data = PieceDataset(train_pieces, encoding, cfg.batch_size, augment=True, seed=cfg.seed,
-                        jsb_shift=cfg.jsb_shift)  # fmt: skip
+    data = PieceDataset(
+        train_pieces, encoding, cfg.batch_size, augment=True, seed=cfg.seed, jsb_shift=cfg.jsb_shift
+    )
     per_epoch = len(data.batch_indices(0)) // world
     total = cfg.epochs * per_epoch
     if cfg.max_steps:
         total = min(total, cfg.max_steps)
-    state = {"epoch": 0, "batch": 0, "step": 0, "best": float("inf"), "bad_epochs": 0,
-             "history": [], "seconds": 0.0}  # fmt: skip
+    state = {
+        "epoch": 0,
+        "batch": 0,
+        "step": 0,
+        "best": float("inf"),
+        "bad_epochs": 0,
+        "history": [],
+        "seconds": 0.0,
+    }
     ckpt = cfg.checkpoint_path
     if resume and ckpt.exists():
         saved = load_checkpoint(ckpt)
@@ -224,16 +235,27 @@ def train(cfg: TrainConfig, resume: bool = False,
         from torch.nn.parallel import DistributedDataParallel
 
         ddp_model = DistributedDataParallel(model)
-    info = {"parameters": count_parameters(model), "train_pieces": len(train_pieces),
-            "valid_pieces": len(valid_pieces), "problems": problems + vproblems,
-            "steps_per_epoch": per_epoch, "world": world}  # fmt: skip
+    info = {
+        "parameters": count_parameters(model),
+        "train_pieces": len(train_pieces),
+        "valid_pieces": len(valid_pieces),
+        "problems": problems + vproblems,
+        "steps_per_epoch": per_epoch,
+        "world": world,
+    }
 
     def checkpoint() -> None:
         if rank == 0:
-            save_checkpoint(ckpt, {"model": model.state_dict(), "optim": optim.state_dict(),
-                                   "torch_rng": torch.get_rng_state(),
-                                   "state": json.dumps(state),
-                                   "config": json.dumps(cfg.to_dict())})  # fmt: skip
+            save_checkpoint(
+                ckpt,
+                {
+                    "model": model.state_dict(),
+                    "optim": optim.state_dict(),
+                    "torch_rng": torch.get_rng_state(),
+                    "state": json.dumps(state),
+                    "config": json.dumps(cfg.to_dict()),
+                },
+            )
 
     model.train()
     t_start = time.monotonic() - state["seconds"]
@@ -265,10 +287,14 @@ def train(cfg: TrainConfig, resume: bool = False,
                 break
         if state["batch"] >= per_epoch or stop:
             if rank == 0:
-                figures = validate(model, valid_pieces, encoding) if valid_pieces else {
-                    "score": float(loss)}  # fmt: skip
-                figures.update(epoch=epoch + 1, step=state["step"],
-                               seconds=round(state["seconds"], 1))  # fmt: skip
+                figures = (
+                    validate(model, valid_pieces, encoding)
+                    if valid_pieces
+                    else {"score": float(loss)}
+                )
+                figures.update(
+                    epoch=epoch + 1, step=state["step"], seconds=round(state["seconds"], 1)
+                )
                 state["history"].append(figures)
                 if figures["score"] < state["best"]:
                     state["best"], state["bad_epochs"] = figures["score"], 0
@@ -276,8 +302,9 @@ def train(cfg: TrainConfig, resume: bool = False,
                 else:
                     state["bad_epochs"] += 1
                 if on_progress:
-                    on_progress(Progress(epoch, state["step"], total, loss.item(), 0.0, 0.0,
-                                         figures))  # fmt: skip
+                    on_progress(
+                        Progress(epoch, state["step"], total, loss.item(), 0.0, 0.0, figures)
+                    )
             state["epoch"], state["batch"] = epoch + 1, 0
             if distributed:
                 import torch.distributed as dist
@@ -292,16 +319,30 @@ def train(cfg: TrainConfig, resume: bool = False,
         import torch.distributed as dist
 
         dist.destroy_process_group()
-    info.update(best=state["best"], steps=state["step"], epochs=state["epoch"],
-                seconds=round(state["seconds"], 1), history=state["history"])  # fmt: skip
+    info.update(
+        best=state["best"],
+        steps=state["step"],
+        epochs=state["epoch"],
+        seconds=round(state["seconds"], 1),
+        history=state["history"],
+    )
     return info
 
 
 def export_best(model: ChoraleLSTM, cfg: TrainConfig, state: dict, info: dict) -> None:
     from composer.export import write_bundle
 
-    training = {"recipe": cfg.to_dict(), "steps": state["step"], "epochs": state["epoch"] + 1,
-                "seconds": round(state["seconds"], 1), "torch": torch.__version__, **{
-                    k: v for k, v in info.items() if k != "problems"}}  # fmt: skip
-    write_bundle(model, Path(cfg.out), training=training,
-                 metrics={"valid": state["history"][-1]} if state["history"] else {})
+    training = {
+        "recipe": cfg.to_dict(),
+        "steps": state["step"],
+        "epochs": state["epoch"] + 1,
+        "seconds": round(state["seconds"], 1),
+        "torch": torch.__version__,
+        **{k: v for k, v in info.items() if k != "problems"},
+    }
+    write_bundle(
+        model,
+        Path(cfg.out),
+        training=training,
+        metrics={"valid": state["history"][-1]} if state["history"] else {},
+    )

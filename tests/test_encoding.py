@@ -8,13 +8,13 @@ from composer.encoding import (
     TOK_END,
     TOK_HOLD,
     TOK_REST,
+    allowed_transpositions,
     decode_frames,
     decode_satb,
     encode_frames,
     encode_satb,
     frame_mask,
 )
-from composer.encoding import allowed_transpositions
 from composer.score import HOLD, REST, Key, Score
 
 cells = st.one_of(st.integers(36, 84), st.just(HOLD), st.just(REST))
@@ -23,8 +23,10 @@ cells = st.one_of(st.integers(36, 84), st.just(HOLD), st.just(REST))
 @st.composite
 def scores(draw):
     steps = draw(st.integers(1, 64))
-    grid = np.array(draw(st.lists(st.lists(cells, min_size=4, max_size=4), min_size=steps,
-                                  max_size=steps)), dtype=np.int16)  # fmt: skip
+    grid = np.array(
+        draw(st.lists(st.lists(cells, min_size=4, max_size=4), min_size=steps, max_size=steps)),
+        dtype=np.int16,
+    )
     # a HOLD needs a note before it: turn orphans into rests
     for v in range(4):
         sounding = False
@@ -35,8 +37,11 @@ def scores(draw):
     ts = draw(st.sampled_from([(4, 4), (3, 4), (2, 2)]))
     pickup = draw(st.integers(0, 4))
     fermatas = tuple(sorted(set(draw(st.lists(st.integers(0, steps - 1), max_size=3)))))
-    key = draw(st.one_of(st.none(), st.builds(Key, st.integers(0, 11),
-                                             st.sampled_from(["major", "minor"]))))  # fmt: skip
+    key = draw(
+        st.one_of(
+            st.none(), st.builds(Key, st.integers(0, 11), st.sampled_from(["major", "minor"]))
+        )
+    )
     return Score(grid, time_signature=ts, pickup=pickup, fermatas=fermatas, key=key).validate()
 
 
@@ -55,8 +60,9 @@ def test_satb_round_trip(score):
     assert (enc.key == (score.key.index if score.key else 24)).all()
 
 
-frames_st = st.lists(st.lists(st.integers(43, 96), max_size=4, unique=True), min_size=1,
-                     max_size=40)  # fmt: skip
+frames_st = st.lists(
+    st.lists(st.integers(43, 96), max_size=4, unique=True), min_size=1, max_size=40
+)
 
 
 @settings(max_examples=200, deadline=None)

@@ -6,7 +6,7 @@ import pytest
 from composer import kernels
 from composer.bundle import MODELS_DIR, load_bundle
 from composer.encoding import TOK_START, encode_frames
-from composer.sampler import Tables
+from composer.tables import Tables
 
 
 def test_fast_tanh_matches_numpy():
@@ -18,8 +18,12 @@ def test_fast_tanh_matches_numpy():
 def draw(logits, allowed, temperature=1.0, top_k=0, top_p=1.0, n=1, seed=1):
     state = np.array([seed], np.uint64)
     scratch = np.zeros(len(logits), np.float32)
-    return [kernels.sample_token(logits, allowed, np.float32(temperature), top_k,
-                                 np.float32(top_p), scratch, state, 0) for _ in range(n)]  # fmt: skip
+    return [
+        kernels.sample_token(
+            logits, allowed, np.float32(temperature), top_k, np.float32(top_p), scratch, state, 0
+        )
+        for _ in range(n)
+    ]
 
 
 def test_sampling_follows_the_softmax():
@@ -60,9 +64,26 @@ def numba_logits(tables: Tables, tokens, slot, pos, ferm, key, look, use_look, c
     out = np.zeros((1, n), np.int64)
     logits = np.zeros((1, n, tables.head_W.shape[0]), np.float32)
     settings = type("S", (), {"no_crossing": False, "top_k": 0, "top_p": 1.0})
-    tables.step(state, 0, n, slot, pos, ferm, key, look, use_look, tokens.astype(np.int64),
-                np.full((1, n), -1, np.int64), np.ones(128, bool), np.ones(5, np.float32),
-                settings, out, logits, keep_logits=True, ctx=ctx)  # fmt: skip
+    tables.step(
+        state,
+        0,
+        n,
+        slot,
+        pos,
+        ferm,
+        key,
+        look,
+        use_look,
+        tokens.astype(np.int64),
+        np.full((1, n), -1, np.int64),
+        np.ones(128, bool),
+        np.ones(5, np.float32),
+        settings,
+        out,
+        logits,
+        keep_logits=True,
+        ctx=ctx,
+    )
     assert (out[0] == tokens).all()
     return logits[0]
 
@@ -82,8 +103,11 @@ def test_parity_with_torch_satb(pattern):
         ref = model_from_bundle(bundle)(batch)[0].numpy()
     t = Tables(bundle)
     e = ex.enc
-    look = t.lookahead(np.where(ex.fixed != 132, ex.fixed, -1), e.slot, e.pos, e.fermata,
-                       e.key) if ex.use_lookahead else t.no_look  # fmt: skip
+    look = (
+        t.lookahead(np.where(ex.fixed != 132, ex.fixed, -1), e.slot, e.pos, e.fermata, e.key)
+        if ex.use_lookahead
+        else t.no_look
+    )
     got = numba_logits(t, e.tokens, e.slot, e.pos, e.fermata, e.key, look, ex.use_lookahead)
     finite = np.isfinite(ref)
     assert len(e.tokens) == 1000
@@ -99,15 +123,25 @@ def test_parity_with_torch_jsb():
     bundle = shipped("jsb-quarter")
     frames = [f for piece in load_jsb("jsb-quarter", "valid")[:6] for f in piece]
     enc, _ = encode_frames(frames)
-    frames = frames[: next(i for i in range(len(frames))
-                           if sum(len(set(f)) + 1 for f in frames[:i]) >= 1000)]  # fmt: skip
+    frames = frames[
+        : next(i for i in range(len(frames)) if sum(len(set(f)) + 1 for f in frames[:i]) >= 1000)
+    ]
     ex = jsb_example(frames, None)
     with torch.inference_mode():
         ref = model_from_bundle(bundle)(collate([ex]))[0].numpy()
     t = Tables(bundle)
     e = ex.enc
-    got = numba_logits(t, e.tokens, e.slot, e.pos, e.fermata, e.key, t.no_look, False,
-                       ctx=np.ascontiguousarray(ex.context[None]))  # fmt: skip
+    got = numba_logits(
+        t,
+        e.tokens,
+        e.slot,
+        e.pos,
+        e.fermata,
+        e.key,
+        t.no_look,
+        False,
+        ctx=np.ascontiguousarray(ex.context[None]),
+    )
     finite = np.isfinite(ref)
     assert len(e.tokens) >= 1000
     assert np.abs(got[finite] - ref[finite]).max() < 1e-4

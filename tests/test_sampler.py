@@ -8,7 +8,7 @@ import pytest
 
 from composer.errors import GenerationError
 from composer.sampler import Sampler, SamplingSettings, estimate_key, fit_melody, plan_fermatas
-from composer.score import HOLD, REST, VOICE_RANGES, SATB, Key, Score
+from composer.score import HOLD, SATB, VOICE_RANGES, Key, Score
 
 
 @pytest.fixture(scope="module")
@@ -28,17 +28,21 @@ def in_ranges(score: Score) -> bool:
 @pytest.mark.parametrize("ts", [(4, 4), (3, 4)])
 def test_generate(sampler, ts):
     s = SamplingSettings(seed=3)
-    [a] = sampler.generate(bars=8, key=Key.parse("D minor"), time_signature=ts, tempo=80,
-                           settings=s)  # fmt: skip
-    [b] = sampler.generate(bars=8, key=Key.parse("D minor"), time_signature=ts, tempo=80,
-                           settings=s)  # fmt: skip
+    [a] = sampler.generate(
+        bars=8, key=Key.parse("D minor"), time_signature=ts, tempo=80, settings=s
+    )
+    [b] = sampler.generate(
+        bars=8, key=Key.parse("D minor"), time_signature=ts, tempo=80, settings=s
+    )
     assert a == b  # same seed, same notes
     assert a.steps == 8 * ts[0] * 4 and a.time_signature == ts and a.tempo == 80
     assert a.key == Key.parse("D minor") and a.meta["seed"] == "3"
     assert in_ranges(a)
     assert a.fermatas and a.fermatas[-1] > a.steps - 16  # the last chord has a fermata
     assert (a.grid[0] >= 0).all()  # every voice starts with a note
-    [c] = sampler.generate(bars=8, key="D minor", time_signature=ts, settings=SamplingSettings(seed=4))
+    [c] = sampler.generate(
+        bars=8, key="D minor", time_signature=ts, settings=SamplingSettings(seed=4)
+    )
     assert not np.array_equal(a.grid, c.grid)
 
 
@@ -109,8 +113,9 @@ def test_harmonize_moves_a_low_melody_up_an_octave_and_refuses_a_wide_one(sample
 def test_regenerate_keeps_everything_outside(sampler):
     [piece] = sampler.generate(bars=8, settings=SamplingSettings(seed=21))
     start, end = piece.bar_start(5), piece.bar_start(7)
-    [out] = sampler.regenerate(piece, steps=(start, end), voices=[1, 2],
-                               settings=SamplingSettings(seed=22))  # fmt: skip
+    [out] = sampler.regenerate(
+        piece, steps=(start, end), voices=[1, 2], settings=SamplingSettings(seed=22)
+    )
     assert np.array_equal(out.grid[:, [0, 3]], piece.grid[:, [0, 3]])
     assert np.array_equal(out.grid[:start], piece.grid[:start])
     # after the region the same pitches sound (a note held across the end is restruck)
@@ -158,14 +163,23 @@ def test_plan_fermatas_follow_the_corpus():
 
 
 def test_estimate_key():
-    c_major = Score(np.array([[60, 64, 67, 72]] * 4 + [[62, 65, 69, 74]] * 2 + [[67, 71, 74, 79]] * 2
-                             + [[60, 64, 67, 72]] * 4, np.int16))  # fmt: skip
+    c_major = Score(
+        np.array(
+            [[60, 64, 67, 72]] * 4
+            + [[62, 65, 69, 74]] * 2
+            + [[67, 71, 74, 79]] * 2
+            + [[60, 64, 67, 72]] * 4,
+            np.int16,
+        )
+    )
     assert estimate_key(c_major) == Key(0, "major")
 
 
 def test_generation_never_imports_torch_or_qt():
-    code = ("import sys; from composer.sampler import Sampler; from composer import playback, "
-            "live, ports, synth, midi_io; Sampler.load().generate(bars=2); "
-            "print(sorted(m for m in ('torch', 'PySide6') if m in sys.modules))")  # fmt: skip
+    code = (
+        "import sys; from composer.sampler import Sampler; from composer import playback, "
+        "live, ports, synth, midi_io; Sampler.load().generate(bars=2); "
+        "print(sorted(m for m in ('torch', 'PySide6') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

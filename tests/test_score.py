@@ -9,8 +9,14 @@ from composer.score import HOLD, REST, Key, Note, Score
 
 @pytest.mark.parametrize(
     "text, tonic, mode",
-    [("D minor", 2, "minor"), ("Bb major", 10, "major"), ("f#m", 6, "minor"), ("C", 0, "major"),
-     ("Eb", 3, "major"), ("g# min", 8, "minor")],
+    [
+        ("D minor", 2, "minor"),
+        ("Bb major", 10, "major"),
+        ("f#m", 6, "minor"),
+        ("C", 0, "major"),
+        ("Eb", 3, "major"),
+        ("g# min", 8, "minor"),
+    ],
 )
 def test_key_parse(text, tonic, mode):
     k = Key.parse(text)

@@ -25,8 +25,16 @@ TINY = ["--hidden", "16", "--embed", "8", "--dropout", "0.1", "--threads", "1"]
 
 def tiny_config(tmp: Path, **kw) -> TrainConfig:
     model = ModelConfig(hidden=16, embed=8, dropout=0.1, lookahead=8)
-    base = dict(data="jsb-quarter", out=str(tmp / "model"), checkpoint_dir=str(tmp / "ck"),
-                epochs=1, max_steps=3, batch_size=8, threads=1, model=model)  # fmt: skip
+    base = dict(
+        data="jsb-quarter",
+        out=str(tmp / "model"),
+        checkpoint_dir=str(tmp / "ck"),
+        epochs=1,
+        max_steps=3,
+        batch_size=8,
+        threads=1,
+        model=model,
+    )
     base.update(kw)
     return TrainConfig(**base)
 
@@ -43,9 +51,11 @@ def test_tiny_run_writes_a_bundle_that_loads_without_torch(tmp_path):
     bundle = load_bundle(tmp_path / "model")
     assert bundle.model["encoding"] == "jsb-quarter" and bundle.model["hidden"] == 16
     assert bundle.config["training"]["recipe"]["data"] == "jsb-quarter"
-    code = ("import sys; from composer.bundle import load_bundle; "
-            f"b = load_bundle({str(tmp_path / 'model')!r}); "
-            "assert 'torch' not in sys.modules; print(len(b.weights))")  # fmt: skip
+    code = (
+        "import sys; from composer.bundle import load_bundle; "
+        f"b = load_bundle({str(tmp_path / 'model')!r}); "
+        "assert 'torch' not in sys.modules; print(len(b.weights))"
+    )
     out = subprocess.run([PY, "-c", code], capture_output=True, text=True, check=True)
     assert int(out.stdout) > 5
 
@@ -70,11 +80,28 @@ def _state(path: Path) -> dict:
 
 
 def test_kill_9_then_resume_matches_an_uninterrupted_run(tmp_path):
-    args = ["-m", "composer", "train", "--data", "jsb-quarter", "--epochs", "2",
-            "--batch-size", "8", "--checkpoint-every", "4", "--seed", "3", *TINY]  # fmt: skip
+    args = [
+        "-m",
+        "composer",
+        "train",
+        "--data",
+        "jsb-quarter",
+        "--epochs",
+        "2",
+        "--batch-size",
+        "8",
+        "--checkpoint-every",
+        "4",
+        "--seed",
+        "3",
+        *TINY,
+    ]
     # the reference: the same run, never interrupted
-    subprocess.run([PY, *args, "--out", str(tmp_path / "ref"), "--checkpoint-dir",
-                    str(tmp_path / "ref-ck")], check=True, capture_output=True)  # fmt: skip
+    subprocess.run(
+        [PY, *args, "--out", str(tmp_path / "ref"), "--checkpoint-dir", str(tmp_path / "ref-ck")],
+        check=True,
+        capture_output=True,
+    )
     run = [PY, *args, "--out", str(tmp_path / "m"), "--checkpoint-dir", str(tmp_path / "ck")]
     proc = subprocess.Popen(run, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     ckpt = tmp_path / "ck" / "last.pt"
@@ -134,9 +161,27 @@ def test_checkpoint_written_atomically(tmp_path):
 
 def test_torchrun_two_cpu_workers(tmp_path):
     torchrun = Path(PY).with_name("torchrun")
-    cmd = [str(torchrun), "--standalone", "--nproc_per_node=2", "-m", "composer", "train",
-           "--data", "jsb-quarter", "--max-steps", "4", "--epochs", "1", "--batch-size", "4",
-           "--out", str(tmp_path / "m"), "--checkpoint-dir", str(tmp_path / "ck"), *TINY]  # fmt: skip
+    cmd = [
+        str(torchrun),
+        "--standalone",
+        "--nproc_per_node=2",
+        "-m",
+        "composer",
+        "train",
+        "--data",
+        "jsb-quarter",
+        "--max-steps",
+        "4",
+        "--epochs",
+        "1",
+        "--batch-size",
+        "4",
+        "--out",
+        str(tmp_path / "m"),
+        "--checkpoint-dir",
+        str(tmp_path / "ck"),
+        *TINY,
+    ]
     env = dict(os.environ, OMP_NUM_THREADS="1")
     out = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]

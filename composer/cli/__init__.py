@@ -1,1 +1,2 @@
-"""The ``composer`` command: one module per group of subcommands, each a thin call into the library."""
+"""The ``composer`` command: one module per group of subcommands, each a thin call into the
+library."""

@@ -17,41 +17,62 @@ VOICES = {"soprano": 0, "alto": 1, "tenor": 2, "bass": 3, "s": 0, "a": 1, "t": 2
 
 def register(sub: argparse._SubParsersAction) -> None:
     fmt = argparse.ArgumentDefaultsHelpFormatter
-    g = sub.add_parser("generate", help="compose a new chorale", formatter_class=fmt,
-                       description="Compose a new four-part chorale. Example: composer generate "
-                       "--bars 16 --key 'D minor' --tempo 80 --seed 3 --out d.mid")  # fmt: skip
+    g = sub.add_parser(
+        "generate",
+        help="compose a new chorale",
+        formatter_class=fmt,
+        description="Compose a new four-part chorale. Example: composer generate "
+        "--bars 16 --key 'D minor' --tempo 80 --seed 3 --out d.mid",
+    )
     g.add_argument("--bars", type=int, default=16, help="length in bars")
     g.add_argument("--key", default="C major", help="e.g. 'D minor', 'Bb major'")
     g.add_argument("--time-signature", default="4/4", help="4/4 or 3/4 (others may work)")
     g.add_argument("--tempo", type=float, default=80.0, help="quarter notes per minute")
-    g.add_argument("--pickup", type=int, default=None,
-                   help="16th steps before the first bar line (default: a quarter in 4/4)")
+    g.add_argument(
+        "--pickup",
+        type=int,
+        default=None,
+        help="16th steps before the first bar line (default: a quarter in 4/4)",
+    )
     _common(g, "out/chorale.mid")
     g.set_defaults(func=run_generate)
 
-    c = sub.add_parser("continue", help="continue a piece from a primer MIDI file",
-                       formatter_class=fmt, description="Keep PRIMER exactly and add new bars.")
+    c = sub.add_parser(
+        "continue",
+        help="continue a piece from a primer MIDI file",
+        formatter_class=fmt,
+        description="Keep PRIMER exactly and add new bars.",
+    )
     c.add_argument("primer", type=Path, help="a four-voice MIDI file")
     c.add_argument("--bars", type=int, default=8, help="bars to add")
     _common(c, "out/continued.mid")
     c.set_defaults(func=run_continue)
 
-    h = sub.add_parser("harmonize", help="write alto, tenor and bass under a melody",
-                       formatter_class=fmt, description="Harmonize a melody (the top voice of "
-                       "MELODY) as a four-part chorale; the melody is kept exactly.")  # fmt: skip
+    h = sub.add_parser(
+        "harmonize",
+        help="write alto, tenor and bass under a melody",
+        formatter_class=fmt,
+        description="Harmonize a melody (the top voice of "
+        "MELODY) as a four-part chorale; the melody is kept exactly.",
+    )
     h.add_argument("melody", type=Path, help="a MIDI file; its top voice is the melody")
     h.add_argument("--key", default=None, help="default: the file's key, or estimated")
     _common(h, "out/harmonized.mid")
     h.set_defaults(func=run_harmonize)
 
-    r = sub.add_parser("regenerate", help="write some bars of some voices anew",
-                       formatter_class=fmt, description="Rewrite bars X-Y of the chosen "
-                       "voices; everything else is kept. Example: composer regenerate d.mid "
-                       "--bars 5-6 --voices alto,tenor --out d2.mid")  # fmt: skip
+    r = sub.add_parser(
+        "regenerate",
+        help="write some bars of some voices anew",
+        formatter_class=fmt,
+        description="Rewrite bars X-Y of the chosen "
+        "voices; everything else is kept. Example: composer regenerate d.mid "
+        "--bars 5-6 --voices alto,tenor --out d2.mid",
+    )
     r.add_argument("piece", type=Path, help="a four-voice MIDI file")
     r.add_argument("--bars", required=True, help="X-Y (1-based, inclusive) or X")
-    r.add_argument("--voices", default="alto,tenor,bass",
-                   help="comma-separated: soprano, alto, tenor, bass")
+    r.add_argument(
+        "--voices", default="alto,tenor,bass", help="comma-separated: soprano, alto, tenor, bass"
+    )
     _common(r, "out/regenerated.mid")
     r.set_defaults(func=run_regenerate)
 
@@ -63,8 +84,9 @@ def _common(p: argparse.ArgumentParser, default_out: str) -> None:
     p.add_argument("--model", default=None, help="model bundle (default: models/bach-satb)")
     p.add_argument("--seed", type=int, default=None, help="same seed, same notes (default: random)")
     p.add_argument("--temperature", type=float, default=1.0, help="lower: safer; higher: bolder")
-    p.add_argument("--voice-temperature", default=None,
-                   help="per-voice factors S,A,T,B, e.g. 1,0.8,0.8,1")
+    p.add_argument(
+        "--voice-temperature", default=None, help="per-voice factors S,A,T,B, e.g. 1,0.8,0.8,1"
+    )
     p.add_argument("--top-k", type=int, default=0, help="keep the k likeliest tokens (0: all)")
     p.add_argument("--top-p", type=float, default=0.95, help="nucleus sampling mass (1: all)")
     p.add_argument("--variations", type=int, default=1, help="pieces to sample together")
@@ -87,9 +109,15 @@ def settings_from(args: argparse.Namespace):
         raise GenerationError("--top-p must be in (0, 1]")
     if args.temperature < 0:
         raise GenerationError("--temperature must be 0 or more")
-    return SamplingSettings(temperature=args.temperature, voice_temperature=voice_t,
-                            top_k=args.top_k, top_p=args.top_p, seed=args.seed,
-                            no_crossing=args.no_crossing, in_key=args.in_key)  # fmt: skip
+    return SamplingSettings(
+        temperature=args.temperature,
+        voice_temperature=voice_t,
+        top_k=args.top_k,
+        top_p=args.top_p,
+        seed=args.seed,
+        no_crossing=args.no_crossing,
+        in_key=args.in_key,
+    )
 
 
 def parse_time_signature(text: str) -> tuple[int, int]:
@@ -125,32 +153,35 @@ def write_outputs(scores: list, args: argparse.Namespace, started: float) -> Non
     from composer.midi_io import write_midi
 
     paths = []
-    for k, score in enumerate(scores):
-        def numbered(p: Path | None) -> Path | None:
-            if p is None or len(scores) == 1:
-                return p
-            return p.with_name(f"{p.stem}-{k + 1}{p.suffix}")
 
-        mid = numbered(args.out)
+    def numbered(p: Path | None, k: int) -> Path | None:
+        if p is None or len(scores) == 1:
+            return p
+        return p.with_name(f"{p.stem}-{k + 1}{p.suffix}")
+
+    for k, score in enumerate(scores):
+        mid = numbered(args.out, k)
         write_midi(score, mid)
         paths.append(str(mid))
         if args.wav:
             from composer.synth import write_wav
 
-            write_wav(score, numbered(args.wav))
-            paths.append(str(numbered(args.wav)))
+            write_wav(score, numbered(args.wav, k))
+            paths.append(str(numbered(args.wav, k)))
         if args.musicxml:
             from composer.musicxml import write_musicxml
 
-            write_musicxml(score, numbered(args.musicxml))
-            paths.append(str(numbered(args.musicxml)))
+            write_musicxml(score, numbered(args.musicxml, k))
+            paths.append(str(numbered(args.musicxml, k)))
     first = scores[0]
     warning = first.meta.get("warning")
     if warning:
         print(f"note: {warning}")
-    print(f"{first.meta.get('mode', 'composed')}: {first.bars} bars, {first.key}, "
-          f"{first.time_signature[0]}/{first.time_signature[1]}, {first.tempo:g} bpm, "
-          f"seed {first.meta.get('seed')} ({time.monotonic() - started:.2f} s)")  # fmt: skip
+    print(
+        f"{first.meta.get('mode', 'composed')}: {first.bars} bars, {first.key}, "
+        f"{first.time_signature[0]}/{first.time_signature[1]}, {first.tempo:g} bpm, "
+        f"seed {first.meta.get('seed')} ({time.monotonic() - started:.2f} s)"
+    )
     for p in paths:
         print(f"wrote {p}")
 
@@ -167,9 +198,14 @@ def run_generate(args: argparse.Namespace) -> int:
     started = time.monotonic()
     key = Key.parse(args.key)
     scores = _sampler(args).generate(
-        bars=args.bars, key=key, time_signature=parse_time_signature(args.time_signature),
-        tempo=args.tempo, settings=settings_from(args), variations=args.variations,
-        pickup=args.pickup)  # fmt: skip
+        bars=args.bars,
+        key=key,
+        time_signature=parse_time_signature(args.time_signature),
+        tempo=args.tempo,
+        settings=settings_from(args),
+        variations=args.variations,
+        pickup=args.pickup,
+    )
     write_outputs(scores, args, started)
     return 0
 
@@ -179,8 +215,9 @@ def run_continue(args: argparse.Namespace) -> int:
 
     started = time.monotonic()
     primer = read_midi(args.primer)
-    scores = _sampler(args).continue_(primer, bars=args.bars, settings=settings_from(args),
-                                      variations=args.variations)  # fmt: skip
+    scores = _sampler(args).continue_(
+        primer, bars=args.bars, settings=settings_from(args), variations=args.variations
+    )
     write_outputs(scores, args, started)
     return 0
 
@@ -192,8 +229,9 @@ def run_harmonize(args: argparse.Namespace) -> int:
     started = time.monotonic()
     melody = read_midi(args.melody)
     key = Key.parse(args.key) if args.key else None
-    scores = _sampler(args).harmonize(melody, key=key, settings=settings_from(args),
-                                      variations=args.variations)  # fmt: skip
+    scores = _sampler(args).harmonize(
+        melody, key=key, settings=settings_from(args), variations=args.variations
+    )
     write_outputs(scores, args, started)
     return 0
 
@@ -209,8 +247,12 @@ def run_regenerate(args: argparse.Namespace) -> int:
         raise GenerationError(f"--bars {args.bars}: the piece has bars {lowest}-{highest}")
     start = 0 if first == 0 else max(0, piece.bar_start(first))
     end = min(piece.steps, piece.bar_start(last + 1))
-    scores = _sampler(args).regenerate(piece, steps=(start, end), voices=parse_voices(args.voices),
-                                       settings=settings_from(args),
-                                       variations=args.variations)  # fmt: skip
+    scores = _sampler(args).regenerate(
+        piece,
+        steps=(start, end),
+        voices=parse_voices(args.voices),
+        settings=settings_from(args),
+        variations=args.variations,
+    )
     write_outputs(scores, args, started)
     return 0

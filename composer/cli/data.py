@@ -8,12 +8,18 @@ from pathlib import Path
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("data", help="build or summarize the chorale corpus (data/chorales/)",
-                       description="Build or summarize the chorale corpus.")  # fmt: skip
+    p = sub.add_parser(
+        "data",
+        help="build or summarize the chorale corpus (data/chorales/)",
+        description="Build or summarize the chorale corpus.",
+    )
     dsub = p.add_subparsers(dest="data_command", metavar="ACTION", required=True)
-    b = dsub.add_parser("build", help="write music21's Bach chorales as MIDI + manifest "
-                        "(needs music21)", description="Write every four-part Bach chorale of "
-                        "music21's corpus through write_midi into DIR, with manifest.json.")  # fmt: skip
+    b = dsub.add_parser(
+        "build",
+        help="write music21's Bach chorales as MIDI + manifest (needs music21)",
+        description="Write every four-part Bach chorale of "
+        "music21's corpus through write_midi into DIR, with manifest.json.",
+    )
     b.add_argument("--out", type=Path, default=None, help="folder (default: data/chorales)")
     b.set_defaults(func=run_build)
     s = dsub.add_parser("summary", help="counts per split: chorales, steps, tokens, transpositions")

@@ -8,21 +8,30 @@ import json
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
-        "evaluate", help="measure a model: NLL on a split, or a musical quality report",
+        "evaluate",
+        help="measure a model: NLL on a split, or a musical quality report",
         description="Measure a model bundle. JSB models: NLL per frame (nll_per_frame, "
         "nll_per_frame_bai). SATB models: NLL per token and per voice, and harmonization NLL "
         "with and without the lookahead. --report DIR writes a musical report instead.",
     )
     p.add_argument("--model", default="models/bach-satb", help="bundle folder or name")
     p.add_argument("--data", default=None, help="bach | jsb-quarter | a folder of MIDI files")
-    p.add_argument("--data-file", default=None,
-                   help="a JSON file in the format of ../shared/jsb/jsb-quarter.json")
+    p.add_argument(
+        "--data-file",
+        default=None,
+        help="a JSON file in the format of ../shared/jsb/jsb-quarter.json",
+    )
     p.add_argument("--split", default="valid", help="valid (default), test or train")
     p.add_argument("--json", action="store_true", help="end with one JSON line")
-    p.add_argument("--save", action="store_true",
-                   help="record the figures in the bundle's config.json")
-    p.add_argument("--report", default=None, metavar="DIR",
-                   help="generate pieces and write a musical quality report into DIR")
+    p.add_argument(
+        "--save", action="store_true", help="record the figures in the bundle's config.json"
+    )
+    p.add_argument(
+        "--report",
+        default=None,
+        metavar="DIR",
+        help="generate pieces and write a musical quality report into DIR",
+    )
     p.add_argument("--pieces", type=int, default=12, help="pieces per report section")
     p.add_argument("--seed", type=int, default=1, help="report: first seed")
     p.set_defaults(func=run)
@@ -50,8 +59,12 @@ def run(args: argparse.Namespace) -> int:
         write_text_atomic(path, json.dumps(config, indent=1) + "\n")
     for k, v in result.items():
         if isinstance(v, dict):
-            print(f"{k}: " + ", ".join(f"{a}={b:.4f}" if isinstance(b, float) else f"{a}={b}"
-                                       for a, b in v.items()))  # fmt: skip
+            print(
+                f"{k}: "
+                + ", ".join(
+                    f"{a}={b:.4f}" if isinstance(b, float) else f"{a}={b}" for a, b in v.items()
+                )
+            )
         else:
             print(f"{k}: {v:.4f}" if isinstance(v, float) else f"{k}: {v}")
     if args.json:

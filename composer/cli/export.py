@@ -7,9 +7,12 @@ from pathlib import Path
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("export", help="turn a training checkpoint into a model bundle",
-                       description="Write weights.npz + config.json (no pickle; loads "
-                       "without torch) from a checkpoint written by `composer train`.")  # fmt: skip
+    p = sub.add_parser(
+        "export",
+        help="turn a training checkpoint into a model bundle",
+        description="Write weights.npz + config.json (no pickle; loads "
+        "without torch) from a checkpoint written by `composer train`.",
+    )
     p.add_argument("checkpoint", type=Path, help="e.g. checkpoints/bach-satb/last.pt")
     p.add_argument("--out", type=Path, required=True, help="bundle folder, e.g. models/mine")
     p.set_defaults(func=run)

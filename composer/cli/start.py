@@ -10,11 +10,18 @@ from pathlib import Path
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("start", help="open the app, or (no display) compose out/chorale.mid+wav",
-                       description="Open the desktop app where there is a display; without "
-                       "one, compose a chorale with the bundled model into OUT.mid and OUT.wav.")
-    p.add_argument("--out", type=Path, default=Path("out/chorale"),
-                   help="file stem for the composed chorale (no display)")
+    p = sub.add_parser(
+        "start",
+        help="open the app, or (no display) compose out/chorale.mid+wav",
+        description="Open the desktop app where there is a display; without "
+        "one, compose a chorale with the bundled model into OUT.mid and OUT.wav.",
+    )
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=Path("out/chorale"),
+        help="file stem for the composed chorale (no display)",
+    )
     p.add_argument("--no-gui", action="store_true", help="compose even where there is a display")
     p.add_argument("--seed", type=int, default=None, help="same seed, same chorale")
     p.set_defaults(func=run)
@@ -39,13 +46,19 @@ def run(args: argparse.Namespace) -> int:
 
     started = time.monotonic()
     sampler = Sampler.load()
-    [score] = sampler.generate(bars=16, key="D minor", tempo=72.0,
-                               settings=SamplingSettings(temperature=0.9, seed=args.seed))
+    [score] = sampler.generate(
+        bars=16,
+        key="D minor",
+        tempo=72.0,
+        settings=SamplingSettings(temperature=0.9, seed=args.seed),
+    )
     mid, wav = args.out.with_suffix(".mid"), args.out.with_suffix(".wav")
     write_midi(score, mid)
     write_wav(score, wav)
-    print(f"composed a {score.bars}-bar chorale in {score.key} (seed {score.meta['seed']}) "
-          f"in {time.monotonic() - started:.1f} s")
+    print(
+        f"composed a {score.bars}-bar chorale in {score.key} (seed {score.meta['seed']}) "
+        f"in {time.monotonic() - started:.1f} s"
+    )
     print(f"  MIDI:  {mid.resolve()}")
     print(f"  audio: {wav.resolve()}")
     print("open the MIDI file in any DAW or notation program; play the WAV in any player.")

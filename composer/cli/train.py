@@ -7,13 +7,17 @@ import argparse
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
-        "train", help="train a model on Bach's chorales, the JSB benchmark or your MIDI folder",
+        "train",
+        help="train a model on Bach's chorales, the JSB benchmark or your MIDI folder",
         description="Train the chorale LSTM. Also runs under torchrun for several processes: "
         "torchrun --standalone --nproc_per_node=2 -m composer train ...",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    p.add_argument("--data", default="bach",
-                   help="bach (data/chorales), jsb-quarter (../shared/jsb) or a folder of MIDI")
+    p.add_argument(
+        "--data",
+        default="bach",
+        help="bach (data/chorales), jsb-quarter (../shared/jsb) or a folder of MIDI",
+    )
     p.add_argument("--out", default="models/bach-satb", help="bundle folder to write")
     p.add_argument("--checkpoint-dir", default="", help="default: checkpoints/<name>")
     p.add_argument("--resume", action="store_true", help="continue from the last checkpoint")
@@ -27,10 +31,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--patience", type=int, default=8, help="early stopping, in epochs")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--checkpoint-every", type=int, default=50, help="steps")
-    p.add_argument("--full", action="store_true",
-                   help="train on every split (for a shipped model, after a held-out run)")
-    p.add_argument("--jsb-shift", type=int, default=0,
-                   help="JSB: random transposition by up to N semitones")
+    p.add_argument(
+        "--full",
+        action="store_true",
+        help="train on every split (for a shipped model, after a held-out run)",
+    )
+    p.add_argument(
+        "--jsb-shift", type=int, default=0, help="JSB: random transposition by up to N semitones"
+    )
     p.add_argument("--threads", type=int, default=0, help="torch threads (0: default)")
     p.add_argument("--embed", type=int, default=128)
     p.add_argument("--hidden", type=int, default=192)
@@ -46,33 +54,56 @@ def run(args: argparse.Namespace) -> int:
     from composer.model import ModelConfig
     from composer.train import Progress, TrainConfig, train
 
-    model = ModelConfig(embed=args.embed, hidden=args.hidden, layers=args.layers,
-                        dropout=args.dropout, lookahead=args.lookahead)  # fmt: skip
+    model = ModelConfig(
+        embed=args.embed,
+        hidden=args.hidden,
+        layers=args.layers,
+        dropout=args.dropout,
+        lookahead=args.lookahead,
+    )
     cfg = TrainConfig(
-        data=args.data, out=args.out, checkpoint_dir=args.checkpoint_dir, epochs=args.epochs,
-        max_steps=args.max_steps, batch_size=args.batch_size, lr=args.lr,
-        weight_decay=args.weight_decay, warmup=args.warmup, clip=args.clip,
-        patience=args.patience, seed=args.seed, checkpoint_every=args.checkpoint_every,
-        full=args.full, jsb_shift=args.jsb_shift, threads=args.threads, model=model,
+        data=args.data,
+        out=args.out,
+        checkpoint_dir=args.checkpoint_dir,
+        epochs=args.epochs,
+        max_steps=args.max_steps,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        weight_decay=args.weight_decay,
+        warmup=args.warmup,
+        clip=args.clip,
+        patience=args.patience,
+        seed=args.seed,
+        checkpoint_every=args.checkpoint_every,
+        full=args.full,
+        jsb_shift=args.jsb_shift,
+        threads=args.threads,
+        model=model,
     )
     bar = tqdm(total=0, unit="step", dynamic_ncols=True)
 
     def on_progress(p: Progress) -> None:
         if p.valid is not None:
-            figures = " ".join(f"{k}={v:.4f}" for k, v in p.valid.items()
-                               if isinstance(v, float) and k != "seconds")  # fmt: skip
+            figures = " ".join(
+                f"{k}={v:.4f}"
+                for k, v in p.valid.items()
+                if isinstance(v, float) and k != "seconds"
+            )
             bar.write(f"epoch {p.epoch + 1}: {figures}")
             return
         bar.total = p.total_steps
         bar.n = p.step
-        bar.set_postfix_str(f"epoch {p.epoch + 1} loss {p.loss:.3f} "
-                            f"{p.tokens_per_second:,.0f} tok/s", refresh=False)  # fmt: skip
+        bar.set_postfix_str(
+            f"epoch {p.epoch + 1} loss {p.loss:.3f} {p.tokens_per_second:,.0f} tok/s", refresh=False
+        )
         bar.refresh()
 
     info = train(cfg, resume=args.resume, on_progress=on_progress)
     bar.close()
     for problem in info["problems"]:
         print(f"skipped {problem}")
-    print(f"best valid figure {info['best']:.4f} after {info['steps']} steps, "
-          f"{info['seconds'] / 60:.1f} min; model in {args.out}")  # fmt: skip
+    print(
+        f"best valid figure {info['best']:.4f} after {info['steps']} steps, "
+        f"{info['seconds'] / 60:.1f} min; model in {args.out}"
+    )
     return 0

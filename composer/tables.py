@@ -1,0 +1,176 @@
+"""A bundle's weights rearranged for the numba kernels, and the call that runs them.
+
+The first LSTM layer's input weights are folded into tables (one row per token, voice, bar
+position, fermata, key and context pitch: ``T_* = embedding @ W_ih[:, :E].T``), so a step adds
+rows instead of multiplying; the lookahead's contribution is one matrix product per piece.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from composer import kernels
+from composer.bundle import Bundle
+from composer.encoding import N_PITCH, TOK_START, TOK_UNKNOWN
+from composer.score import SATB, VOICE_RANGES, Key
+
+
+class Tables:
+    """The bundle's weights rearranged for the kernels (float32, C-contiguous)."""
+
+    def __init__(self, bundle: Bundle):
+        w = bundle.weights
+        cfg = bundle.model
+        self.layers, self.hidden, embed = cfg["layers"], cfg["hidden"], cfg["embed"]
+        self.look_size = cfg["lookahead"]
+        g = 4 * self.hidden
+        c = np.ascontiguousarray
+        w_ih0 = w["lstm.weight_ih_l0"]  # (G, E + L)
+        w_x = w_ih0[:, :embed]
+        bias0 = w["lstm.bias_ih_l0"] + w["lstm.bias_hh_l0"]
+        self.T_tok = c(w["tok_emb.weight"] @ w_x.T + bias0)  # (V, G)
+        self.T_slot = c(w["slot_emb.weight"] @ w_x.T)
+        self.T_pos = c(w["pos_emb.weight"] @ w_x.T)
+        self.T_ferm = c(w["ferm_emb.weight"] @ w_x.T)
+        self.T_key = c(w["key_emb.weight"] @ w_x.T)
+        self.T_ctx = (
+            c(w["ctx_emb.weight"] @ w_x.T) if cfg.get("context") else np.zeros((1, g), np.float32)
+        )
+        self.ctx_mode = (
+            kernels.CTX_NONE
+            if not cfg.get("context")
+            else kernels.CTX_SOUNDING
+            if cfg.get("context_voices")
+            else kernels.CTX_GIVEN
+        )
+        self.W_hh = c(np.stack([w[f"lstm.weight_hh_l{k}"] for k in range(self.layers)]))
+        up = [w[f"lstm.weight_ih_l{k}"] for k in range(1, self.layers)]
+        self.W_ih_up = c(np.stack(up)) if up else np.zeros((1, g, self.hidden), np.float32)
+        b_up = [w[f"lstm.bias_ih_l{k}"] + w[f"lstm.bias_hh_l{k}"] for k in range(1, self.layers)]
+        self.b_up = c(np.stack(b_up)) if b_up else np.zeros((1, g), np.float32)
+        self.head_W = c(w["head.weight"])
+        self.head_b = c(w["head.bias"])
+        self.no_look = np.zeros((1, g), np.float32)
+        if self.look_size:
+            w_b = w["back.weight_ih_l0"]  # (4L, E)
+            bias_b = w["back.bias_ih_l0"] + w["back.bias_hh_l0"]
+            self.Tb_fix = c(w["fix_emb.weight"] @ w_b.T + bias_b)
+            self.Tb_slot = c(w["slot_emb.weight"] @ w_b.T)
+            self.Tb_pos = c(w["pos_emb.weight"] @ w_b.T)
+            self.Tb_ferm = c(w["ferm_emb.weight"] @ w_b.T)
+            self.Tb_key = c(w["key_emb.weight"] @ w_b.T)
+            self.Wb_hh = c(w["back.weight_hh_l0"])
+            self.W_look = c(w_ih0[:, embed:].T)  # (L, G)
+        lo = [VOICE_RANGES[n][0] for n in SATB] + [0]
+        hi = [VOICE_RANGES[n][1] for n in SATB] + [N_PITCH - 1]
+        self.range_lo = np.array(lo, np.int64)
+        self.range_hi = np.array(hi, np.int64)
+        self.no_ctx = np.zeros((1, 1, 1), np.int64)
+        self.no_logits = np.zeros((1, 1, 1), np.float32)
+
+    def lookahead(self, forced, slot, pos, ferm, key) -> np.ndarray:
+        """float32[N, G]: the lookahead's contribution to the first layer's gates."""
+        if not self.look_size:
+            return self.no_look
+        fixed = np.where(forced >= 0, forced, TOK_UNKNOWN).astype(np.int64)
+        out_h = np.zeros((len(fixed), self.look_size), np.float32)
+        kernels.backward_lookahead(
+            fixed,
+            slot,
+            pos,
+            ferm,
+            key,
+            self.Tb_fix,
+            self.Tb_slot,
+            self.Tb_pos,
+            self.Tb_ferm,
+            self.Tb_key,
+            self.Wb_hh,
+            out_h,
+        )
+        return np.ascontiguousarray(out_h @ self.W_look)
+
+    def new_state(self, batch: int, seed: int | np.ndarray) -> dict:
+        """Zero LSTM state for ``batch`` sequences; seed: an int, or one uint64 per sequence."""
+        if isinstance(seed, np.ndarray):
+            rng = seed.copy()
+        else:
+            rng = np.random.SeedSequence(seed).generate_state(batch, np.uint64)
+        return {
+            "prev": np.full(batch, TOK_START, np.int64),
+            "h": np.zeros((self.layers, batch, self.hidden), np.float32),
+            "c": np.zeros((self.layers, batch, self.hidden), np.float32),
+            "rng": rng.astype(np.uint64),
+            "sounding": np.full((batch, 4), -1, np.int64),
+        }
+
+    def pitch_filter(self, key: Key | None) -> np.ndarray:
+        ok = np.ones(N_PITCH, dtype=bool)
+        if key is not None:
+            scale = key.scale()
+            ok = np.array([p % 12 in scale for p in range(N_PITCH)], dtype=bool)
+        return ok
+
+    def step(
+        self,
+        state,
+        start,
+        stop,
+        slot,
+        pos,
+        ferm,
+        key,
+        look,
+        use_look,
+        forced,
+        out_forced,
+        pitch_ok,
+        temps,
+        settings,
+        out,
+        logits_out=None,
+        keep_logits=False,
+        ctx=None,
+    ) -> None:
+        """Run positions [start, stop) through the kernels (see kernels.run_positions)."""
+        logits = logits_out if keep_logits else self.no_logits
+        kernels.run_positions(
+            state["prev"],
+            state["h"],
+            state["c"],
+            state["rng"],
+            state["sounding"],
+            start,
+            stop,
+            slot,
+            pos,
+            ferm,
+            key,
+            self.no_ctx if ctx is None else ctx,
+            self.ctx_mode,
+            look,
+            bool(use_look),
+            forced,
+            out_forced,
+            self.T_tok,
+            self.T_slot,
+            self.T_pos,
+            self.T_ferm,
+            self.T_key,
+            self.T_ctx,
+            self.W_hh,
+            self.W_ih_up,
+            self.b_up,
+            self.head_W,
+            self.head_b,
+            self.range_lo,
+            self.range_hi,
+            bool(settings.no_crossing),
+            pitch_ok,
+            temps,
+            int(settings.top_k),
+            np.float32(settings.top_p),
+            out,
+            logits,
+            keep_logits,
+        )
