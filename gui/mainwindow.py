@@ -1,22 +1,22 @@
 """The main window: lays out the roll and the panels, and wires them to the document, the
 workers (gui.workers) and the player (gui.player).
 
+Files (open, export, recent, drops) are gui.file_actions, autosave and crash recovery
+gui.recovery, the settings kept between runs gui.settings; the window forwards to them.
 Nothing slow runs here: loading the model, composing, reading and exporting files and
 autosaving are Workers; playback is composer.playback's scheduler thread.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, QStandardPaths, Qt, QTimer, Signal
+from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QCheckBox,
-    QFileDialog,
     QLabel,
     QMainWindow,
     QMessageBox,
@@ -29,22 +29,16 @@ from PySide6.QtWidgets import (
 )
 
 from composer.score import Score
-from gui import files
 from gui.compose import ComposeParams, compose
 from gui.document import Document
+from gui.file_actions import FileActions
 from gui.live_panel import LivePanel
 from gui.panels import ComposePanel, MixerPanel, TransportBar, VariationsPanel
 from gui.pianoroll import PianoRoll
 from gui.player import AppPlayer
+from gui.recovery import Recovery, default_autosave_path
+from gui.settings import restore_settings, save_settings
 from gui.workers import Worker, stop_all
-
-RECENT_MAX = 8
-AUTOSAVE_DELAY_MS = 1500
-
-
-def default_autosave_path() -> Path:
-    base = QStandardPaths.writableLocation(QStandardPaths.AppDataLocation) or str(Path.home())
-    return Path(base) / "autosave.json"
 
 
 def load_sampler(model: str | None = None):
@@ -71,7 +65,6 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.setWindowTitle("Composer")
         self.settings = settings or QSettings("Composer", "Composer")
-        self.autosave_path = autosave_path or default_autosave_path()
         self.doc = Document()
         self.sampler = None
         self.sampler_error: str | None = None
@@ -84,12 +77,12 @@ class MainWindow(QMainWindow):
         self._t0 = time.perf_counter()
 
         self.player = AppPlayer(self, audio=audio)
+        self.file_actions = FileActions(self)
         self._build()
         self._build_menus()
-        self._restore_settings()
+        restore_settings(self)
         self.doc.listen(self._on_doc)
-        self._autosave_timer = QTimer(self, singleShot=True, interval=AUTOSAVE_DELAY_MS)
-        self._autosave_timer.timeout.connect(self.autosave_now)
+        self.recovery = Recovery(self, autosave_path or default_autosave_path())
         self._report_audio()
         self.setAcceptDrops(True)
         if sampler_loader is not None:
@@ -205,7 +198,7 @@ class MainWindow(QMainWindow):
         self._action(view, "Fit piece", self.roll.fit_width, "Ctrl+0")
         view.addAction(self.faults_toggle.text(), self.faults_toggle.toggle)
         self._update_history_actions()
-        self._update_recent_menu()
+        self.file_actions.update_recent_menu()
 
     def _action(self, menu, text: str, slot, shortcut=None) -> QAction:
         act = QAction(text, self)
@@ -290,7 +283,8 @@ class MainWindow(QMainWindow):
             self.roll.center_on_music()
             secs = time.perf_counter() - started
             self.statusBar().showMessage(
-                f"{label}: {len(scores)} variation(s) in {secs:.1f} s (seed {params.seed})", 8000)
+                f"{label}: {len(scores)} variation(s) in {secs:.1f} s (seed {params.seed})", 8000
+            )
             self.composed.emit()
 
         def failed(msg: str) -> None:
@@ -332,11 +326,12 @@ class MainWindow(QMainWindow):
             self.mixer.show_locks(self.doc.voice_locks)
         elif what == "history":
             self._update_history_actions()
-            self._autosave_timer.start()
+            self.recovery.schedule()
         elif what == "selection":
             sel = self.doc.selection
             self.compose_panel.selection_label.setText(
-                f"Selection: {sel}" if sel else "Selection: none (drag on the roll)")
+                f"Selection: {sel}" if sel else "Selection: none (drag on the roll)"
+            )
             if sel and self.compose_panel.mode.currentData() != "regenerate":
                 self.compose_panel.set_mode("regenerate")
         if what == "piece":
@@ -452,177 +447,54 @@ class MainWindow(QMainWindow):
         else:
             self.audio_label.setText("No audio device: MIDI ports only")
             self.statusBar().showMessage(
-                f"No audio device ({self.player.audio_error}); play to a MIDI port instead", 10000)
+                f"No audio device ({self.player.audio_error}); play to a MIDI port instead", 10000
+            )
 
-    # --- files ------------------------------------------------------------------------------
+    # --- files, autosave and settings (gui.file_actions, gui.recovery, gui.settings) --------
     def open_dialog(self) -> None:
-        start = self.settings.value("last_dir", str(Path.home()))
-        kinds = "MIDI files (*.mid *.midi);;All files (*)"
-        path, _ = QFileDialog.getOpenFileName(self, "Open MIDI file", start, kinds)
-        if path:
-            self.open_file(path)
+        self.file_actions.open_dialog()
 
     def open_file(self, path: str) -> Worker:
         """Read a MIDI file on a worker; four voices open as a piece, one as a melody."""
-        self.statusBar().showMessage(f"Opening {Path(path).name}…")
-
-        def done(result, path=path) -> None:
-            kind, score = result
-            if kind == "melody":
-                self.doc.open_melody(score, source=path)
-                self.compose_panel.set_mode("harmonize")
-                msg = "Melody opened: press Ctrl+G to harmonize it"
-            else:
-                self.doc.open_piece(score, source=path)
-                msg = f"Opened {Path(path).name}: {score.bars} bars"
-            self.roll.fit_width()
-            self.roll.center_on_music()
-            self.statusBar().showMessage(msg, 6000)
-            self._add_recent(path)
-
-        def failed(msg: str, path=path) -> None:
-            self.show_error(f"Cannot open {Path(path).name}: {msg}")
-
-        return self._run(files.open_midi, path, inject=False, on_done=done, on_error=failed,
-                         name="open")  # fmt: skip
+        return self.file_actions.open_file(path)
 
     def export_dialog(self) -> None:
-        if self.doc.piece is None:
-            self.statusBar().showMessage("Nothing to export yet", 4000)
-            return
-        start = self.settings.value("last_dir", str(Path.home()))
-        stem = Path(self.doc.source).stem if self.doc.source else "chorale"
-        path, flt = QFileDialog.getSaveFileName(
-            self, "Export", str(Path(start) / f"{stem}.mid"),
-            "MIDI file (*.mid);;WAV audio (*.wav);;MusicXML (*.musicxml)")  # fmt: skip
-        if path:
-            if not Path(path).suffix:
-                path += {"WAV": ".wav", "Mus": ".musicxml"}.get(flt[:3], ".mid")
-            self.export(path)
+        self.file_actions.export_dialog()
 
     def export(self, path: str) -> Worker | None:
         """Export the piece to ``path`` (format by suffix) on a worker."""
-        score = self.doc.piece
-        if score is None:
-            return None
-        score = dataclasses.replace(score, tempo=float(self.transport.tempo.value()),
-                                    meta=dict(score.meta))  # fmt: skip
-        self.statusBar().showMessage(f"Exporting {Path(path).name}…")
-
-        def done(written, path=path) -> None:
-            self.doc.mark_exported()
-            self.settings.setValue("last_dir", str(Path(path).parent))
-            self.statusBar().showMessage(f"Exported {written}", 6000)
-
-        def failed(msg: str, path=path) -> None:
-            self.show_error(f"Cannot export {Path(path).name}: {msg}")
-
-        return self._run(files.export, score, path, self.mixer.programs(), inject=False,
-                         on_done=done, on_error=failed, name="export")  # fmt: skip
+        return self.file_actions.export(path)
 
     def dragEnterEvent(self, e) -> None:  # noqa: N802
-        urls = e.mimeData().urls() if e.mimeData().hasUrls() else []
-        if any(u.toLocalFile().lower().endswith(files.MIDI_SUFFIXES) for u in urls):
-            e.acceptProposedAction()
+        self.file_actions.drag_enter(e)
 
     def dropEvent(self, e) -> None:  # noqa: N802
-        for u in e.mimeData().urls():
-            if u.toLocalFile().lower().endswith(files.MIDI_SUFFIXES):
-                self.open_file(u.toLocalFile())
-                e.acceptProposedAction()
-                return
+        self.file_actions.drop(e)
 
-    def _add_recent(self, path: str) -> None:
-        recent = [p for p in self._recent() if p != path]
-        self.settings.setValue("recent", [path] + recent[: RECENT_MAX - 1])
-        self.settings.setValue("last_dir", str(Path(path).parent))
-        self._update_recent_menu()
+    @property
+    def autosave_path(self) -> Path:
+        """The autosave file (JSON)."""
+        return self.recovery.path
 
-    def _recent(self) -> list[str]:
-        value = self.settings.value("recent", [])
-        return [value] if isinstance(value, str) else list(value or [])
+    @autosave_path.setter
+    def autosave_path(self, path: Path) -> None:
+        self.recovery.path = path
 
-    def _update_recent_menu(self) -> None:
-        self.recent_menu.clear()
-        for p in self._recent():
-            self.recent_menu.addAction(Path(p).name, lambda p=p: self.open_file(p))
-        self.recent_menu.setEnabled(bool(self._recent()))
-
-    # --- autosave and recovery --------------------------------------------------------------
     def autosave_now(self) -> Worker | None:
-        if self.doc.piece is None:
-            return None
-        text = files.autosave_text(self.doc, {"params": dataclasses.asdict(
-            self.compose_panel.params())})  # fmt: skip
-        return self._run(files.save_autosave, text, self.autosave_path, inject=False,
-                         on_error=lambda m: self.statusBar().showMessage(f"Autosave failed: {m}"),
-                         name="autosave")  # fmt: skip
+        return self.recovery.save_now()
 
     def restore_autosave(self) -> bool:
         """Load the autosaved session into this window; True if there was one."""
-        try:
-            found = files.load_autosave(self.autosave_path)
-        except Exception as e:
-            self.show_error(str(e))
-            return False
-        if found is None:
-            return False
-        doc, _extra = found
-        self.doc.state, self.doc.undo_stack, self.doc.redo_stack = (
-            doc.state, doc.undo_stack, doc.redo_stack)  # fmt: skip
-        self.doc.source, self.doc.dirty = doc.source, True
-        self.doc._emit("piece", "variations", "locks", "history", "selection")
-        self.roll.center_on_music()
-        self.statusBar().showMessage("Restored your last session", 6000)
-        return True
+        return self.recovery.restore()
 
     def offer_recovery(self) -> None:
         """After a crash (an autosave left behind), ask whether to restore it."""
-        if not self.autosave_path.is_file():
-            return
-        answer = QMessageBox.question(
-            self,
-            "Restore your work?",
-            "Composer did not close normally last time. Restore the piece, its variations and "
-            "the undo history from then?",
-            QMessageBox.Yes | QMessageBox.No,
-            QMessageBox.Yes,
-        )
-        if answer == QMessageBox.Yes:
-            self.restore_autosave()
-        else:
-            self.autosave_path.unlink(missing_ok=True)
-
-    # --- settings and closing ---------------------------------------------------------------
-    def _restore_settings(self) -> None:
-        s = self.settings
-        geom = s.value("geometry")
-        if geom is not None:
-            self.restoreGeometry(geom)
-        else:
-            self.resize(1280, 780)
-        params = s.value("params")
-        if isinstance(params, dict):
-            try:
-                fields = {f.name for f in dataclasses.fields(ComposeParams)}
-                p = ComposeParams(**{k: v for k, v in params.items() if k in fields})
-                p.time_signature = tuple(int(x) for x in p.time_signature)
-                self.compose_panel.set_params(p)
-            except (TypeError, ValueError):
-                pass
-        programs = s.value("programs")
-        if isinstance(programs, list) and len(programs) == 4:
-            self.mixer.set_programs([int(p) for p in programs])
-        self.faults_toggle.setChecked(s.value("faults", False, type=bool))
+        self.recovery.offer()
 
     def save_settings(self) -> None:
-        s = self.settings
-        s.setValue("geometry", self.saveGeometry())
-        s.setValue("params", dataclasses.asdict(self.compose_panel.params()))
-        s.setValue("programs", self.mixer.programs())
-        s.setValue("faults", self.faults_toggle.isChecked())
-        s.sync()
+        save_settings(self)
 
+    # --- closing ----------------------------------------------------------------------------
     def _ask_on_close(self) -> str:
         box = QMessageBox(QMessageBox.Question, "Close Composer",
                           "This piece has not been exported. Export it before closing?",
@@ -649,12 +521,12 @@ class MainWindow(QMainWindow):
                     return
         self._closing = True
         self.shutdown()
-        self.autosave_path.unlink(missing_ok=True)  # a clean exit: nothing to recover
+        self.recovery.clear()  # a clean exit: nothing to recover
         e.accept()
 
     def shutdown(self) -> None:
         """Stop playback (note-offs), cancel and join every worker, save settings."""
-        self._autosave_timer.stop()
+        self.recovery.stop()
         self.player.close()
         self.live_panel.shutdown()
         self._pending_compose = None
