@@ -4,8 +4,8 @@
     python bench/live.py --seconds 20 --notes 50 --json
     python bench/live.py --seconds 0 --notes 0 --soak-minutes 30
 
-Needs a running JACK server (``jackd --no-realtime -d dummy -r 48000 -p 256``) and the default
-model (or --model). Figures, measured side by side in one run:
+Needs a running JACK server (``jackd --no-realtime -d dummy -r 48000 -p 256``), the JACK-Client
+package and the default model (or --model). Figures, measured side by side in one run:
 
 - **stream jitter**: a sampler stream at 120 bpm played by ``composer.playback.Player`` into a
   JACK port; onset (note_on) times against the 16th grid, p50 and p99 of |deviation|, (a) when
@@ -14,17 +14,33 @@ model (or --model). Figures, measured side by side in one run:
   (buffer size / sample rate), so arrival jitter cannot be finer than that period, printed too.
   Notes left on are counted on both sides; messages JACK lost (xruns of a --no-realtime server
   on a loaded machine) are counted apart.
-- **harmonizer latency**: a `composer live --harmonize` process; soprano note_on into its input
-  -> the third harmony note_on out, p50 and p99; beside it, in the same run and interleaved,
-  JACK's own port-to-port round trip (out -> in, one hop) and a MIDI-thru process (in -> out,
-  no model: the same two hops as the harmonizer).
-- **soak** (--soak-minutes): a `composer live` stream for that long; resident memory of the
-  process at start and end, notes played, notes left hanging after SIGTERM.
+- **harmonizer latency**: soprano note-on in -> third harmony note-on out, on one path for all:
+  meter sender -> client under test -> meter receiver, where the meter is two JACK clients
+  (JACK-Client) in this process and the client under test is one of (a) a minimal JACK client
+  in another process that copies its input to its output in its process callback: JACK's own
+  port-to-port latency; (b) `composer live --harmonize` as one JACK client
+  (``composer.jack_live``), with the model's bookkeeping on a worker thread, and (b2) with the
+  bookkeeping in the process callback; (c) `composer live --harmonize --no-jack-native`, the
+  python-rtmidi harmonizer. The four are interleaved note by note in a random order, in one run,
+  each note written at a random frame offset in the sender's period. Two clocks, p50 and p99:
+  **frame**: JACK's own timeline, what a synth or DAW plays the notes at: (arrival frame -
+  sent frame) / sample rate, each frame = the client's ``last_frame_time`` + the event's offset
+  (0 = same period, same offset); **wall**: perf_counter() in the sender's process callback when
+  it wrote the note -> perf_counter() in the receiver's process callback that read the answer
+  (both in this process: one clock), i.e. the processing time inside the period plus any
+  periods waited. The target is (b) p99 within 1 ms of (a) p99. `composer live` prints its
+  counters on exit (chords answered a period late because the model was busy, bookkeeping done
+  in the callback, longest callback), reported beside them; so are xruns the meter saw.
+- **soak** (--soak-minutes): side by side for that long, a `composer live` stream and a
+  JACK-native `composer live --harmonize` played without a break (notes of 50-400 ms, the last
+  one held at SIGTERM); resident memory of each process at start and end, notes played, notes
+  left hanging after SIGTERM.
 """
 
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import json
 import os
 import random
@@ -58,11 +74,21 @@ port.close()
 print(json.dumps(events), flush=True)
 """
 
-THRU = """
-import sys
-from composer import ports
-out = ports.open_output(sys.argv[2], backend="jack")
-port = ports.open_input(sys.argv[1], backend="jack", callback=out.send)
+COPY = """
+import sys, jack
+client = jack.Client(sys.argv[1], no_start_server=True)
+port_in = client.midi_inports.register("in")
+port_out = client.midi_outports.register("out")
+
+def process(frames):
+    port_out.clear_buffer()
+    for offset, data in port_in.incoming_midi_events():
+        port_out.write_midi_event(offset, data)
+
+client.set_process_callback(process)
+client.activate()
+client.connect(sys.argv[2], port_in)
+client.connect(port_out, sys.argv[3])
 print("ready", flush=True)
 sys.stdin.read()
 """
@@ -104,7 +130,8 @@ def python_script(code: str, *args: str) -> subprocess.Popen:
 def composer_live(*args: str) -> subprocess.Popen:
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     proc = subprocess.Popen([sys.executable, "-m", "composer", "live", "--backend", "jack", *args],
-                            cwd=REPO, stdout=subprocess.PIPE, text=True, env=env)  # fmt: skip
+                            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env=env)  # fmt: skip
     line = proc.stdout.readline()
     if "Ctrl-C" not in line:
         proc.kill()
@@ -191,65 +218,163 @@ class Waiter:
             self.events.clear()
 
 
-def bench_harmonizer(notes: int, model: str | None) -> dict:
-    kbd, harm_sink = tag("bench-kbd"), tag("bench-harm")
-    loop_out, thru_in, thru_sink = tag("bench-loop"), tag("bench-thru-in"), tag("bench-thru")
-    keyboard = ports.open_output(virtual=kbd, backend="jack")
-    harm = Waiter()
-    harm_port = ports.open_input(virtual=harm_sink, backend="jack", callback=harm)
-    loop = ports.open_output(virtual=loop_out, backend="jack")
-    jack_in = Waiter()
-    loop_in = ports.open_input(loop_out, backend="jack", callback=jack_in)
-    thru_kbd = ports.open_output(virtual=thru_in, backend="jack")
-    thru = Waiter()
-    thru_port = ports.open_input(virtual=thru_sink, backend="jack", callback=thru)
-    relay = python_script(THRU, thru_in, thru_sink)
-    args = ["--harmonize", "--in-port", kbd, "--out-port", harm_sink, "--key", "C major"]
-    live = composer_live(*(args + (["--model", model] if model else [])))
-    time.sleep(0.5)
+class Meter:
+    """The one measuring JACK client pair of a run: ``send`` (an output port per path) and
+    ``recv`` (an input port per path), both in this process, both stamping with JACK's frame
+    clock (``last_frame_time + offset``) and perf_counter().
 
-    def third_harmony_on(events):
-        return sum(m.type == "note_on" and m.velocity > 0 and m.channel in (1, 2, 3)
-                   for _, m in events) >= 3  # fmt: skip
+    ``play(path, data, offset)`` writes one event in the sender's next period at that offset;
+    ``wait(path, count)`` waits until that path's input has received count note-ons (count
+    note-offs with ``kind="off"``) since the last ``clear(path)`` and returns the last one's
+    (frame, perf_counter()).
+    """
 
-    lat_h, lat_j, lat_t = [], [], []
-    melody = [72, 71, 69, 71, 72, 74, 76, 74, 72, 71, 69, 67]
-    for i in range(notes):
-        pitch = melody[i % len(melody)]
-        harm.clear()
-        time.sleep(random.uniform(0.02, 0.05))  # decorrelate from JACK's cycle phase
-        t = time.perf_counter()
-        keyboard.send(mido.Message("note_on", note=pitch, velocity=90))
-        got = harm.wait_for(third_harmony_on)
-        if got is not None:
-            lat_h.append(got - t)
-        time.sleep(0.03)
-        keyboard.send(mido.Message("note_off", note=pitch))
-        for port, waiter, out in ((loop, jack_in, lat_j), (thru_kbd, thru, lat_t)):
-            waiter.clear()
-            time.sleep(random.uniform(0.02, 0.05))
-            t = time.perf_counter()
-            port.send(mido.Message("note_on", note=pitch, velocity=90))
-            got = waiter.wait_for(lambda ev: len(ev) >= 1)
-            if got is not None:
-                out.append(got - t)
-            port.send(mido.Message("note_off", note=pitch))
-    time.sleep(0.2)
-    live.send_signal(signal.SIGTERM)
-    live.wait(timeout=30)
-    relay.communicate("", timeout=10)
-    for p in (thru_port, thru_kbd, loop_in, loop, harm_port, keyboard):
-        p.close()
-    h, j, r = (np.array(x) * 1000 for x in (lat_h, lat_j, lat_t))
-    return {
-        "harmonizer_notes": notes,
-        "harmonizer_answered": int(len(h)),
-        "harmonizer_latency_ms_p50_p99": pct(h),
-        "jack_roundtrip_ms_p50_p99": pct(j),
-        "midi_thru_latency_ms_p50_p99": pct(r),
-        "harmonizer_minus_jack_p99_ms": round(pct(h)[1] - pct(j)[1], 3),
-        "harmonizer_minus_thru_p99_ms": round(pct(h)[1] - pct(r)[1], 3),
-    }
+    def __init__(self, paths: list[str]) -> None:
+        import jack
+
+        self.send = jack.Client(tag("bench-send"), no_start_server=True)
+        self.recv = jack.Client(tag("bench-recv"), no_start_server=True)
+        self.outs = {p: self.send.midi_outports.register(p) for p in paths}
+        self.ins = {p: self.recv.midi_inports.register(p) for p in paths}
+        self.rate = self.send.samplerate
+        self.queue: list[tuple[str, int, bytes, list]] = []
+        self.got: dict[str, list[tuple[int, float, bytes]]] = {p: [] for p in paths}
+        self.cond = threading.Condition()
+        self.xruns = 0
+        self.send.set_process_callback(self._send)
+        self.recv.set_process_callback(self._recv)
+        self.send.set_xrun_callback(self._xrun)
+        self.shut_down: list[str] = []  # reasons JACK gave for dropping a meter client
+        for client in (self.send, self.recv):
+            client.set_shutdown_callback(lambda status, reason: self.shut_down.append(reason))
+        self.send.activate()
+        self.recv.activate()
+
+    def _xrun(self, delay: float) -> None:
+        self.xruns += 1
+
+    def _send(self, frames: int) -> None:
+        for port in self.outs.values():
+            port.clear_buffer()
+        if self.queue:
+            path, offset, data, stamp = self.queue.pop(0)
+            self.outs[path].write_midi_event(offset, data)
+            stamp.append((self.send.last_frame_time + offset, time.perf_counter()))
+
+    def _recv(self, frames: int) -> None:
+        now, start = time.perf_counter(), self.recv.last_frame_time
+        for path, port in self.ins.items():
+            events = [(start + t, now, bytes(d)) for t, d in port.incoming_midi_events()]
+            if events:
+                with self.cond:
+                    self.got[path].extend(events)
+                    self.cond.notify_all()
+
+    def play(self, path: str, data: bytes, offset: int) -> tuple[int, float]:
+        stamp: list = []
+        self.queue.append((path, offset, data, stamp))
+        while not stamp:
+            time.sleep(0.0005)
+        return stamp[0]
+
+    def clear(self, path: str) -> None:
+        with self.cond:
+            self.got[path].clear()
+
+    def wait(self, path: str, count: int, kind: str = "on", timeout: float = 2.0):
+        def hits():
+            return [(f, t) for f, t, d in self.got[path]
+                    if (d[0] & 0xF0 == 0x90 and d[2] > 0) == (kind == "on")]  # fmt: skip
+
+        with self.cond:
+            if self.cond.wait_for(lambda: len(hits()) >= count, timeout):
+                return hits()[count - 1]
+        return None
+
+    def close(self) -> None:
+        for client in (self.send, self.recv):
+            client.deactivate()
+            client.close()
+
+
+def _live_summary(err: str) -> dict:
+    """The counters `composer live` prints when a JACK-native harmonizer stops."""
+    import re
+
+    m = re.search(r"(\d+) chords, (\d+) answered a period late, (\d+) bookkeeping catch-ups "
+                  r"in the callback, longest callback ([\d.]+) ms", err)  # fmt: skip
+    if not m:
+        return {"summary": err.strip().splitlines()[-1:] or ""}
+    return {"chords": int(m[1]), "late": int(m[2]), "caught_up": int(m[3]),
+            "longest_callback_ms": float(m[4])}  # fmt: skip
+
+
+def bench_harmonizer(notes: int, model: str | None, tempo: float) -> dict:
+    """(a) JACK's own port-to-port latency (a minimal copy client), (b) the JACK-native
+    harmonizer (worker bookkeeping, and bookkeeping in the callback), (c) the rtmidi harmonizer;
+    interleaved in one run, each on the same path: meter sender -> client -> meter receiver."""
+    paths = ["copy", "jack-worker", "jack-callback", "rtmidi"]
+    meter = Meter(paths)
+    procs: dict[str, subprocess.Popen] = {}
+    try:
+        procs["copy"] = python_script(COPY, tag("bench-copy"), meter.outs["copy"].name,
+                                      meter.ins["copy"].name)  # fmt: skip
+        common = ["--harmonize", "--key", "C major", "--tempo", f"{tempo:g}",
+                  *(["--model", model] if model else [])]  # fmt: skip
+        for path, extra in (("jack-worker", ["--jack-bookkeeping", "worker"]),
+                            ("jack-callback", ["--jack-bookkeeping", "callback"]),
+                            ("rtmidi", ["--no-jack-native"])):  # fmt: skip
+            procs[path] = composer_live(*common, *extra, "--in-port", meter.outs[path].name,
+                                        "--out-port", meter.ins[path].name)  # fmt: skip
+        time.sleep(0.5)
+        frames_ms: dict[str, list[float]] = {p: [] for p in paths}
+        wall_ms: dict[str, list[float]] = {p: [] for p in paths}
+        melody = [72, 71, 69, 71, 72, 74, 76, 74, 72, 71, 69, 67]
+        rng = random.Random(1)
+        xruns0 = meter.xruns
+        for i in range(notes):
+            pitch = melody[i % len(melody)]
+            for path in rng.sample(paths, len(paths)):  # interleaved, in a random order
+                answers = 1 if path == "copy" else 3  # the third harmony note-on
+                meter.clear(path)
+                time.sleep(rng.uniform(0.01, 0.03))
+                offset = rng.randrange(meter.send.blocksize)  # anywhere in the period
+                f0, t0 = meter.play(path, bytes((0x90, pitch, 90)), offset)
+                got = meter.wait(path, answers)
+                if got is not None:
+                    frames_ms[path].append(((got[0] - f0) & 0xFFFFFFFF) * 1000 / meter.rate)
+                    wall_ms[path].append((got[1] - t0) * 1000)
+                time.sleep(rng.uniform(0.02, 0.06))  # the note sounds; bookkeeping runs
+                meter.play(path, bytes((0x80, pitch, 0)), rng.randrange(meter.send.blocksize))
+                meter.wait(path, answers, kind="off")
+        xruns = meter.xruns - xruns0
+    finally:
+        summaries = {}
+        for path, proc in procs.items():
+            if path == "copy":
+                proc.communicate("", timeout=10)
+            else:
+                proc.send_signal(signal.SIGTERM)
+                _, err = proc.communicate(timeout=30)
+                summaries[path] = _live_summary(err or "")
+        meter.close()
+    out: dict = {"harmonizer_notes": notes, "xruns_seen_by_meter": xruns,
+                 "meter_dropped_by_jack": meter.shut_down}  # fmt: skip
+    names = {"copy": "a_jack_copy_client", "jack-worker": "b_jack_native_harmonizer",
+             "jack-callback": "b2_jack_native_bookkeeping_in_callback",
+             "rtmidi": "c_rtmidi_harmonizer"}  # fmt: skip
+    for path, name in names.items():
+        out[f"{name}_answered"] = len(frames_ms[path])
+        out[f"{name}_frame_ms_p50_p99"] = pct(frames_ms[path])
+        out[f"{name}_wall_ms_p50_p99"] = pct(wall_ms[path])
+        if path in summaries:
+            out[f"{name}_counters"] = summaries[path]
+    for name, path in (("b", "jack-worker"), ("b2", "jack-callback")):
+        out[f"{name}_minus_a_p99_ms_frame_wall"] = [
+            round(pct(frames_ms[path])[1] - pct(frames_ms["copy"])[1], 3),
+            round(pct(wall_ms[path])[1] - pct(wall_ms["copy"])[1], 3),
+        ]
+    return out
 
 
 def rss_mb(pid: int) -> float:
@@ -283,6 +408,52 @@ def bench_soak(minutes: float, tempo: float, model: str | None) -> dict:
     }
 
 
+def bench_soak_harmonizer(minutes: float, tempo: float, model: str | None) -> dict:
+    """A JACK-native `composer live --harmonize` played without a break for that long: notes of
+    50-400 ms with gaps, like a player; SIGTERM while the last note is held."""
+    meter = Meter(["soak"])
+    live = composer_live("--harmonize", "--key", "D minor", "--tempo", f"{tempo:g}",
+                         "--in-port", meter.outs["soak"].name,
+                         "--out-port", meter.ins["soak"].name,
+                         *(["--model", model] if model else []))  # fmt: skip
+    rng = random.Random(3)
+    played = 0
+    start_rss = None
+    t_start = time.monotonic()
+    t_end = t_start + minutes * 60
+    pitch = 72
+    while True:
+        pitch = min(79, max(62, pitch + rng.choice((-2, -1, 1, 2))))
+        meter.play("soak", bytes((0x90, pitch, 90)), rng.randrange(meter.send.blocksize))
+        played += 1
+        if start_rss is None and time.monotonic() - t_start > 5:
+            start_rss = rss_mb(live.pid)
+        if time.monotonic() >= t_end:
+            break  # the last note is still held
+        time.sleep(rng.uniform(0.05, 0.4))
+        meter.play("soak", bytes((0x80, pitch, 0)), rng.randrange(meter.send.blocksize))
+        time.sleep(rng.uniform(0.0, 0.2))
+    time.sleep(0.1)
+    end_rss = rss_mb(live.pid)
+    live.send_signal(signal.SIGTERM)
+    _, err = live.communicate(timeout=30)
+    time.sleep(0.2)
+    with meter.cond:
+        messages = [mido.Message.from_bytes(d) for _, _, d in meter.got["soak"]]
+    meter.close()
+    return {
+        "soak_harmonizer_notes_played": played,
+        "soak_harmonizer_rss_mb_start_end": [start_rss, end_rss],
+        "soak_harmonizer_chord_note_ons": sum(
+            m.type == "note_on" and m.velocity > 0 for m in messages
+        ),  # fmt: skip
+        "soak_harmonizer_notes_left_on": len(sounding_after(messages)),
+        "soak_harmonizer_exit_code": live.returncode,
+        "soak_harmonizer_counters": _live_summary(err or ""),
+        "soak_harmonizer_meter_dropped_by_jack": meter.shut_down,
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--seconds", type=float, default=120.0, help="stream length (0: skip)")
@@ -303,9 +474,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.seconds > 0:
         results.update(bench_stream(args.seconds, args.tempo, args.model))
     if args.notes > 0:
-        results.update(bench_harmonizer(args.notes, args.model))
-    if args.soak_minutes > 0:
-        results.update(bench_soak(args.soak_minutes, args.tempo, args.model))
+        results.update(bench_harmonizer(args.notes, args.model, args.tempo))
+    if args.soak_minutes > 0:  # the stream and the JACK-native harmonizer, side by side
+        with concurrent.futures.ThreadPoolExecutor(2) as pool:
+            jobs = [pool.submit(bench_soak, args.soak_minutes, args.tempo, args.model),
+                    pool.submit(bench_soak_harmonizer, args.soak_minutes, args.tempo,
+                                args.model)]  # fmt: skip
+            for job in jobs:
+                results.update(job.result())
     if args.json:
         print(json.dumps(results))
     else:
