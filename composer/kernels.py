@@ -295,6 +295,55 @@ def output_layer(head_W, head_b, top, logits, batch):
     matvec_add(head_W, top, logits, batch)
 
 
+RULE_NO_CROSSING = 1  # a voice never sounds above the voice over it
+RULE_NO_PARALLELS = 2  # no consecutive perfect fifths, octaves or unisons between two voices
+RULE_CLOSE_SPACING = 4  # soprano-alto and alto-tenor within an octave
+
+
+@njit(**_INNER)
+def voice_mask(allowed, b, s, sounding, before, range_lo, range_hi, pitch_ok, rules):
+    """allowed[t] for voice s's next token: its range, the key filter, HOLD only while sounding,
+    REST always; then the rules against the voices above it, already written at this step.
+
+    A new pitch p for voice s makes consecutive fifths/octaves with voice u (above) when both
+    move in the same direction from an interval of a fifth or octave (mod 12) to the same one.
+    """
+    v = allowed.shape[0]
+    for t in range(v):
+        allowed[t] = False
+    cur = sounding[b, s]
+    for p in range(range_lo[s], range_hi[s] + 1):
+        allowed[p] = pitch_ok[p]
+    allowed[HOLD] = cur >= 0
+    allowed[REST] = True
+    if s == 0:
+        return
+    over = sounding[b, s - 1]
+    if over >= 0 and rules & RULE_NO_CROSSING:
+        for p in range(over + 1, range_hi[s] + 1):
+            allowed[p] = False
+        if cur > over:
+            allowed[HOLD] = False
+    if over >= 0 and s <= 2 and rules & RULE_CLOSE_SPACING:
+        for p in range(range_lo[s], min(over - 12, range_hi[s] + 1)):
+            allowed[p] = False
+        if 0 <= cur < over - 12:
+            allowed[HOLD] = False
+    mine = before[b, s]
+    if mine >= 0 and rules & RULE_NO_PARALLELS:
+        for u in range(s):
+            was, now = before[b, u], sounding[b, u]
+            if was < 0 or now < 0 or now == was:
+                continue
+            interval = abs(was - mine) % 12
+            if interval != 0 and interval != 7:
+                continue
+            up = now > was
+            for p in range(range_lo[s], range_hi[s] + 1):
+                if p != mine and (p > mine) == up and abs(now - p) % 12 == interval:
+                    allowed[p] = False
+
+
 @njit(
     types.void(
         # state
@@ -302,6 +351,7 @@ def output_layer(head_W, head_b, top, logits, batch):
         F3,
         F3,
         types.uint64[::1],
+        I2,
         I2,
         # positions [start, stop) and their conditioning
         i64,
@@ -331,7 +381,7 @@ def output_layer(head_W, head_b, top, logits, batch):
         # masks and settings
         I1,
         I1,
-        types.boolean,
+        i64,
         types.boolean[::1],
         F1,
         i64,
@@ -349,6 +399,7 @@ def run_positions(
     c,
     rng,
     sounding,
+    before,
     start,
     stop,
     slot,
@@ -374,7 +425,7 @@ def run_positions(
     head_b,
     range_lo,
     range_hi,
-    no_crossing,
+    rules,
     pitch_ok,
     temperature,
     top_k,
@@ -391,10 +442,12 @@ def run_positions(
     skipped for forced tokens unless ``keep_logits`` (then logits go to out_logits[b, i]).
 
     prev_tok: int64[B], the last token of each sequence (updated). h, c: float32[L, B, H].
-    rng: uint64[B]. sounding: int64[B, 4] pitch sounding in each voice or -1 (updated).
+    rng: uint64[B]. sounding: int64[B, 4] pitch sounding in each voice or -1 (updated);
+    before: int64[B, 4] what sounded at the end of the previous step (updated).
     slot/pos/ferm/key: int64[N]; ctx: int64[B, N, 4] (ctx_mode CTX_GIVEN) or [1, 1, 1];
     look: [N, G].
-    range_lo/range_hi: int64[5] pitch range per slot; pitch_ok: bool[128] (key filter);
+    range_lo/range_hi: int64[5] pitch range per slot; rules: RULE_* bits; pitch_ok: bool[128]
+    (key filter);
     temperature: float32[5] per slot. out_tokens: int64[B, N].
     """
     batch = prev_tok.shape[0]
@@ -440,25 +493,22 @@ def run_positions(
             if keep_logits:
                 out_logits[:, i, :] = logits
         s = slot[i]
+        if s == 0:  # a new step: remember the chord that sounded before it
+            before[:batch] = sounding[:batch]
         for b in range(batch):
             tok = forced[i] if forced[i] >= 0 else out_forced[b, i]
             if tok < 0:
-                # masks: the voice's range, HOLD only while sounding, crossing, key
-                for t in range(v):
-                    allowed[t] = False
-                above = sounding[b, s - 1] if (no_crossing and s > 0 and s < 4) else 999
-                for p in range(range_lo[s], range_hi[s] + 1):
-                    allowed[p] = pitch_ok[p] and p <= above
                 if s < 4:
-                    cur = sounding[b, s]
-                    allowed[HOLD] = cur >= 0 and cur <= above
-                    allowed[REST] = True
-                else:
+                    voice_mask(allowed, b, s, sounding, before, range_lo, range_hi, pitch_ok, rules)
+                else:  # a JSB frame slot
+                    allowed[:] = False
                     allowed[END] = True
+                    for p in range(range_lo[s], range_hi[s] + 1):
+                        allowed[p] = pitch_ok[p]
                 tok = sample_token(
                     logits[b], allowed, temperature[s], top_k, top_p, scratch, rng, b
                 )
-                if tok < 0:  # nothing allowed (e.g. crossing unavoidable): hold or rest
+                if tok < 0:  # nothing allowed (the rules cannot all be kept): hold or rest
                     tok = HOLD if s < 4 and sounding[b, s] >= 0 else REST
             out_tokens[b, i] = tok
             prev_tok[b] = tok

@@ -70,13 +70,19 @@ class ChoraleLSTM(nn.Module):
         self.head = nn.Linear(c.hidden, c.vocab)
 
     def conditioning(self, batch: dict) -> torch.Tensor:
-        """(B, N, E): the sum of the conditioning embeddings of each position."""
-        x = (
+        """(B, N, E): the sum of the conditioning embeddings of each position (voice, bar
+        position, fermata, key): what is known of every position before any note is."""
+        return (
             self.slot_emb(batch["slot"])
             + self.pos_emb(batch["pos"])
             + self.ferm_emb(batch["fermata"])
             + self.key_emb(batch["key"])
         )
+
+    def context(self, batch: dict) -> torch.Tensor:
+        """(B, N, E): the embedding of the pitches sounding before each token. The forward LSTM
+        only: the lookahead must never see it, since it holds the music itself."""
+        x = torch.zeros(())
         if self.config.context:
             ctx = batch["context"]  # (B, N, 4) pitches, -1 = none
             if self.config.context_voices:  # voice k's pitch p -> row k * 128 + p
@@ -106,7 +112,7 @@ class ChoraleLSTM(nn.Module):
         """batch: int64 tensors (B, N) inputs, slot, pos, fermata, key [, fixed, context (B, N, 4)],
         lengths (B,), use_lookahead (B,). Returns logits (B, N, vocab)."""
         cond = self.conditioning(batch)
-        x = self.tok_emb(batch["inputs"]) + cond
+        x = self.tok_emb(batch["inputs"]) + cond + self.context(batch)
         parts = [self.drop(x)]
         if self.config.lookahead:
             parts.append(self.drop(self.lookahead(batch, cond)))

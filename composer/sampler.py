@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from composer import kernels
 from composer.bundle import Bundle, load_bundle
 from composer.encoding import (
     SATB_VOICES,
@@ -49,8 +50,9 @@ class SamplingSettings:
     voice_temperature: one factor per voice (S, A, T, B), multiplied with temperature.
     top_k: keep the k most likely tokens (0: all). top_p: keep the smallest set of tokens whose
     probability reaches p (1: all). seed: same seed and settings, same notes (None: random).
-    no_crossing: a voice never sounds above the voice over it. in_key: pitches of the key's
-    scale only.
+    no_crossing: a voice never sounds above the voice over it. no_parallels: no consecutive
+    perfect fifths or octaves. close_spacing: soprano-alto and alto-tenor within an octave.
+    in_key: pitches of the key's scale only.
     """
 
     temperature: float = 1.0
@@ -59,10 +61,20 @@ class SamplingSettings:
     top_p: float = 0.95
     seed: int | None = None
     no_crossing: bool = False
+    no_parallels: bool = False
+    close_spacing: bool = False
     in_key: bool = False
 
     def resolved_seed(self) -> int:
         return self.seed if self.seed is not None else random.randrange(2**31)
+
+    def rules(self) -> int:
+        """The kernels' RULE_* bits for these settings."""
+        return (
+            (kernels.RULE_NO_CROSSING if self.no_crossing else 0)
+            | (kernels.RULE_NO_PARALLELS if self.no_parallels else 0)
+            | (kernels.RULE_CLOSE_SPACING if self.close_spacing else 0)
+        )
 
     def temperatures(self) -> np.ndarray:
         per = self.voice_temperature or (1.0, 1.0, 1.0, 1.0)

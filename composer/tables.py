@@ -102,6 +102,7 @@ class Tables:
             "c": np.zeros((self.layers, batch, self.hidden), np.float32),
             "rng": rng.astype(np.uint64),
             "sounding": np.full((batch, 4), -1, np.int64),
+            "before": np.full((batch, 4), -1, np.int64),
         }
 
     def pitch_filter(self, key: Key | None) -> np.ndarray:
@@ -140,6 +141,7 @@ class Tables:
             state["c"],
             state["rng"],
             state["sounding"],
+            state["before"],
             start,
             stop,
             slot,
@@ -165,7 +167,7 @@ class Tables:
             self.head_b,
             self.range_lo,
             self.range_hi,
-            bool(settings.no_crossing),
+            int(settings.rules()),
             pitch_ok,
             temps,
             int(settings.top_k),

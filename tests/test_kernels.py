@@ -63,7 +63,7 @@ def numba_logits(tables: Tables, tokens, slot, pos, ferm, key, look, use_look, c
     state = tables.new_state(1, 0)
     out = np.zeros((1, n), np.int64)
     logits = np.zeros((1, n, tables.head_W.shape[0]), np.float32)
-    settings = type("S", (), {"no_crossing": False, "top_k": 0, "top_p": 1.0})
+    settings = type("S", (), {"rules": lambda self: 0, "top_k": 0, "top_p": 1.0})()
     tables.step(
         state,
         0,
