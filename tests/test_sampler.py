@@ -78,6 +78,16 @@ def test_constraints_no_crossing_and_in_key(sampler):
     assert set(notes) <= key.scale()
 
 
+def test_voice_leading_rules(sampler):
+    from composer.metrics import aggregate
+
+    strict = SamplingSettings(seed=8, no_parallels=True, close_spacing=True, temperature=1.2)
+    pieces = sampler.generate(bars=8, key="A minor", settings=strict, variations=4)
+    m = aggregate(pieces)
+    assert m.pair_moves > 100
+    assert m.parallel_fifths == 0 and m.parallel_octaves == 0 and m.wide_spacings == 0
+
+
 def test_continue_keeps_the_primer(sampler):
     [primer] = sampler.generate(bars=4, settings=SamplingSettings(seed=1))
     [out] = sampler.continue_(primer, bars=4, settings=SamplingSettings(seed=2))
