@@ -1,8 +1,10 @@
 """The musical quality report (``composer evaluate --report DIR``).
 
-Generates chorales (in the keys and meters of Bach's held-out chorales) and harmonizes the
-sopranos of held-out chorales, then writes a report (composer/report.py) setting their
-voice-leading figures and distributions beside Bach's own corpus. No torch: the sampler only.
+Generates chorales (in the keys, meters and lengths of Bach's held-out chorales) and harmonizes
+the sopranos of the same held-out chorales, each twice: by the model alone (voice leading
+'free') and with Bach's rules (the default: no parallel fifths or octaves, no crossing). Writes
+a report (composer/report.py) setting their voice-leading figures and distributions beside
+Bach's own corpus. No torch: the sampler only.
 """
 
 from __future__ import annotations
@@ -31,28 +33,29 @@ def run_report(
     bach = load_chorales()
     held_out = [s for s in load_chorales("valid") + load_chorales("test") if s.steps >= 32]
     models = held_out[:pieces]
-    generated, harmonized = [], []
+    sections: dict[str, list] = {}
     for i, ref in enumerate(tqdm(models, desc="composing", unit="piece")):
-        settings = SamplingSettings(seed=seed + i, temperature=temperature, top_p=top_p)
-        bars = max(4, min(24, ref.bars))
-        [g] = sampler.generate(
-            bars=bars,
-            key=ref.key or "C major",
-            time_signature=ref.time_signature,
-            tempo=ref.tempo,
-            settings=settings,
-        )
-        generated.append(g)
         melody = dataclasses.replace(ref, grid=ref.grid[:, :1].copy(), meta={})
-        [h] = sampler.harmonize(melody, key=ref.key, settings=settings)
-        harmonized.append(h)
-    sections = {"generated": generated, "harmonized (held-out sopranos)": harmonized}
+        bars = max(4, min(24, ref.bars))
+        for style, label in (("free", "model alone"), ("bach", "Bach's rules")):
+            settings = SamplingSettings.voice_leading(
+                style, seed=seed + i, temperature=temperature, top_p=top_p
+            )
+            [g] = sampler.generate(
+                bars=bars,
+                key=ref.key or "C major",
+                time_signature=ref.time_signature,
+                tempo=ref.tempo,
+                settings=settings,
+            )
+            [h] = sampler.harmonize(melody, key=ref.key, settings=settings)
+            sections.setdefault(f"generated, {label}", []).append(g)
+            sections.setdefault(f"harmonized, {label}", []).append(h)
     path = write_report(out_dir, sections, bach)
-    figures = {"bach": aggregate(bach).figures()}
+    figures = {"Bach": aggregate(bach).figures()}
     for name, scores in sections.items():
-        figures[name.split(" ")[0]] = aggregate(scores).figures()
-    lines = [f"report: {path}"]
+        figures[name] = aggregate(scores).figures()
+    lines = [f"report: {path}", "figure".ljust(48) + "".join(k[:22].rjust(24) for k in figures)]
     for attr, label, _ in FIGURES:
-        row = "  ".join(f"{k} {v[attr]:.2f}" for k, v in figures.items())
-        lines.append(f"{label}: {row}")
+        lines.append(label[:47].ljust(48) + "".join(f"{v[attr]:24.2f}" for v in figures.values()))
     return {"figures": figures, "text": "\n".join(lines), "path": str(path)}

@@ -60,13 +60,27 @@ class SamplingSettings:
     top_k: int = 0
     top_p: float = 0.95
     seed: int | None = None
-    no_crossing: bool = False
-    no_parallels: bool = False
+    no_crossing: bool = True
+    no_parallels: bool = True
     close_spacing: bool = False
     in_key: bool = False
 
     def resolved_seed(self) -> int:
         return self.seed if self.seed is not None else random.randrange(2**31)
+
+    @classmethod
+    def voice_leading(cls, style: str, **kw) -> SamplingSettings:
+        """Settings for a voice-leading style: 'bach' (no parallel fifths or octaves, no
+        crossing: the defaults), 'strict' (also close spacing) or 'free' (the model alone)."""
+        rules = {
+            "bach": (True, True, False),
+            "strict": (True, True, True),
+            "free": (False, False, False),
+        }
+        if style not in rules:
+            raise GenerationError(f"voice leading {style!r}: choose bach, strict or free")
+        crossing, parallels, spacing = rules[style]
+        return cls(no_crossing=crossing, no_parallels=parallels, close_spacing=spacing, **kw)
 
     def rules(self) -> int:
         """The kernels' RULE_* bits for these settings."""

@@ -90,17 +90,12 @@ def _common(p: argparse.ArgumentParser, default_out: str) -> None:
     p.add_argument("--top-k", type=int, default=0, help="keep the k likeliest tokens (0: all)")
     p.add_argument("--top-p", type=float, default=0.95, help="nucleus sampling mass (1: all)")
     p.add_argument("--variations", type=int, default=1, help="pieces to sample together")
-    p.add_argument("--no-crossing", action="store_true", help="voices never cross")
     p.add_argument(
-        "--no-parallels", action="store_true", help="no consecutive perfect fifths or octaves"
-    )
-    p.add_argument(
-        "--close-spacing", action="store_true", help="soprano-alto and alto-tenor within an octave"
-    )
-    p.add_argument(
-        "--strict",
-        action="store_true",
-        help="all three voice-leading rules: --no-crossing --no-parallels --close-spacing",
+        "--voice-leading",
+        choices=("bach", "strict", "free"),
+        default="bach",
+        help="bach: no parallel fifths or octaves, no voice crossing; strict: also soprano-alto "
+        "and alto-tenor within an octave; free: the model alone",
     )
     p.add_argument("--in-key", action="store_true", help="only notes of the key's scale")
 
@@ -120,15 +115,13 @@ def settings_from(args: argparse.Namespace):
         raise GenerationError("--top-p must be in (0, 1]")
     if args.temperature < 0:
         raise GenerationError("--temperature must be 0 or more")
-    return SamplingSettings(
+    return SamplingSettings.voice_leading(
+        args.voice_leading,
         temperature=args.temperature,
         voice_temperature=voice_t,
         top_k=args.top_k,
         top_p=args.top_p,
         seed=args.seed,
-        no_crossing=args.no_crossing or args.strict,
-        no_parallels=args.no_parallels or args.strict,
-        close_spacing=args.close_spacing or args.strict,
         in_key=args.in_key,
     )
 
