@@ -38,13 +38,23 @@ class ComposeParams:
     top_p: float = 0.95
     seed: int = 1
     variations: int = 3
+    voice_leading: str = "bach"  # bach | strict | free (composer.sampler.SamplingSettings)
+
+
+VOICE_LEADING_LABELS = {
+    "bach": "Bach's rules",
+    "strict": "Strict (close spacing)",
+    "free": "Model only",
+}
 
 
 def sampling_settings(p: ComposeParams):
     from composer.sampler import SamplingSettings
 
-    return SamplingSettings(temperature=p.temperature, top_k=0, top_p=p.top_p, seed=p.seed,
-                            voice_temperature=None)  # fmt: skip
+    style = p.voice_leading if p.voice_leading in VOICE_LEADING_LABELS else "bach"
+    return SamplingSettings.voice_leading(
+        style, temperature=p.temperature, top_k=0, top_p=p.top_p, seed=p.seed
+    )
 
 
 def compose(

@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from composer.score import PITCH_NAMES, Score
-from gui.compose import MODE_LABELS, MODES, ComposeParams
+from gui.compose import MODE_LABELS, MODES, VOICE_LEADING_LABELS, ComposeParams
 from gui.pianoroll import VOICE_COLORS
 
 KEYS = ["Auto"] + [f"{PITCH_NAMES[t]} {m}" for m in ("major", "minor") for t in range(12)]
@@ -72,6 +72,14 @@ class ComposePanel(QGroupBox):
         seed_row.addWidget(self.seed, 1)
         seed_row.addWidget(self.new_seed)
         self.variations = QSpinBox(minimum=1, maximum=8, value=3)
+        self.voice_leading = QComboBox()
+        for style, label in VOICE_LEADING_LABELS.items():
+            self.voice_leading.addItem(label, style)
+        self.voice_leading.setToolTip(
+            "Bach's rules: no parallel fifths or octaves, no voice crossing.\n"
+            "Strict: also soprano-alto and alto-tenor within an octave.\n"
+            "Model only: whatever the model writes."
+        )
         form.addRow("Mode", self.mode)
         form.addRow("Length", self.bars)
         form.addRow("Key", self.key)
@@ -81,6 +89,7 @@ class ComposePanel(QGroupBox):
         form.addRow("Top-p", self.top_p)
         form.addRow("Seed", seed_row)
         form.addRow("Variations", self.variations)
+        form.addRow("Voice leading", self.voice_leading)
         self.selection_label = QLabel("Selection: none (drag on the roll)")
         self.selection_label.setObjectName("hint")
         self.selection_label.setWordWrap(True)
@@ -125,6 +134,7 @@ class ComposePanel(QGroupBox):
             top_p=round(self.top_p.value(), 3),
             seed=self.seed.value(),
             variations=self.variations.value(),
+            voice_leading=self.voice_leading.currentData(),
         )
 
     def set_params(self, p: ComposeParams) -> None:
@@ -140,6 +150,8 @@ class ComposePanel(QGroupBox):
         self.top_p.setValue(float(p.top_p))
         self.seed.setValue(int(p.seed))
         self.variations.setValue(int(p.variations))
+        index = self.voice_leading.findData(p.voice_leading)
+        self.voice_leading.setCurrentIndex(max(0, index))
 
     def set_busy(self, busy: bool, text: str = "") -> None:
         self.compose_button.setEnabled(not busy)
