@@ -519,14 +519,12 @@ def run_positions(
                     sounding[b, s] = -1
 
 
-@njit(types.void(I1, I1, I1, I1, I1, F2, F2, F2, F2, F2, F2, F2), **_OPTS)
-def backward_lookahead(
-    fixed, slot, pos, ferm, key, T_fix, T_slot, T_pos, T_ferm, T_key, W_hh, out_h
-):
+@njit(types.void(I1, I1, I1, F2, F2, F2, F2, F2), **_OPTS)
+def backward_lookahead(fixed, slot, pos, T_fix, T_slot, T_pos, W_hh, out_h):
     """The backward LSTM over the fixed-notes channel, from the end to the start.
 
-    fixed: int64[N] (token or UNKNOWN); tables [rows, 4L] with biases folded into T_fix;
-    W_hh: [4L, L]. Writes out_h[i] = the backward state after reading positions N-1 .. i.
+    fixed: int64[N] (token or UNKNOWN); slot, pos: int64[N]; tables [rows, 4L] (biases folded
+    into T_fix); W_hh: [4L, L]. Writes out_h[i] = the state after reading positions N-1 .. i.
     """
     n = fixed.shape[0]
     g = W_hh.shape[0]
@@ -536,13 +534,7 @@ def backward_lookahead(
     c = np.zeros((1, lh), dtype=np.float32)
     for i in range(n - 1, -1, -1):
         for j in range(g):
-            gates[0, j] = (
-                T_fix[fixed[i], j]
-                + T_slot[slot[i], j]
-                + T_pos[pos[i], j]
-                + T_ferm[ferm[i], j]
-                + T_key[key[i], j]
-            )
+            gates[0, j] = T_fix[fixed[i], j] + T_slot[slot[i], j] + T_pos[pos[i], j]
         matvec_add(W_hh, h, gates, 1)
         lstm_cell(gates, h, c, 1)
         out_h[i] = h[0]

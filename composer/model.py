@@ -95,14 +95,18 @@ class ChoraleLSTM(nn.Module):
             x = x + self.ctx_emb(idx).sum(dim=2)
         return x
 
-    def lookahead(self, batch: dict, cond: torch.Tensor) -> torch.Tensor:
-        """(B, N, L): the backward LSTM over the fixed-notes channel, zero where unused."""
+    def lookahead(self, batch: dict) -> torch.Tensor:
+        """(B, N, L): the backward LSTM over the fixed-notes channel, zero where unused.
+
+        Its input is the fixed token (or UNKNOWN) plus only the voice and bar position: with the
+        key and fermata embeddings too, it learned to ignore the fixed notes (measured: 3x less
+        harmonization gain after 300 steps)."""
         fixed = batch["fixed"]  # (B, N)
         lengths = batch["lengths"]  # (B,)
         n = fixed.shape[1]
         t = torch.arange(n, device=fixed.device).unsqueeze(0)  # (1, N)
         rev = torch.where(t < lengths.unsqueeze(1), lengths.unsqueeze(1) - 1 - t, t)  # (B, N)
-        x = self.fix_emb(fixed) + cond  # (B, N, E)
+        x = self.fix_emb(fixed) + self.slot_emb(batch["slot"]) + self.pos_emb(batch["pos"])
         x = torch.gather(x, 1, rev.unsqueeze(-1).expand_as(x))
         y, _ = self.back(self.drop(x))  # (B, N, L), in reversed time
         y = torch.gather(y, 1, rev.unsqueeze(-1).expand(-1, -1, y.shape[-1]))
@@ -115,7 +119,7 @@ class ChoraleLSTM(nn.Module):
         x = self.tok_emb(batch["inputs"]) + cond + self.context(batch)
         parts = [self.drop(x)]
         if self.config.lookahead:
-            parts.append(self.drop(self.lookahead(batch, cond)))
+            parts.append(self.drop(self.lookahead(batch)))
         h, _ = self.lstm(torch.cat(parts, dim=-1))
         logits = self.head(self.drop(h))
         return logits + self.logit_mask(batch)

@@ -57,8 +57,6 @@ class Tables:
             self.Tb_fix = c(w["fix_emb.weight"] @ w_b.T + bias_b)
             self.Tb_slot = c(w["slot_emb.weight"] @ w_b.T)
             self.Tb_pos = c(w["pos_emb.weight"] @ w_b.T)
-            self.Tb_ferm = c(w["ferm_emb.weight"] @ w_b.T)
-            self.Tb_key = c(w["key_emb.weight"] @ w_b.T)
             self.Wb_hh = c(w["back.weight_hh_l0"])
             self.W_look = c(w_ih0[:, embed:].T)  # (L, G)
         lo = [VOICE_RANGES[n][0] for n in SATB] + [0]
@@ -75,18 +73,7 @@ class Tables:
         fixed = np.where(forced >= 0, forced, TOK_UNKNOWN).astype(np.int64)
         out_h = np.zeros((len(fixed), self.look_size), np.float32)
         kernels.backward_lookahead(
-            fixed,
-            slot,
-            pos,
-            ferm,
-            key,
-            self.Tb_fix,
-            self.Tb_slot,
-            self.Tb_pos,
-            self.Tb_ferm,
-            self.Tb_key,
-            self.Wb_hh,
-            out_h,
+            fixed, slot, pos, self.Tb_fix, self.Tb_slot, self.Tb_pos, self.Wb_hh, out_h
         )
         return np.ascontiguousarray(out_h @ self.W_look)
 

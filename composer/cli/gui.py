@@ -15,11 +15,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("file", nargs="?", help="a MIDI file to open (four voices, or a melody)")
     p.add_argument(
-        "--screenshot", metavar="PNG",
+        "--screenshot",
+        metavar="PNG",
         help="compose a chorale at start and save a screenshot of the window",
     )
     p.add_argument(
-        "--quit-after-compose", action="store_true",
+        "--quit-after-compose",
+        action="store_true",
         help="with --screenshot: quit once the screenshot is saved",
     )
     p.add_argument("--seed", type=int, default=None, help="seed for the --screenshot compose")
