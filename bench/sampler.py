@@ -97,8 +97,8 @@ def floor_run(sampler: Sampler, tokens: int) -> float:
     weights = np.ascontiguousarray(
         np.concatenate(
             [
-                t.W_hh.reshape(-1),
-                t.W_ih_up.reshape(-1)[: (t.layers - 1) * t.W_ih_up[0].size],
+                t.W_first.reshape(-1),
+                t.W_up[: t.layers - 1].reshape(-1),
                 t.head_W.reshape(-1),
             ]
         ).reshape(-1, t.hidden)

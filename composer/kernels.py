@@ -120,10 +120,27 @@ def matvec_add(W, X, out, batch):
             out[b + 1, j + 3] += a31
             out[b + 2, j + 3] += a32
             out[b + 3, j + 3] += a33
-    for j in range(rows):
-        w = W[j]
-        for b in range(quads, batch):
-            x = X[b]
+    if quads == batch:
+        return
+    # one to three sequences left: 4 rows at a time (4 independent sums per loaded x)
+    rows4 = rows // 4 * 4
+    for b in range(quads, batch):
+        x = X[b]
+        for j in range(0, rows4, 4):
+            w0, w1, w2, w3 = W[j], W[j + 1], W[j + 2], W[j + 3]
+            a0 = a1 = a2 = a3 = np.float32(0.0)
+            for i in range(k):
+                xi = x[i]
+                a0 += w0[i] * xi
+                a1 += w1[i] * xi
+                a2 += w2[i] * xi
+                a3 += w3[i] * xi
+            out[b, j] += a0
+            out[b, j + 1] += a1
+            out[b, j + 2] += a2
+            out[b, j + 3] += a3
+        for j in range(rows4, rows):
+            w = W[j]
             acc = np.float32(0.0)
             for i in range(k):
                 acc += w[i] * x[i]
@@ -220,39 +237,15 @@ CTX_SOUNDING = 2  # each voice's sounding pitch, voice k's pitch p at table row 
 
 
 @njit(**_INNER)
-def lstm_input(
-    x,
-    i,
-    batch,
-    prev_tok,
-    slot,
-    pos,
-    ferm,
-    key,
-    ctx,
-    sounding,
-    ctx_mode,
-    look,
-    use_look,
-    T_tok,
-    T_slot,
-    T_pos,
-    T_ferm,
-    T_key,
-    T_ctx,
-):
-    """x[b] = layer-1 input gates of position i for each sequence b (tables + lookahead)."""
+def lstm_input(x, i, batch, prev_tok, cond, ctx, sounding, ctx_mode, T_tok, T_ctx):
+    """x[b] = layer-1 input gates of position i: the previous token's table row, the position's
+    conditioning row (voice, bar position, fermata, key and lookahead, summed per plan), and
+    the context rows (JSB: the previous frame; SATB: each voice's sounding pitch)."""
     g = x.shape[1]
     for b in range(batch):
         t = prev_tok[b]
         for j in range(g):
-            x[b, j] = (
-                T_tok[t, j]
-                + T_slot[slot[i], j]
-                + T_pos[pos[i], j]
-                + T_ferm[ferm[i], j]
-                + T_key[key[i], j]
-            )
+            x[b, j] = T_tok[t, j] + cond[i, j]
         if ctx_mode == CTX_GIVEN:
             for k in range(ctx.shape[2]):
                 p = ctx[b, i, k]
@@ -266,24 +259,27 @@ def lstm_input(
                     row = k * 128 + p
                     for j in range(g):
                         x[b, j] += T_ctx[row, j]
-        if use_look:
-            for j in range(g):
-                x[b, j] += look[i, j]
 
 
 @njit(**_INNER)
-def lstm_layers(x, batch, W_hh, W_ih_up, b_up, h, c, gates):
-    """Run every LSTM layer one step for ``batch`` sequences. x: layer-1 input gates [B, G]
-    (overwritten); h, c: [L, B, H] updated in place; gates: [B, G] work space."""
-    layers = W_hh.shape[0]
-    for layer in range(layers):
-        if layer == 0:
-            gates[:batch] = x[:batch]
-        else:
-            for b in range(batch):
-                gates[b] = b_up[layer - 1]
-            matvec_add(W_ih_up[layer - 1], h[layer - 1], gates, batch)
-        matvec_add(W_hh[layer], h[layer], gates, batch)
+def lstm_layers(x, batch, W_first, W_up, b_up, h, c, gates, cat):
+    """Run every LSTM layer one step for ``batch`` sequences.
+
+    x: layer-1 input gates [B, G] (tables + lookahead); W_first: layer 1's recurrent weights
+    [G, H]; W_up[l - 1]: layer l's input and recurrent weights side by side [G, 2H], applied to
+    cat = [h of layer l - 1 | h of layer l] in one pass (half the dot products' reductions);
+    h, c: [L, B, H] updated in place; gates [B, G] and cat [B, 2H]: work space.
+    """
+    layers, _, hidden = h.shape
+    gates[:batch] = x[:batch]
+    matvec_add(W_first, h[0], gates, batch)
+    lstm_cell(gates, h[0], c[0], batch)
+    for layer in range(1, layers):
+        for b in range(batch):
+            gates[b] = b_up[layer - 1]
+            cat[b, :hidden] = h[layer - 1, b]
+            cat[b, hidden:] = h[layer, b]
+        matvec_add(W_up[layer - 1], cat, gates, batch)
         lstm_cell(gates, h[layer], c[layer], batch)
 
 
@@ -347,93 +343,25 @@ def voice_mask(allowed, b, s, sounding, before, range_lo, range_hi, pitch_ok, ru
 @njit(
     types.void(
         # state
-        I1,
-        F3,
-        F3,
-        types.uint64[::1],
-        I2,
-        I2,
+        I1, F3, F3, types.uint64[::1], I2, I2,
         # positions [start, stop) and their conditioning
-        i64,
-        i64,
-        I1,
-        I1,
-        I1,
-        I1,
-        I3,
-        i64,
-        F2,
-        types.boolean,
-        I1,
-        I2,
+        i64, i64, I1, F2, I3, i64, I1, I2,
         # weights
-        F2,
-        F2,
-        F2,
-        F2,
-        F2,
-        F2,
-        F3,
-        F3,
-        F2,
-        F2,
-        F1,
+        F2, F2, F2, F3, F2, F2, F1,
         # masks and settings
-        I1,
-        I1,
-        i64,
-        types.boolean[::1],
-        F1,
-        i64,
-        f32,
-        # outputs and work space
-        I2,
-        F3,
-        types.boolean,
+        I1, I1, i64, types.boolean[::1], F1, i64, f32,
+        # outputs
+        I2, F3, types.boolean,
     ),
     **_OPTS,
-)
+)  # fmt: skip
 def run_positions(
-    prev_tok,
-    h,
-    c,
-    rng,
-    sounding,
-    before,
-    start,
-    stop,
-    slot,
-    pos,
-    ferm,
-    key,
-    ctx,
-    ctx_mode,
-    look,
-    use_look,
-    forced,
-    out_forced,
-    T_tok,
-    T_slot,
-    T_pos,
-    T_ferm,
-    T_key,
-    T_ctx,
-    W_hh,
-    W_ih_up,
-    b_up,
-    head_W,
-    head_b,
-    range_lo,
-    range_hi,
-    rules,
-    pitch_ok,
-    temperature,
-    top_k,
-    top_p,
-    out_tokens,
-    out_logits,
-    keep_logits,
-):
+    prev_tok, h, c, rng, sounding, before,
+    start, stop, slot, cond, ctx, ctx_mode, forced, out_forced,
+    T_tok, T_ctx, W_first, W_up, b_up, head_W, head_b,
+    range_lo, range_hi, rules, pitch_ok, temperature, top_k, top_p,
+    out_tokens, out_logits, keep_logits,
+):  # fmt: skip
     """Step B sequences through token positions [start, stop) of a SATB (or JSB) sequence.
 
     At each position: the layer-1 input from the previous token and the position's conditioning,
@@ -444,44 +372,26 @@ def run_positions(
     prev_tok: int64[B], the last token of each sequence (updated). h, c: float32[L, B, H].
     rng: uint64[B]. sounding: int64[B, 4] pitch sounding in each voice or -1 (updated);
     before: int64[B, 4] what sounded at the end of the previous step (updated).
-    slot/pos/ferm/key: int64[N]; ctx: int64[B, N, 4] (ctx_mode CTX_GIVEN) or [1, 1, 1];
-    look: [N, G].
+    slot: int64[N] voice (or JSB frame slot) of each position; cond: float32[N, G], each
+    position's conditioning rows summed (Tables.conditioning); ctx: int64[B, N, 4] (ctx_mode
+    CTX_GIVEN) or [1, 1, 1].
     range_lo/range_hi: int64[5] pitch range per slot; rules: RULE_* bits; pitch_ok: bool[128]
     (key filter);
     temperature: float32[5] per slot. out_tokens: int64[B, N].
     """
     batch = prev_tok.shape[0]
-    g = W_hh.shape[1]
+    g = W_first.shape[0]
     v = head_W.shape[0]
     x = np.empty((batch, g), dtype=np.float32)
     gates = np.empty((batch, g), dtype=np.float32)
     logits = np.empty((batch, v), dtype=np.float32)
     allowed = np.empty(v, dtype=np.bool_)
     scratch = np.empty(v, dtype=np.float32)
-    layers = W_hh.shape[0]
+    layers, _, hidden = h.shape
+    cat = np.empty((batch, 2 * hidden), dtype=np.float32)
     for i in range(start, stop):
-        lstm_input(
-            x,
-            i,
-            batch,
-            prev_tok,
-            slot,
-            pos,
-            ferm,
-            key,
-            ctx,
-            sounding,
-            ctx_mode,
-            look,
-            use_look,
-            T_tok,
-            T_slot,
-            T_pos,
-            T_ferm,
-            T_key,
-            T_ctx,
-        )
-        lstm_layers(x, batch, W_hh, W_ih_up, b_up, h, c, gates)
+        lstm_input(x, i, batch, prev_tok, cond, ctx, sounding, ctx_mode, T_tok, T_ctx)
+        lstm_layers(x, batch, W_first, W_up, b_up, h, c, gates, cat)
         all_forced = forced[i] >= 0
         if not all_forced:
             all_forced = True

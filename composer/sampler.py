@@ -394,7 +394,7 @@ class Sampler:
         slot, pos, ferm, key = satb_conditioning(
             plan.steps, plan.time_signature, plan.pickup, plan.fermata_steps, plan.key
         )
-        look = t.lookahead(plan.forced, slot, pos, ferm, key) if plan.lookahead else t.no_look
+        cond = t.conditioning(slot, pos, ferm, key, plan.forced if plan.lookahead else None)
         n = plan.steps * 4
         out = np.zeros((variations, n), np.int64)
         out_forced = np.full((variations, n), -1, np.int64)
@@ -420,11 +420,7 @@ class Sampler:
                     start,
                     stop,
                     slot,
-                    pos,
-                    ferm,
-                    key,
-                    look,
-                    plan.lookahead,
+                    cond,
                     forced,
                     out_forced[b0:b1],
                     pitch_ok,

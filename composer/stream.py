@@ -37,7 +37,8 @@ class Stream:
         period = (2 if time_signature[0] % 2 == 0 else 4) * spb
         # one phrase of conditioning, repeated: a fermata closes every phrase
         ferm = plan_fermatas(period * 3, time_signature, 0)[period : 2 * period]
-        self.cond = satb_conditioning(period, time_signature, 0, ferm, self.key)
+        self.slot, pos, ferm, key = satb_conditioning(period, time_signature, 0, ferm, self.key)
+        self.cond = self.t.conditioning(self.slot, pos, ferm, key)  # no lookahead: endless
         self.period = period
         self.step_index = 0
         self.forced = np.full(period * 4, -1, np.int64)
@@ -51,17 +52,12 @@ class Stream:
 
     def __next__(self) -> np.ndarray:
         i = self.step_index % self.period
-        slot, pos, ferm, key = self.cond
         self.t.step(
             self.state,
             i * 4,
             i * 4 + 4,
-            slot,
-            pos,
-            ferm,
-            key,
-            self.t.no_look,
-            False,
+            self.slot,
+            self.cond,
             self.forced,
             self.out_forced,
             self.pitch_ok,

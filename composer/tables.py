@@ -43,14 +43,16 @@ class Tables:
             if cfg.get("context_voices")
             else kernels.CTX_GIVEN
         )
-        self.W_hh = c(np.stack([w[f"lstm.weight_hh_l{k}"] for k in range(self.layers)]))
-        up = [w[f"lstm.weight_ih_l{k}"] for k in range(1, self.layers)]
-        self.W_ih_up = c(np.stack(up)) if up else np.zeros((1, g, self.hidden), np.float32)
+        # layer 1: recurrent weights only (its input weights are in the tables above);
+        # layers 2+: input and recurrent weights side by side, for [h below | h own]
+        self.W_first = c(w["lstm.weight_hh_l0"])
+        up = [np.concatenate([w[f"lstm.weight_ih_l{k}"], w[f"lstm.weight_hh_l{k}"]], axis=1)
+              for k in range(1, self.layers)]  # fmt: skip
+        self.W_up = c(np.stack(up)) if up else np.zeros((1, g, 2 * self.hidden), np.float32)
         b_up = [w[f"lstm.bias_ih_l{k}"] + w[f"lstm.bias_hh_l{k}"] for k in range(1, self.layers)]
         self.b_up = c(np.stack(b_up)) if b_up else np.zeros((1, g), np.float32)
         self.head_W = c(w["head.weight"])
         self.head_b = c(w["head.bias"])
-        self.no_look = np.zeros((1, g), np.float32)
         if self.look_size:
             w_b = w["back.weight_ih_l0"]  # (4L, E)
             bias_b = w["back.bias_ih_l0"] + w["back.bias_hh_l0"]
@@ -66,16 +68,19 @@ class Tables:
         self.no_ctx = np.zeros((1, 1, 1), np.int64)
         self.no_logits = np.zeros((1, 1, 1), np.float32)
 
-    def lookahead(self, forced, slot, pos, ferm, key) -> np.ndarray:
-        """float32[N, G]: the lookahead's contribution to the first layer's gates."""
-        if not self.look_size:
-            return self.no_look
-        fixed = np.where(forced >= 0, forced, TOK_UNKNOWN).astype(np.int64)
-        out_h = np.zeros((len(fixed), self.look_size), np.float32)
-        kernels.backward_lookahead(
-            fixed, slot, pos, self.Tb_fix, self.Tb_slot, self.Tb_pos, self.Wb_hh, out_h
-        )
-        return np.ascontiguousarray(out_h @ self.W_look)
+    def conditioning(self, slot, pos, ferm, key, forced=None) -> np.ndarray:
+        """float32[N, G]: each position's conditioning rows summed, once per plan: voice, bar
+        position, fermata and key, plus the lookahead over ``forced`` (the fixed tokens, -1
+        where free) when it is given and the model has one."""
+        cond = self.T_slot[slot] + self.T_pos[pos] + self.T_ferm[ferm] + self.T_key[key]
+        if forced is not None and self.look_size:
+            fixed = np.where(forced >= 0, forced, TOK_UNKNOWN).astype(np.int64)
+            out_h = np.zeros((len(fixed), self.look_size), np.float32)
+            kernels.backward_lookahead(
+                fixed, slot, pos, self.Tb_fix, self.Tb_slot, self.Tb_pos, self.Wb_hh, out_h
+            )
+            cond += out_h @ self.W_look
+        return np.ascontiguousarray(cond, dtype=np.float32)
 
     def new_state(self, batch: int, seed: int | np.ndarray) -> dict:
         """Zero LSTM state for ``batch`` sequences; seed: an int, or one uint64 per sequence."""
@@ -101,24 +106,20 @@ class Tables:
 
     def step(
         self,
-        state,
-        start,
-        stop,
-        slot,
-        pos,
-        ferm,
-        key,
-        look,
-        use_look,
-        forced,
-        out_forced,
-        pitch_ok,
-        temps,
+        state: dict,
+        start: int,
+        stop: int,
+        slot: np.ndarray,
+        cond: np.ndarray,
+        forced: np.ndarray,
+        out_forced: np.ndarray,
+        pitch_ok: np.ndarray,
+        temps: np.ndarray,
         settings,
-        out,
-        logits_out=None,
-        keep_logits=False,
-        ctx=None,
+        out: np.ndarray,
+        logits_out: np.ndarray | None = None,
+        keep_logits: bool = False,
+        ctx: np.ndarray | None = None,
     ) -> None:
         """Run positions [start, stop) through the kernels (see kernels.run_positions)."""
         logits = logits_out if keep_logits else self.no_logits
@@ -132,23 +133,15 @@ class Tables:
             start,
             stop,
             slot,
-            pos,
-            ferm,
-            key,
+            cond,
             self.no_ctx if ctx is None else ctx,
             self.ctx_mode,
-            look,
-            bool(use_look),
             forced,
             out_forced,
             self.T_tok,
-            self.T_slot,
-            self.T_pos,
-            self.T_ferm,
-            self.T_key,
             self.T_ctx,
-            self.W_hh,
-            self.W_ih_up,
+            self.W_first,
+            self.W_up,
             self.b_up,
             self.head_W,
             self.head_b,

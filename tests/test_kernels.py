@@ -57,33 +57,18 @@ def shipped(name):
     return load_bundle(path)
 
 
-def numba_logits(tables: Tables, tokens, slot, pos, ferm, key, look, use_look, ctx=None):
-    """Teacher-forced logits [N, V] from the kernels."""
-    n = len(tokens)
+def numba_logits(tables: Tables, enc, forced=None, ctx=None):
+    """Teacher-forced logits [N, V] from the kernels; ``forced``: what the lookahead reads."""
+    n = len(enc.tokens)
+    tokens = enc.tokens.astype(np.int64)
     state = tables.new_state(1, 0)
     out = np.zeros((1, n), np.int64)
     logits = np.zeros((1, n, tables.head_W.shape[0]), np.float32)
     settings = type("S", (), {"rules": lambda self: 0, "top_k": 0, "top_p": 1.0})()
-    tables.step(
-        state,
-        0,
-        n,
-        slot,
-        pos,
-        ferm,
-        key,
-        look,
-        use_look,
-        tokens.astype(np.int64),
-        np.full((1, n), -1, np.int64),
-        np.ones(128, bool),
-        np.ones(5, np.float32),
-        settings,
-        out,
-        logits,
-        keep_logits=True,
-        ctx=ctx,
-    )
+    cond = tables.conditioning(enc.slot, enc.pos, enc.fermata, enc.key, forced)
+    tables.step(state, 0, n, enc.slot, cond, tokens, np.full((1, n), -1, np.int64),
+                np.ones(128, bool), np.ones(5, np.float32), settings, out, logits,
+                keep_logits=True, ctx=ctx)  # fmt: skip
     assert (out[0] == tokens).all()
     return logits[0]
 
@@ -103,12 +88,8 @@ def test_parity_with_torch_satb(pattern):
         ref = model_from_bundle(bundle)(batch)[0].numpy()
     t = Tables(bundle)
     e = ex.enc
-    look = (
-        t.lookahead(np.where(ex.fixed != 132, ex.fixed, -1), e.slot, e.pos, e.fermata, e.key)
-        if ex.use_lookahead
-        else t.no_look
-    )
-    got = numba_logits(t, e.tokens, e.slot, e.pos, e.fermata, e.key, look, ex.use_lookahead)
+    forced = np.where(ex.fixed != 132, ex.fixed, -1) if ex.use_lookahead else None
+    got = numba_logits(t, e, forced)
     finite = np.isfinite(ref)
     assert len(e.tokens) == 1000
     assert np.abs(got[finite] - ref[finite]).max() < 1e-4
@@ -131,17 +112,7 @@ def test_parity_with_torch_jsb():
         ref = model_from_bundle(bundle)(collate([ex]))[0].numpy()
     t = Tables(bundle)
     e = ex.enc
-    got = numba_logits(
-        t,
-        e.tokens,
-        e.slot,
-        e.pos,
-        e.fermata,
-        e.key,
-        t.no_look,
-        False,
-        ctx=np.ascontiguousarray(ex.context[None]),
-    )
+    got = numba_logits(t, e, ctx=np.ascontiguousarray(ex.context[None]))
     finite = np.isfinite(ref)
     assert len(e.tokens) >= 1000
     assert np.abs(got[finite] - ref[finite]).max() < 1e-4
