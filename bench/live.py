@@ -135,7 +135,8 @@ def composer_live(*args: str) -> subprocess.Popen:
     line = proc.stdout.readline()
     if "Ctrl-C" not in line:
         proc.kill()
-        raise SystemExit(f"bench: composer live did not start ({line.strip()!r})")
+        err = proc.communicate()[1].strip().splitlines()[-3:]
+        raise SystemExit(f"bench: composer live {' '.join(args)} did not start: {line!r} {err}")
     return proc
 
 

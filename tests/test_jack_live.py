@@ -9,6 +9,8 @@ the default model.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import os
 import signal
 import subprocess
@@ -68,10 +70,15 @@ class Rig:
         self.received: list[tuple[int, bytes]] = []
         self._queue: list[tuple[int, bytes, threading.Event, list]] = []
         self._cond = threading.Condition()
+        self.xruns = 0
         self.kbd.set_process_callback(self._play)
         self.sink.set_process_callback(self._record)
+        self.sink.set_xrun_callback(self._xrun)
         self.kbd.activate()
         self.sink.activate()
+
+    def _xrun(self, delay: float) -> None:
+        self.xruns += 1
 
     @property
     def kbd_port(self) -> str:
@@ -123,11 +130,28 @@ def as_mido(data: list[bytes]):
     return [mido.Message.from_bytes(d) for d in data]
 
 
-@pytest.fixture
-def rig():
-    r = Rig()
-    yield r
-    r.close()
+def xrun_tolerant(test):
+    """Run ``test(rig, ...)`` on a fresh :class:`Rig`, up to 3 times while it fails in a run
+    where JACK reported an xrun: a --no-realtime server on a loaded machine drops what a late
+    client wrote (any client's: the keyboard's, the sink's, ours), which is not the harmonizer's
+    doing. A failure without an xrun fails at once."""
+
+    @functools.wraps(test)
+    def run(*args, **kwargs):
+        for attempt in range(3):
+            rig = Rig()
+            try:
+                return test(rig, *args, **kwargs)
+            except AssertionError:
+                if rig.xruns == 0 or attempt == 2:
+                    raise
+            finally:
+                rig.close()
+                stop_started()
+
+    signature = inspect.signature(test)
+    run.__signature__ = signature.replace(parameters=list(signature.parameters.values())[1:])
+    return run
 
 
 class Thirds:
@@ -171,6 +195,7 @@ def harmonizer(model, rig: Rig, **kw) -> JackHarmonizer:
 
 
 # --- the library ------------------------------------------------------------------------------
+@xrun_tolerant
 def test_chord_leaves_in_the_same_period_at_the_same_offset(rig):
     h = harmonizer(Thirds(), rig, echo=True, bookkeeping="callback")
     try:
@@ -194,6 +219,7 @@ def test_chord_leaves_in_the_same_period_at_the_same_offset(rig):
     assert h.error is None and h.late == 0 and h.chords == 2
 
 
+@xrun_tolerant
 def test_legato_ends_the_chord_before_and_ignores_its_late_note_off(rig):
     h = harmonizer(Thirds(), rig)
     try:
@@ -214,6 +240,7 @@ def test_legato_ends_the_chord_before_and_ignores_its_late_note_off(rig):
 
 
 @pytest.mark.parametrize("bookkeeping", ["worker", "callback"])
+@xrun_tolerant
 def test_the_model_is_held_for_the_steps_each_note_lasts(rig, bookkeeping):
     model = Thirds()
     h = harmonizer(model, rig, tempo=600.0, bookkeeping=bookkeeping)  # a 16th = 25 ms
@@ -238,6 +265,7 @@ def test_the_model_is_held_for_the_steps_each_note_lasts(rig, bookkeeping):
     assert h.error is None
 
 
+@xrun_tolerant
 def test_close_releases_the_sounding_chord_in_the_last_period(rig):
     h = harmonizer(Thirds(), rig, echo=True)
     rig.play(on(60))
@@ -252,6 +280,7 @@ def test_close_releases_the_sounding_chord_in_the_last_period(rig):
     assert len(rig.messages()) == 8
 
 
+@xrun_tolerant
 def test_close_with_the_client_gone_releases_through_a_one_off_client(rig):
     h = harmonizer(Thirds(), rig)
     rig.play(on(65))
@@ -262,6 +291,7 @@ def test_close_with_the_client_gone_releases_through_a_one_off_client(rig):
     assert rig.messages()[3:] == [off(61, 1), off(53, 2), off(41, 3)]
 
 
+@xrun_tolerant
 def test_jack_shutting_the_client_down_is_reported_and_notes_released(rig):
     h = harmonizer(Thirds(), rig)
     rig.play(on(67))
@@ -275,6 +305,7 @@ def test_jack_shutting_the_client_down_is_reported_and_notes_released(rig):
     assert sounding_after(as_mido(rig.messages())) == set()
 
 
+@xrun_tolerant
 def test_an_error_in_the_model_releases_at_once_and_is_reported(rig):
     h = harmonizer(Broken(), rig)
     try:
@@ -292,6 +323,7 @@ def test_an_error_in_the_model_releases_at_once_and_is_reported(rig):
                               off(68, 1), off(60, 2), off(48, 3)]  # fmt: skip
 
 
+@xrun_tolerant
 def test_other_outputs_get_the_same_notes_from_the_worker(rig):
     rec = RecordingOutput()
     h = harmonizer(Thirds(), rig, echo=True, outputs=[rec])
@@ -308,6 +340,7 @@ def test_other_outputs_get_the_same_notes_from_the_worker(rig):
     ]  # fmt: skip
 
 
+@xrun_tolerant
 def test_port_names_that_match_nothing_say_what_is_there(rig):
     h = JackHarmonizer(Thirds(), client_name=unique("Composer"))
     try:
@@ -318,6 +351,7 @@ def test_port_names_that_match_nothing_say_what_is_there(rig):
         h.close()
 
 
+@xrun_tolerant
 def test_release_once_reaches_a_port(rig):
     assert release_once([(1, 60), (2, 52)], [rig.sink_port], unique("release"))
     assert rig.wait_for(2)
@@ -335,6 +369,18 @@ def model_ready() -> None:
         pytest.skip(f"no model to harmonize with: {e}")
 
 
+_started: list[subprocess.Popen] = []
+
+
+def stop_started() -> None:
+    """Kill what a test that failed half-way left running (its `composer live`)."""
+    while _started:
+        proc = _started.pop()
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+
+
 def composer_live(*args: str, env: dict | None = None) -> tuple[subprocess.Popen, str]:
     """Start `composer live --backend jack ...`; returns the process and its first line."""
     proc = subprocess.Popen(
@@ -342,6 +388,7 @@ def composer_live(*args: str, env: dict | None = None) -> tuple[subprocess.Popen
         cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         env=dict(os.environ, PYTHONUNBUFFERED="1", **(env or {})),
     )  # fmt: skip
+    _started.append(proc)
     line = proc.stdout.readline()
     if "Ctrl-C" not in line:
         proc.kill()
@@ -349,7 +396,8 @@ def composer_live(*args: str, env: dict | None = None) -> tuple[subprocess.Popen
     return proc, line
 
 
-def test_composer_live_harmonizes_in_the_period_and_sigterm_leaves_nothing_on(model_ready, rig):
+@xrun_tolerant
+def test_composer_live_harmonizes_in_the_period_and_sigterm_leaves_nothing_on(rig, model_ready):
     proc, line = composer_live("--harmonize", "--in-port", rig.kbd_port, "--out-port",
                                rig.sink_port, "--echo", "--key", "C major",
                                "--seed", "1")  # fmt: skip
@@ -378,7 +426,8 @@ def test_composer_live_harmonizes_in_the_period_and_sigterm_leaves_nothing_on(mo
     assert "chords" in err  # the closing summary line
 
 
-def test_composer_live_virtual_port_and_ctrl_c(model_ready, rig):
+@xrun_tolerant
+def test_composer_live_virtual_port_and_ctrl_c(rig, model_ready):
     name = unique("harm")
     proc, _ = composer_live("--harmonize", "--in-port", rig.kbd_port, "--virtual", name)
     (port,) = rig.sink.get_ports(name_pattern=f":{name}$", is_midi=True)
@@ -393,7 +442,8 @@ def test_composer_live_virtual_port_and_ctrl_c(model_ready, rig):
     assert sounding_after(as_mido(rig.messages())) == set()
 
 
-def test_without_jack_client_the_rtmidi_path_is_used_with_a_note(model_ready, rig, tmp_path):
+@xrun_tolerant
+def test_without_jack_client_the_rtmidi_path_is_used_with_a_note(rig, model_ready, tmp_path):
     (tmp_path / "jack.py").write_text("raise ImportError('JACK-Client hidden for this test')\n")
     proc, line = composer_live("--harmonize", "--in-port", rig.kbd_port, "--out-port",
                                rig.sink_port, env={"PYTHONPATH": str(tmp_path)})  # fmt: skip
