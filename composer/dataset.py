@@ -32,7 +32,7 @@ from composer.encoding import (
 from composer.score import Score
 
 PATTERNS = ("free", "ending", "soprano", "region", "voices")
-PATTERN_P = (0.3, 0.1, 0.25, 0.25, 0.1)
+PATTERN_P = (0.3, 0.1, 0.3, 0.25, 0.05)
 
 
 @dataclass

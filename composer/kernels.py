@@ -429,25 +429,30 @@ def run_positions(
                     sounding[b, s] = -1
 
 
-@njit(types.void(I1, I1, I1, F2, F2, F2, F2, F2), **_OPTS)
-def backward_lookahead(fixed, slot, pos, T_fix, T_slot, T_pos, W_hh, out_h):
-    """The backward LSTM over the fixed-notes channel, from the end to the start.
+@njit(types.void(I2, I1, i64, F2, F2, F2, F2), **_OPTS)
+def backward_lookahead(fixed, pos, vocab, T_fix, T_pos, W_hh, out_h):
+    """The backward LSTM over the fixed-notes channel, step by step from the end to the start.
 
-    fixed: int64[N] (token or UNKNOWN); slot, pos: int64[N]; tables [rows, 4L] (biases folded
-    into T_fix); W_hh: [4L, L]. Writes out_h[i] = the state after reading positions N-1 .. i.
+    fixed: int64[T, 4] token or UNKNOWN per step and voice; pos: int64[T] bar position index;
+    T_fix: [4 * vocab, 4L] (voice v's token t at row v * vocab + t); T_pos: [rows, 4L] with the
+    biases folded in; W_hh: [4L, L]. Writes out_h[t] = the state after reading steps T-1 .. t.
     """
-    n = fixed.shape[0]
+    steps, voices = fixed.shape
     g = W_hh.shape[0]
     lh = W_hh.shape[1]
     gates = np.empty((1, g), dtype=np.float32)
     h = np.zeros((1, lh), dtype=np.float32)
     c = np.zeros((1, lh), dtype=np.float32)
-    for i in range(n - 1, -1, -1):
+    for t in range(steps - 1, -1, -1):
         for j in range(g):
-            gates[0, j] = T_fix[fixed[i], j] + T_slot[slot[i], j] + T_pos[pos[i], j]
+            gates[0, j] = T_pos[pos[t], j]
+        for v in range(voices):
+            row = v * vocab + fixed[t, v]
+            for j in range(g):
+                gates[0, j] += T_fix[row, j]
         matvec_add(W_hh, h, gates, 1)
         lstm_cell(gates, h, c, 1)
-        out_h[i] = h[0]
+        out_h[t] = h[0]
 
 
 @njit(types.float64(F2, i64), **_OPTS)

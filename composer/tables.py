@@ -23,6 +23,7 @@ class Tables:
         cfg = bundle.model
         self.layers, self.hidden, embed = cfg["layers"], cfg["hidden"], cfg["embed"]
         self.look_size = cfg["lookahead"]
+        self.vocab = cfg["vocab"]
         g = 4 * self.hidden
         c = np.ascontiguousarray
         w_ih0 = w["lstm.weight_ih_l0"]  # (G, E + L)
@@ -56,9 +57,8 @@ class Tables:
         if self.look_size:
             w_b = w["back.weight_ih_l0"]  # (4L, E)
             bias_b = w["back.bias_ih_l0"] + w["back.bias_hh_l0"]
-            self.Tb_fix = c(w["fix_emb.weight"] @ w_b.T + bias_b)
-            self.Tb_slot = c(w["slot_emb.weight"] @ w_b.T)
-            self.Tb_pos = c(w["pos_emb.weight"] @ w_b.T)
+            self.Tb_fix = c(w["fix_emb.weight"] @ w_b.T)  # (4 * vocab, 4L)
+            self.Tb_pos = c(w["pos_emb.weight"] @ w_b.T + bias_b)
             self.Wb_hh = c(w["back.weight_hh_l0"])
             self.W_look = c(w_ih0[:, embed:].T)  # (L, G)
         lo = [VOICE_RANGES[n][0] for n in SATB] + [0]
@@ -74,12 +74,13 @@ class Tables:
         where free) when it is given and the model has one."""
         cond = self.T_slot[slot] + self.T_pos[pos] + self.T_ferm[ferm] + self.T_key[key]
         if forced is not None and self.look_size:
-            fixed = np.where(forced >= 0, forced, TOK_UNKNOWN).astype(np.int64)
+            fixed = np.where(forced >= 0, forced, TOK_UNKNOWN).astype(np.int64).reshape(-1, 4)
             out_h = np.zeros((len(fixed), self.look_size), np.float32)
+            step_pos = np.ascontiguousarray(pos[::4])
             kernels.backward_lookahead(
-                fixed, slot, pos, self.Tb_fix, self.Tb_slot, self.Tb_pos, self.Wb_hh, out_h
+                fixed, step_pos, self.vocab, self.Tb_fix, self.Tb_pos, self.Wb_hh, out_h
             )
-            cond += out_h @ self.W_look
+            cond += np.repeat(out_h @ self.W_look, 4, axis=0)  # each token sees its step
         return np.ascontiguousarray(cond, dtype=np.float32)
 
     def new_state(self, batch: int, seed: int | np.ndarray) -> dict:
