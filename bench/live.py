@@ -343,7 +343,9 @@ def bench_harmonizer(notes: int, model: str | None, tempo: float) -> dict:
                 f0, t0 = meter.play(path, bytes((0x90, pitch, 90)), offset)
                 got = meter.wait(path, answers)
                 if got is not None:
-                    frames_ms[path].append(((got[0] - f0) & 0xFFFFFFFF) * 1000 / meter.rate)
+                    frames = (got[0] - f0) & 0xFFFFFFFF  # frame times wrap at 2**32
+                    frames -= (frames >= 2**31) << 32  # signed: xruns can misplace a stamp
+                    frames_ms[path].append(frames * 1000 / meter.rate)
                     wall_ms[path].append((got[1] - t0) * 1000)
                 time.sleep(rng.uniform(0.02, 0.06))  # the note sounds; bookkeeping runs
                 meter.play(path, bytes((0x80, pitch, 0)), rng.randrange(meter.send.blocksize))
