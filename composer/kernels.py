@@ -71,6 +71,33 @@ def _sigmoid(x):
 
 
 @njit(**_INNER)
+def matvec1_add(W, x, out):
+    """out += W @ x for one sequence: 4 rows at a time (4 independent sums per loaded x).
+    W: [R, K] row-major, x: [K], out: [R]."""
+    rows, k = W.shape
+    rows4 = rows // 4 * 4
+    for j in range(0, rows4, 4):
+        w0, w1, w2, w3 = W[j], W[j + 1], W[j + 2], W[j + 3]
+        a0 = a1 = a2 = a3 = np.float32(0.0)
+        for i in range(k):
+            xi = x[i]
+            a0 += w0[i] * xi
+            a1 += w1[i] * xi
+            a2 += w2[i] * xi
+            a3 += w3[i] * xi
+        out[j] += a0
+        out[j + 1] += a1
+        out[j + 2] += a2
+        out[j + 3] += a3
+    for j in range(rows4, rows):
+        w = W[j]
+        acc = np.float32(0.0)
+        for i in range(k):
+            acc += w[i] * x[i]
+        out[j] += acc
+
+
+@njit(**_INNER)
 def matvec_add(W, X, out, batch):
     """out[b, :] += W @ X[b, :] for b < batch. W: [R, K] row-major; X: [B, K]; out: [B, R].
 
@@ -122,29 +149,8 @@ def matvec_add(W, X, out, batch):
             out[b + 3, j + 3] += a33
     if quads == batch:
         return
-    # one to three sequences left: 4 rows at a time (4 independent sums per loaded x)
-    rows4 = rows // 4 * 4
-    for b in range(quads, batch):
-        x = X[b]
-        for j in range(0, rows4, 4):
-            w0, w1, w2, w3 = W[j], W[j + 1], W[j + 2], W[j + 3]
-            a0 = a1 = a2 = a3 = np.float32(0.0)
-            for i in range(k):
-                xi = x[i]
-                a0 += w0[i] * xi
-                a1 += w1[i] * xi
-                a2 += w2[i] * xi
-                a3 += w3[i] * xi
-            out[b, j] += a0
-            out[b, j + 1] += a1
-            out[b, j + 2] += a2
-            out[b, j + 3] += a3
-        for j in range(rows4, rows):
-            w = W[j]
-            acc = np.float32(0.0)
-            for i in range(k):
-                acc += w[i] * x[i]
-            out[b, j] += acc
+    for b in range(quads, batch):  # one to three sequences left
+        matvec1_add(W, X[b], out[b])
 
 
 @njit(**_INNER)
@@ -152,14 +158,17 @@ def lstm_cell(gates, h, c, batch):
     """Apply LSTM gates [B, 4H] (pre-activation, i f g o) to state h, c [B, H] in place."""
     hidden = h.shape[1]
     for b in range(batch):
+        # 1-D views of the four gate blocks: plain unit-stride loops that LLVM vectorizes
+        gi = gates[b, :hidden]
+        gf = gates[b, hidden : 2 * hidden]
+        gg = gates[b, 2 * hidden : 3 * hidden]
+        go = gates[b, 3 * hidden :]
+        hb = h[b]
+        cb = c[b]
         for u in range(hidden):
-            ig = _sigmoid(gates[b, u])
-            fg = _sigmoid(gates[b, hidden + u])
-            gg = fast_tanh(gates[b, 2 * hidden + u])
-            og = _sigmoid(gates[b, 3 * hidden + u])
-            cn = fg * c[b, u] + ig * gg
-            c[b, u] = cn
-            h[b, u] = og * fast_tanh(cn)
+            cn = _sigmoid(gf[u]) * cb[u] + _sigmoid(gi[u]) * fast_tanh(gg[u])
+            cb[u] = cn
+            hb[u] = _sigmoid(go[u]) * fast_tanh(cn)
 
 
 @njit(**_INNER)
