@@ -7,7 +7,7 @@ from pathlib import Path
 
 CORE = Path(__file__).resolve().parent.parent / "composer"
 RUNTIME = ("midi_io", "sampler", "stream", "tables", "kernels", "bundle", "playback", "live",
-           "ports", "synth", "clock", "score", "encoding", "metrics")  # fmt: skip
+           "ports", "jack_live", "synth", "clock", "score", "encoding", "metrics")  # fmt: skip
 
 
 def imported_modules(path: Path) -> set[str]:
