@@ -27,6 +27,9 @@ def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
         raise ComposerError(f"cannot write {target}: {e.strerror or e}") from None
     os.close(fd)
     tmp_path = Path(tmp)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp_path, 0o666 & ~umask)  # mkstemp makes 0600; a file a user exports is 0644
     try:
         yield tmp_path
         os.replace(tmp_path, target)
