@@ -80,9 +80,12 @@ def run(args: argparse.Namespace) -> int:
         threads=args.threads,
         model=model,
     )
-    bar = tqdm(total=0, unit="step", dynamic_ncols=True)
+    bars: list = []  # the bar appears with the first step, after the data has loaded
 
     def on_progress(p: Progress) -> None:
+        if not bars:
+            bars.append(tqdm(total=p.total_steps, unit="step", dynamic_ncols=True))
+        bar = bars[0]
         if p.valid is not None:
             figures = " ".join(
                 f"{k}={v:.4f}"
@@ -99,7 +102,8 @@ def run(args: argparse.Namespace) -> int:
         bar.refresh()
 
     info = train(cfg, resume=args.resume, on_progress=on_progress)
-    bar.close()
+    if bars:
+        bars[0].close()
     for problem in info["problems"]:
         print(f"skipped {problem}")
     print(
