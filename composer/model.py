@@ -28,7 +28,7 @@ class ModelConfig:
     encoding: str = "satb"  # "satb" (16th steps, SATB tokens) or "jsb-quarter" (frames)
     vocab: int = VOCAB
     embed: int = 128
-    hidden: int = 192
+    hidden: int = 256
     layers: int = 2
     dropout: float = 0.3
     lookahead: int = 128  # hidden size of the backward LSTM; 0 = no lookahead

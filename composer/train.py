@@ -38,14 +38,14 @@ class TrainConfig:
     data: str = "bach"  # bach | jsb-quarter | a folder of MIDI files
     out: str = "models/bach-satb"
     checkpoint_dir: str = ""  # default: checkpoints/<name of out>
-    epochs: int = 60
+    epochs: int = 80
     max_steps: int = 0  # 0 = no limit
-    batch_size: int = 16
+    batch_size: int = 4
     lr: float = 2e-3
     weight_decay: float = 1e-5
     warmup: int = 100  # steps
     clip: float = 1.0
-    patience: int = 8  # epochs without a better valid figure before stopping
+    patience: int = 15  # epochs without a better valid figure before stopping
     seed: int = 0
     checkpoint_every: int = 50  # steps
     full: bool = False  # train on every split (for a shipped model, after a held-out run)
