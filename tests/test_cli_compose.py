@@ -97,3 +97,14 @@ def test_start_without_a_display_composes_midi_and_wav(tmp_path):
         tmp_path / "out" / "chorale.wav"
     ).exists()
     assert str(tmp_path / "out" / "chorale.mid") in out.stdout
+
+
+def test_gui_without_a_display_says_so():
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY",
+                                                            "QT_QPA_PLATFORM")}  # fmt: skip
+    out = subprocess.run([sys.executable, "-m", "composer", "gui"], capture_output=True,
+                         text=True, env=env, timeout=120)  # fmt: skip
+    assert out.returncode == 2
+    assert out.stderr.strip().startswith("composer: error: no display")

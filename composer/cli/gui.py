@@ -32,6 +32,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import os
+
+    from composer.cli.start import has_display
+
+    if not has_display() and not os.environ.get("QT_QPA_PLATFORM"):
+        raise ComposerError(
+            "no display to open the app on (DISPLAY and WAYLAND_DISPLAY are unset): run it in a "
+            "desktop session, or compose without one: composer start --no-gui"
+        )
     try:
         import PySide6  # noqa: F401
     except ModuleNotFoundError:
