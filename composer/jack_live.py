@@ -40,7 +40,8 @@ import mido
 from composer.errors import PortError
 from composer.live import HARMONY_CHANNELS, SOPRANO_CHANNEL, ChordModel, release_all
 from composer.playback import Output
-from composer.ports import _quiet_stderr, find_port
+from composer.ports import find_port
+from composer.quiet import quiet_stderr
 
 CLIENT_NAME = "Composer"
 NOTE_ON, NOTE_OFF = 0x90, 0x80
@@ -56,7 +57,7 @@ def jack_unavailable() -> str | None:
     except OSError as e:  # cffi could not load libjack
         return f"libjack cannot be loaded ({e})"
     try:
-        with _quiet_stderr():
+        with quiet_stderr():
             client = jack.Client("composer-probe", no_start_server=True)
     except jack.JackError:
         return "no JACK server is running"
@@ -68,7 +69,7 @@ def _open_client(name: str) -> Any:
     import jack
 
     try:
-        with _quiet_stderr():
+        with quiet_stderr():
             return jack.Client(name, no_start_server=True)
     except jack.JackError:
         raise PortError(

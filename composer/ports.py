@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from composer.errors import PortError
+from composer.quiet import quiet_stderr
 
 RTMIDI = "mido.backends.rtmidi"
 #: Short backend names -> rtmidi API names.
@@ -97,27 +98,6 @@ def _load(spec: str) -> Any:
     return backend
 
 
-@contextlib.contextmanager
-def _quiet_stderr() -> Iterator[None]:
-    """Silence the C libraries (ALSA, JACK) that print to fd 2 while a client is created.
-
-    Their lines duplicate the one-line PortError we raise. A no-op where fd 2 is not a file.
-    """
-    try:
-        saved = os.dup(2)
-    except OSError:
-        yield
-        return
-    try:
-        sys.stderr.flush()
-        with open(os.devnull, "wb") as null:
-            os.dup2(null.fileno(), 2)
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-
-
 def _translate(error: BaseException, spec: str) -> PortError:
     """A backend exception -> a one-line PortError saying what to do."""
     text = str(error)
@@ -140,7 +120,7 @@ def _translate(error: BaseException, spec: str) -> PortError:
 def _backend_errors(spec: str) -> Iterator[None]:
     """Turn rtmidi's SystemError / RtMidiError (and mido's OSError) into PortError."""
     try:
-        with _quiet_stderr():
+        with quiet_stderr():
             yield
     except PortError:
         raise

@@ -29,6 +29,7 @@ import numpy as np
 
 from composer.errors import AudioError
 from composer.fileio import atomic_path
+from composer.quiet import quiet_stderr
 from composer.score import Score
 
 if TYPE_CHECKING:
@@ -283,7 +284,8 @@ class LiveSynth:
                 self._synth.setting("audio.jack.autoconnect", 1)
             if device:
                 self._synth.setting(f"audio.{name}.device", device)
-            handle = fs.new_fluid_audio_driver(self._synth.settings, self._synth.synth)
+            with quiet_stderr():  # FluidSynth, ALSA and JACK print their own failures
+                handle = fs.new_fluid_audio_driver(self._synth.settings, self._synth.synth)
             if handle:
                 self._synth.audio_driver = handle  # Synth.delete() frees it
                 self.driver = name
