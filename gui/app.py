@@ -82,6 +82,7 @@ def run(
         QTimer.singleShot(0, window.offer_recovery)
 
     if screenshot:
+        window.resize(1280, 780)  # the documented size, whatever size was saved last time
         if compose_seed is not None:
             window.compose_panel.seed.setValue(compose_seed)
         window.compose_panel.set_mode("new")
