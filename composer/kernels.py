@@ -101,14 +101,60 @@ def matvec1_add(W, x, out):
 def matvec_add(W, X, out, batch):
     """out[b, :] += W @ X[b, :] for b < batch. W: [R, K] row-major; X: [B, K]; out: [B, R].
 
-    One sequence: a dot product per row (the row streams from cache once). Four or more: blocks
-    of 4 rows x 4 sequences with 16 accumulators, so each weight loaded serves 4 sequences.
+    Sequences 0 .. 8n-1 (R even): blocks of 2 rows x 8 sequences, 16 sums, so each weight loaded
+    serves 8 sequences; the rest: blocks of 4 rows x 4 sequences; then one sequence at a time, 4
+    rows at once. Each sequence's sums are formed the same way whatever the batch around it, as
+    long as groups start at multiples of 8 (sampler.split_batch).
     """
     rows, k = W.shape
-    quads = batch // 4 * 4 if rows % 4 == 0 else 0
-    for j in range(0, rows if quads else 0, 4):
+    octs = batch // 8 * 8 if rows % 2 == 0 else 0
+    for j in range(0, rows if octs else 0, 2):
+        w0, w1 = W[j], W[j + 1]
+        for b in range(0, octs, 8):
+            x0, x1, x2, x3 = X[b], X[b + 1], X[b + 2], X[b + 3]
+            x4, x5, x6, x7 = X[b + 4], X[b + 5], X[b + 6], X[b + 7]
+            a00 = a01 = a02 = a03 = a04 = a05 = a06 = a07 = np.float32(0.0)
+            a10 = a11 = a12 = a13 = a14 = a15 = a16 = a17 = np.float32(0.0)
+            for i in range(k):
+                v0, v1 = w0[i], w1[i]
+                y0, y1, y2, y3 = x0[i], x1[i], x2[i], x3[i]
+                y4, y5, y6, y7 = x4[i], x5[i], x6[i], x7[i]
+                a00 += v0 * y0
+                a01 += v0 * y1
+                a02 += v0 * y2
+                a03 += v0 * y3
+                a04 += v0 * y4
+                a05 += v0 * y5
+                a06 += v0 * y6
+                a07 += v0 * y7
+                a10 += v1 * y0
+                a11 += v1 * y1
+                a12 += v1 * y2
+                a13 += v1 * y3
+                a14 += v1 * y4
+                a15 += v1 * y5
+                a16 += v1 * y6
+                a17 += v1 * y7
+            out[b, j] += a00
+            out[b + 1, j] += a01
+            out[b + 2, j] += a02
+            out[b + 3, j] += a03
+            out[b + 4, j] += a04
+            out[b + 5, j] += a05
+            out[b + 6, j] += a06
+            out[b + 7, j] += a07
+            out[b, j + 1] += a10
+            out[b + 1, j + 1] += a11
+            out[b + 2, j + 1] += a12
+            out[b + 3, j + 1] += a13
+            out[b + 4, j + 1] += a14
+            out[b + 5, j + 1] += a15
+            out[b + 6, j + 1] += a16
+            out[b + 7, j + 1] += a17
+    quads = octs + (batch - octs) // 4 * 4 if rows % 4 == 0 else octs
+    for j in range(0, rows if quads > octs else 0, 4):
         w0, w1, w2, w3 = W[j], W[j + 1], W[j + 2], W[j + 3]
-        for b in range(0, quads, 4):
+        for b in range(octs, quads, 4):
             x0, x1, x2, x3 = X[b], X[b + 1], X[b + 2], X[b + 3]
             a00 = a01 = a02 = a03 = a10 = a11 = a12 = a13 = np.float32(0.0)
             a20 = a21 = a22 = a23 = a30 = a31 = a32 = a33 = np.float32(0.0)

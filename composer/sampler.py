@@ -450,10 +450,11 @@ def _pool() -> ThreadPoolExecutor:
 
 
 def split_batch(batch: int, threads: int) -> list[tuple[int, int]]:
-    """[(start, end)] groups of sequences: one group, or two of a multiple of 4 from 8 up."""
-    if threads < 2 or batch < 8:
+    """[(start, end)] groups of sequences: one, or two from 16 up, split at a multiple of 8 so
+    each sequence is computed exactly as in one batch (kernels.matvec_add's blocks)."""
+    if threads < 2 or batch < 16:
         return [(0, batch)]
-    half = (batch // 2 + 3) // 4 * 4
+    half = (batch // 2 + 7) // 8 * 8
     return [(0, half), (half, batch)]
 
 

@@ -52,8 +52,12 @@ class Tables:
         self.W_up = c(np.stack(up)) if up else np.zeros((1, g, 2 * self.hidden), np.float32)
         b_up = [w[f"lstm.bias_ih_l{k}"] + w[f"lstm.bias_hh_l{k}"] for k in range(1, self.layers)]
         self.b_up = c(np.stack(b_up)) if b_up else np.zeros((1, g), np.float32)
-        self.head_W = c(w["head.weight"])
-        self.head_b = c(w["head.bias"])
+        # the output layer padded to a multiple of 8 rows (zero weights; the extra tokens are
+        # never allowed), so batches use the blocked products there too
+        head, bias = w["head.weight"], w["head.bias"]
+        pad = -len(head) % 8
+        self.head_W = c(np.vstack([head, np.zeros((pad, head.shape[1]), np.float32)]))
+        self.head_b = c(np.concatenate([bias, np.zeros(pad, np.float32)]))
         if self.look_size:
             w_b = w["back.weight_ih_l0"]  # (4L, E)
             bias_b = w["back.bias_ih_l0"] + w["back.bias_hh_l0"]

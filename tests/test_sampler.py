@@ -60,9 +60,9 @@ def test_two_thread_groups_compute_what_one_batch_computes(sampler, monkeypatch)
     import composer.sampler as sampler_module
 
     s = SamplingSettings(seed=5)
-    threaded = sampler.generate(bars=4, settings=s, variations=8)
+    threaded = sampler.generate(bars=4, settings=s, variations=20)
     monkeypatch.setattr(sampler_module, "THREADS", 1)
-    single = sampler.generate(bars=4, settings=s, variations=8)
+    single = sampler.generate(bars=4, settings=s, variations=20)
     assert threaded == single
 
 
