@@ -101,12 +101,9 @@ def m21_to_score(chorale) -> Score:
     k = None
     if ks:
         analyzed = chorale.analyze("key")
-        sig = ks[0].sharps
         mode = analyzed.mode if analyzed.mode in ("major", "minor") else "major"
         m21key = ks[0].asKey(mode)
         k = Key(m21key.tonic.pitchClass, mode)
-        if m21key.sharps != sig:  # pragma: no cover - asKey keeps the signature
-            k = Key(ks[0].asKey("major").tonic.pitchClass, "major")
     title = (chorale.metadata.title if chorale.metadata and chorale.metadata.title else "") or ""
     return Score(
         grid,

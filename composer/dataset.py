@@ -161,10 +161,6 @@ class PieceDataset:
             rng = np.random.default_rng([self.seed, epoch, i * world + rank])
             yield i, collate([self.example(self.pieces[j], rng) for j in idx])
 
-    def steps_per_epoch(self, world: int = 1) -> int:
-        n = -(-len(self.pieces) // self.batch_size)
-        return n // world if world > 1 else n
-
     def example(self, piece, rng: np.random.Generator) -> Example:
         if self.encoding == "satb":
             pattern = PATTERNS[rng.choice(len(PATTERNS), p=PATTERN_P)]

@@ -59,8 +59,6 @@ def write_bundle(model, out: Path, training: dict, metrics: dict) -> None:
 
 
 def export_checkpoint(checkpoint: Path, out: Path) -> None:
-    import torch  # noqa: F401  (the checkpoint is a torch file)
-
     from composer.checkpoint import load_checkpoint
     from composer.model import ChoraleLSTM, ModelConfig
 

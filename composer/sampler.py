@@ -264,7 +264,7 @@ class Sampler:
             grid=grid,
             key=key,
             voice_names=SATB,
-            programs=(melody.programs[0],) * 4 if melody.programs else Score(grid).programs,
+            programs=(melody.programs[0],) * 4,
         )
         out = self._finish(
             plan, like, settings, variations, progress, cancel, mode="harmonize", extra={}

@@ -292,9 +292,7 @@ class Score:
         grid = self.grid[start:end].copy()
         if len(grid):
             grid[0] = self.pitch_grid()[start]
-        pickup = max(0, self.pickup - start) if start < self.pickup else 0
-        if start >= self.pickup:
-            pickup = (-(start - self.pickup)) % self.steps_per_bar
+        pickup = (self.pickup - start) % self.steps_per_bar  # first bar line of the slice
         fermatas = tuple(f - start for f in self.fermatas if start <= f < end)
         return dataclasses.replace(
             self, grid=grid, pickup=pickup, fermatas=fermatas, meta=dict(self.meta)
