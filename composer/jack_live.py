@@ -284,11 +284,12 @@ class JackHarmonizer:
         self._note = -1
 
     def _quiet(self, out: Any) -> None:
-        """Stopping: release in this period, confirm one period later (delivered by then)."""
+        """Stopping: release in this period, confirm two periods later (delivered by then, even
+        with jackd in its asynchronous mode, which hands outputs on one period late)."""
         if self._sounding:
             self._release(out, 0)
         self._stop_cycles += 1
-        if self._stop_cycles >= 2:
+        if self._stop_cycles >= 3:
             self._stopped.set()
 
     def _step_at(self, frame: int) -> int:

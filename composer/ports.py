@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -203,14 +204,54 @@ def open_output(
     mido_backend = _load(spec)
     if virtual is not None:
         with _backend_errors(spec):
-            return mido_backend.open_output(virtual, client_name=client_name)
-    if not name:
-        raise PortError("no MIDI output given: use --out-port NAME or --virtual NAME")
-    with _backend_errors(spec):
-        names = mido_backend.get_output_names()
-    full = find_port(name, names, "output")
-    with _backend_errors(spec):
-        return mido_backend.open_output(full)
+            port = mido_backend.open_output(virtual, client_name=client_name)
+    else:
+        if not name:
+            raise PortError("no MIDI output given: use --out-port NAME or --virtual NAME")
+        with _backend_errors(spec):
+            names = mido_backend.get_output_names()
+        full = find_port(name, names, "output")
+        with _backend_errors(spec):
+            port = mido_backend.open_output(full)
+    return DrainingOutput(port) if backend_label(spec) == "jack" else port
+
+
+class DrainingOutput:
+    """A JACK output port whose ``close`` waits until what was just sent has left.
+
+    rtmidi queues JACK messages for the client's next period, and jackd (in its default
+    asynchronous mode) hands them on one period later still; closing the port at once can drop
+    the last note-offs. ``close`` waits up to ``drain`` seconds after the last send (several
+    periods at any usual buffer size); everything else is the mido port's own.
+    """
+
+    def __init__(self, port: Any, drain: float = 0.15) -> None:
+        self._port = port
+        self._drain = drain
+        self._last_send = float("-inf")
+
+    def send(self, msg: Any) -> None:
+        self._port.send(msg)
+        self._last_send = time.monotonic()
+
+    def close(self) -> None:
+        if not self._port.closed:
+            wait = self._last_send + self._drain - time.monotonic()
+            if wait > 0:
+                time.sleep(wait)
+        self._port.close()
+
+    def __getattr__(self, attr: str) -> Any:
+        return getattr(self._port, attr)
+
+    def __enter__(self) -> DrainingOutput:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"DrainingOutput({self._port!r})"
 
 
 def open_input(

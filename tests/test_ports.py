@@ -138,6 +138,36 @@ def test_no_output_named_is_a_port_error():
 
 # --- real ports through JACK -----------------------------------------------------------------
 @pytest.mark.jack
+class FakePort:
+    closed = False
+    name = "fake"
+
+    def __init__(self) -> None:
+        self.sent: list[mido.Message] = []
+        self.closed_at: float | None = None
+
+    def send(self, msg: mido.Message) -> None:
+        self.sent.append(msg)
+
+    def close(self) -> None:
+        self.closed, self.closed_at = True, time.monotonic()
+
+
+def test_a_jack_output_closes_only_after_its_last_messages_had_time_to_leave():
+    port = FakePort()
+    out = ports.DrainingOutput(port, drain=0.2)
+    assert out.name == "fake"
+    out.send(mido.Message("note_off", note=60))
+    sent = time.monotonic()
+    out.close()
+    assert port.sent == [mido.Message("note_off", note=60)]
+    assert port.closed_at - sent >= 0.19
+    idle = ports.DrainingOutput(FakePort(), drain=5.0)  # nothing sent: closes at once
+    start = time.monotonic()
+    idle.close()
+    assert time.monotonic() - start < 1.0
+
+
 def test_virtual_output_is_listed_as_an_input_and_opened_by_a_unique_part(jack):
     name = unique("ptest")
     out = ports.open_output(virtual=name, backend="jack")
