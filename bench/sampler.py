@@ -8,6 +8,10 @@
   masks, top-p sampling, per token.
 - floor_us_per_token: a compiled loop that only reads every weight a token needs, once.
 - batch16_speedup: tokens per second of 16 variations as one batch over batch 1.
+- matvec_gmacs: the compute ceiling of one core, the kernels' own blocked product (8 sequences)
+  on weights that stay in L1, in billions of multiply-adds per second; batch16_ceiling: the
+  speed-up 16 variations would reach if their products ran at that rate on every core and
+  nothing else (cell, sampling, masks) cost anything: an upper bound, measured.
 Each figure is the median of --repeats runs, measured alternately in one process.
 """
 
@@ -26,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from composer import kernels  # noqa: E402
 from composer.encoding import TOK_START, satb_conditioning  # noqa: E402
-from composer.sampler import Plan, Sampler, SamplingSettings, plan_fermatas  # noqa: E402
+from composer.sampler import THREADS, Plan, Sampler, SamplingSettings, plan_fermatas  # noqa: E402
 from composer.score import Key  # noqa: E402
 
 
@@ -108,6 +112,22 @@ def floor_run(sampler: Sampler, tokens: int) -> float:
     return time.perf_counter() - t0
 
 
+def matvec_run(repeats: int) -> float:
+    """Multiply-adds per microsecond of kernels.matvec_add at batch 8, in L1."""
+    rng = np.random.default_rng(0)
+    w = rng.standard_normal((64, 512)).astype(np.float32)
+    x = rng.standard_normal((8, 512)).astype(np.float32)
+    out = np.zeros((8, 64), np.float32)
+    t0 = time.perf_counter()
+    kernels.repeat_matvec(w, x, out, repeats)
+    return w.size * 8 * repeats / ((time.perf_counter() - t0) * 1e6)
+
+
+def macs_per_token(sampler: Sampler) -> int:
+    t = sampler.tables
+    return t.W_first.size + t.W_up[: t.layers - 1].size + t.head_W.size
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", default=None)
@@ -119,12 +139,16 @@ def main() -> int:
     steps = args.tokens // 4
     numba_run(sampler, 16, 1, 0)  # warm caches
     floor_run(sampler, 10)
-    rows: dict[str, list[float]] = {"numba": [], "torch": [], "floor": [], "batch16": []}
+    matvec_run(1)
+    rows: dict[str, list[float]] = {
+        "numba": [], "torch": [], "floor": [], "batch16": [], "matvec": []
+    }  # fmt: skip
     for r in range(args.repeats):
         rows["numba"].append(numba_run(sampler, steps, 1, r) / (steps * 4) * 1e6)
         rows["torch"].append(torch_run(sampler, steps // 4, r) / (steps) * 1e6)
         rows["floor"].append(floor_run(sampler, steps * 4) / (steps * 4) * 1e6)
         rows["batch16"].append(numba_run(sampler, steps // 4, 16, r) / (steps * 16) * 1e6)
+        rows["matvec"].append(matvec_run(2000))
     med = {k: statistics.median(v) for k, v in rows.items()}
     result = {
         "model": str(sampler.bundle.path),
@@ -137,6 +161,10 @@ def main() -> int:
         "torch_over_numba": round(med["torch"] / med["numba"], 2),
         "numba_over_floor": round(med["numba"] / med["floor"], 2),
         "batch16_speedup": round(med["numba"] / med["batch16"], 2),
+        "matvec_gmacs": round(med["matvec"] / 1e3, 1),
+        "batch16_ceiling": round(
+            med["numba"] / (macs_per_token(sampler) / (THREADS * med["matvec"])), 2
+        ),
     }
     if args.json:
         print(json.dumps(result))

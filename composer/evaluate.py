@@ -6,8 +6,15 @@ tokens' probabilities (pitches high to low, then END), so the figure is exact. T
 and averages over the others (Bai, Kolter, Koltun 2018).
 
 SATB model: NLL per token, overall and per voice (free: nothing given), and harmonization: NLL of
-the alto, tenor and bass tokens given Bach's soprano, with the lookahead (the backward LSTM reads
-the whole soprano) and without it (only the soprano so far).
+the alto, tenor and bass tokens given Bach's soprano, three ways:
+- without lookahead: each step sees only the soprano so far (``-log`` of the product of
+  p(ATB_t | everything before it, soprano up to t));
+- with the backward LSTM's lookahead, which reads the whole soprano;
+- with the particle lookahead (what harmonize uses): p(ATB | whole soprano) by Bayes' rule from
+  the model as a joint model, p(S, ATB) / p(S), where log p(S) is estimated by the sampler's
+  particle filter (composer.sampler.Sampler.sample). The estimate of log p(S) is low on average
+  by an amount that shrinks as particles grow, so this figure errs slightly in its own favour;
+  ``bench/lookahead.py`` shows it settling as the particles double.
 """
 
 from __future__ import annotations
@@ -17,7 +24,7 @@ import torch
 import torch.nn.functional as F
 
 from composer.dataset import collate, jsb_example, satb_example
-from composer.encoding import SATB_VOICES
+from composer.encoding import SATB_VOICES, encode_satb
 
 VOICE_NAMES = ("soprano", "alto", "tenor", "bass")
 
@@ -82,10 +89,25 @@ def frequency_baseline(train: list, pieces: list) -> dict:
     }
 
 
-def evaluate_satb(model, scores: list) -> dict:
+def soprano_log_likelihood(sampler, score, particles: int, seed: int = 0) -> float:
+    """log p(soprano of score) under the model, marginal over alto, tenor and bass: the particle
+    filter's estimate with ``particles`` particles (the model's own distribution: temperature 1,
+    no top-p, no voice-leading rules)."""
+    from composer.sampler import Plan, SamplingSettings
+
+    forced = np.full(score.steps * SATB_VOICES, -1, np.int64)
+    forced[0::SATB_VOICES] = encode_satb(score).tokens[0::SATB_VOICES]
+    plan = Plan(score.steps, score.time_signature, score.pickup, score.key,
+                score.fermata_mask(), forced, lookahead=False)  # fmt: skip
+    settings = SamplingSettings.voice_leading("free", top_p=1.0, particles=particles)
+    return sampler.sample(plan, settings, 1, seed, particles=particles)[1]
+
+
+def evaluate_satb(model, scores: list, sampler=None, particles: int = 0) -> dict:
     out: dict = {"pieces": len(scores)}
     free = [satb_example(s, None, "free") for s in scores]
     nlls = token_nlls(model, free)
+    joint = float(sum(n.sum() for n in nlls))
     all_tokens = np.concatenate(nlls)
     out["nll_per_token"] = float(all_tokens.mean())
     out["tokens"] = int(len(all_tokens))
@@ -98,11 +120,20 @@ def evaluate_satb(model, scores: list) -> dict:
         nlls = token_nlls(model, harmonize)
         atb = np.concatenate([np.concatenate([n[v::SATB_VOICES] for v in (1, 2, 3)]) for n in nlls])
         out[f"harmonize_atb_nll_{label}"] = float(atb.mean())
+    if sampler is not None and particles:
+        log_p_soprano = sum(soprano_log_likelihood(sampler, s, particles) for s in scores)
+        atb_tokens = sum(len(n) // SATB_VOICES * 3 for n in nlls)
+        out["harmonize_atb_nll_particles"] = (joint + log_p_soprano) / atb_tokens
+        out["particles"] = particles
     return out
 
 
 def evaluate(
-    model_dir, data: str | None = None, split: str = "valid", data_file: str | None = None
+    model_dir,
+    data: str | None = None,
+    split: str = "valid",
+    data_file: str | None = None,
+    particles: int = 256,
 ) -> dict:
     """Evaluate a bundle on a split of its own kind of data (or of a given file)."""
     from composer.bundle import load_bundle
@@ -131,5 +162,8 @@ def evaluate(
         scores, _, _ = load_pieces(data or "bach", split)
         if not scores:
             raise DataError(f"no pieces in the {split} split of {data or 'bach'}")
-        result.update(evaluate_satb(model, scores))
+        from composer.sampler import Sampler
+
+        sampler = Sampler(bundle) if particles else None
+        result.update(evaluate_satb(model, scores, sampler, particles))
     return result

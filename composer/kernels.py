@@ -286,6 +286,18 @@ def sample_token(logits, allowed, temperature, top_k, top_p, scratch, state, b):
     return last
 
 
+@njit(**_INNER)
+def log_softmax_at(logits, token):
+    """log p(token) under softmax(logits) over the tokens a cell can hold (pitch, HOLD, REST)."""
+    top = -np.inf
+    for t in range(END):
+        top = max(top, logits[t])
+    total = 0.0
+    for t in range(END):
+        total += math.exp(logits[t] - top)
+    return logits[token] - top - math.log(total)
+
+
 CTX_NONE = 0  # no context
 CTX_GIVEN = 1  # context pitches read from ``ctx`` (JSB: the previous frame)
 CTX_SOUNDING = 2  # each voice's sounding pitch, voice k's pitch p at table row k * 128 + p
@@ -406,7 +418,7 @@ def voice_mask(allowed, b, s, sounding, before, range_lo, range_hi, pitch_ok, ru
         # masks and settings
         I1, I1, i64, types.boolean[::1], F1, i64, f32,
         # outputs
-        I2, F3, types.boolean,
+        I2, F3, types.boolean, types.float64[::1], types.boolean,
     ),
     **_OPTS,
 )  # fmt: skip
@@ -415,7 +427,7 @@ def run_positions(
     start, stop, slot, cond, ctx, ctx_mode, forced, out_forced,
     T_tok, T_ctx, W_first, W_up, b_up, head_W, head_b,
     range_lo, range_hi, rules, pitch_ok, temperature, top_k, top_p,
-    out_tokens, out_logits, keep_logits,
+    out_tokens, out_logits, keep_logits, log_weight, weigh,
 ):  # fmt: skip
     """Step B sequences through token positions [start, stop) of a SATB (or JSB) sequence.
 
@@ -433,6 +445,8 @@ def run_positions(
     range_lo/range_hi: int64[5] pitch range per slot; rules: RULE_* bits; pitch_ok: bool[128]
     (key filter);
     temperature: float32[5] per slot. out_tokens: int64[B, N].
+    weigh: add to log_weight[b] the log-probability the model (no masks, no temperature) gives
+    each shared forced token ``forced[i]``: the particle weights of Sampler.run.
     """
     batch = prev_tok.shape[0]
     g = W_first.shape[0]
@@ -453,10 +467,14 @@ def run_positions(
             for b in range(batch):
                 if out_forced[b, i] < 0:
                     all_forced = False
-        if keep_logits or not all_forced:
+        weigh_here = weigh and forced[i] >= 0
+        if keep_logits or weigh_here or not all_forced:
             output_layer(head_W, head_b, h[layers - 1], logits, batch)
             if keep_logits:
                 out_logits[:, i, :] = logits
+            if weigh_here:
+                for b in range(batch):
+                    log_weight[b] += log_softmax_at(logits[b], forced[i])
         s = slot[i]
         if s == 0:  # a new step: remember the chord that sounded before it
             before[:batch] = sounding[:batch]
@@ -523,3 +541,11 @@ def read_all(W, repeats):
                 s += w[i]
         acc += s
     return acc
+
+
+@njit(types.void(F2, F2, F2, i64), **_OPTS)
+def repeat_matvec(W, X, out, repeats):
+    """The compute ceiling: ``repeats`` blocked products out += W @ X (all of X's rows), for
+    weights small enough to stay in L1, so only the arithmetic is timed."""
+    for _ in range(repeats):
+        matvec_add(W, X, out, X.shape[0])

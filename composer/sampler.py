@@ -41,6 +41,8 @@ if TYPE_CHECKING:
 Progress = Callable[[float], None] | None
 Cancel = Callable[[], bool] | None
 CHUNK_STEPS = 16  # steps per kernel call (progress/cancel granularity)
+PARTICLE_CHUNK_STEPS = 4  # with particles: steps between chances to resample (a beat in 4/4)
+MAX_PARTICLES = 256
 
 
 @dataclass
@@ -53,6 +55,9 @@ class SamplingSettings:
     no_crossing: a voice never sounds above the voice over it. no_parallels: no consecutive
     perfect fifths or octaves. close_spacing: soprano-alto and alto-tenor within an octave.
     in_key: pitches of the key's scale only.
+    particles: harmonize and regenerate sample this many candidates at once and, beat by beat,
+    keep those under which the model finds the fixed notes still to come likely (sequential Monte
+    Carlo): the lookahead over the whole melody. 0: the backward LSTM's lookahead alone.
     """
 
     temperature: float = 1.0
@@ -64,6 +69,7 @@ class SamplingSettings:
     no_parallels: bool = True
     close_spacing: bool = False
     in_key: bool = False
+    particles: int = 16
 
     def resolved_seed(self) -> int:
         return self.seed if self.seed is not None else random.randrange(2**31)
@@ -360,8 +366,13 @@ class Sampler:
         settings = settings or SamplingSettings()
         if not 1 <= variations <= 64:
             raise GenerationError(f"variations must be 1-64, not {variations}")
+        if not 0 <= settings.particles <= MAX_PARTICLES:
+            raise GenerationError(f"particles must be 0-{MAX_PARTICLES}, not {settings.particles}")
         seed = settings.resolved_seed()
-        tokens = self.run(plan, settings, variations, seed, progress, cancel)
+        particles = settings.particles if mode in ("harmonize", "regenerate") else 0
+        if particles:  # the model as a joint model of every voice: no backward LSTM
+            plan = dataclasses.replace(plan, lookahead=False)
+        tokens, _ = self.sample(plan, settings, variations, seed, progress, cancel, particles)
         out = []
         fermatas = _fermata_onsets(plan.fermata_steps)
         for k in range(variations):
@@ -390,23 +401,50 @@ class Sampler:
         cancel: Cancel = None,
     ) -> np.ndarray:
         """Sample the plan: int64[variations, steps * 4] tokens."""
+        return self.sample(plan, settings, variations, seed, progress, cancel)[0]
+
+    def sample(
+        self,
+        plan: Plan,
+        settings: SamplingSettings,
+        variations: int,
+        seed: int,
+        progress: Progress = None,
+        cancel: Cancel = None,
+        particles: int = 0,
+    ) -> tuple[np.ndarray, float]:
+        """Sample the plan: (int64[variations, steps * 4] tokens, log-likelihood of the forced
+        tokens).
+
+        particles > 0: max(particles, variations) sequences run as particles of a sequential
+        Monte Carlo filter. Each carries the log-probability the model gives the forced tokens
+        since the last resampling; after every beat, if the weights have grown uneven (effective
+        number below half), the sequences are resampled in proportion to them, so the free
+        voices end up drawn given every forced token, including those after them. The
+        variations are drawn from the final particles by weight, and the log-likelihood (the
+        filter's estimate of log p(forced tokens)) is returned; without particles it is 0.
+        """
         t = self.tables
+        batch = max(variations, particles)
         slot, pos, ferm, key = satb_conditioning(
             plan.steps, plan.time_signature, plan.pickup, plan.fermata_steps, plan.key
         )
         cond = t.conditioning(slot, pos, ferm, key, plan.forced if plan.lookahead else None)
         n = plan.steps * 4
-        out = np.zeros((variations, n), np.int64)
-        out_forced = np.full((variations, n), -1, np.int64)
+        out = np.zeros((batch, n), np.int64)
+        out_forced = np.full((batch, n), -1, np.int64)
         forced = np.ascontiguousarray(plan.forced)
         pitch_ok = t.pitch_filter(plan.key if settings.in_key else None)
         temps = settings.temperatures()
         # Sequences are independent: big batches run as two groups on two threads (the kernels
         # release the GIL). Groups of a multiple of 4 compute exactly what one batch would.
-        rng = np.random.SeedSequence(seed).generate_state(variations, np.uint64)
-        groups = split_batch(variations, THREADS)
+        rng = np.random.SeedSequence(seed).generate_state(batch, np.uint64)
+        groups = split_batch(batch, THREADS)
         states = [t.new_state(b1 - b0, rng[b0:b1]) for b0, b1 in groups]
-        chunk = CHUNK_STEPS * 4
+        log_weight = np.zeros(batch) if particles else None
+        resampler = np.random.default_rng([seed, 1])
+        log_likelihood = 0.0
+        chunk = (PARTICLE_CHUNK_STEPS if particles else CHUNK_STEPS) * 4
         pool = _pool() if len(groups) > 1 else None
         for start in range(0, n, chunk):
             if cancel and cancel():
@@ -427,15 +465,55 @@ class Sampler:
                     temps,
                     settings,
                     out[b0:b1],
+                    log_weight=None if log_weight is None else log_weight[b0:b1],
                 )
 
             if pool:
                 list(pool.map(work, range(len(groups))))
             else:
                 work(0)
+            if log_weight is not None and stop < n:
+                log_likelihood += _resample(states, groups, out, log_weight, resampler)
             if progress:
                 progress(stop / n)
-        return out
+        if log_weight is None:
+            return out[:variations], 0.0
+        log_likelihood += _log_mean_exp(log_weight)
+        w = np.exp(log_weight - log_weight.max()) + 1e-12
+        keep = resampler.choice(batch, variations, replace=False, p=w / w.sum())
+        return out[np.sort(keep)], log_likelihood
+
+
+def _log_mean_exp(x: np.ndarray) -> float:
+    top = float(x.max())
+    return top + float(np.log(np.mean(np.exp(x - top))))
+
+
+def _resample(
+    states: list[dict],
+    groups: list[tuple[int, int]],
+    out: np.ndarray,
+    log_weight: np.ndarray,
+    rng: np.random.Generator,
+) -> float:
+    """Resample the particles if their weights are uneven (systematic resampling); returns what
+    this adds to the log-likelihood estimate (0 when nothing is resampled). Each sequence keeps
+    its own random stream, so copies of one particle go their own ways."""
+    w = np.exp(log_weight - log_weight.max())
+    if w.sum() ** 2 / (w**2).sum() >= len(w) / 2:
+        return 0.0
+    added = _log_mean_exp(log_weight)
+    cdf = np.cumsum(w / w.sum())
+    cdf[-1] = 1.0
+    ancestors = np.searchsorted(cdf, (rng.random() + np.arange(len(w))) / len(w))
+    for name in ("prev", "h", "c", "sounding", "before"):
+        axis = 1 if name in ("h", "c") else 0
+        everyone = np.concatenate([s[name] for s in states], axis=axis)
+        for (b0, b1), s in zip(groups, states, strict=True):
+            s[name][...] = np.take(everyone, ancestors[b0:b1], axis=axis)
+    out[...] = out[ancestors]
+    log_weight[...] = 0.0
+    return added
 
 
 THREADS = max(1, min(2, os.cpu_count() or 1))

@@ -71,6 +71,7 @@ class Tables:
         self.range_hi = np.array(hi, np.int64)
         self.no_ctx = np.zeros((1, 1, 1), np.int64)
         self.no_logits = np.zeros((1, 1, 1), np.float32)
+        self.no_weight = np.zeros(1, np.float64)
 
     def conditioning(self, slot, pos, ferm, key, forced=None) -> np.ndarray:
         """float32[N, G]: each position's conditioning rows summed, once per plan: voice, bar
@@ -125,8 +126,10 @@ class Tables:
         logits_out: np.ndarray | None = None,
         keep_logits: bool = False,
         ctx: np.ndarray | None = None,
+        log_weight: np.ndarray | None = None,
     ) -> None:
-        """Run positions [start, stop) through the kernels (see kernels.run_positions)."""
+        """Run positions [start, stop) through the kernels (see kernels.run_positions); with
+        log_weight (float64[B]), add each sequence's log-probability of the forced tokens."""
         logits = logits_out if keep_logits else self.no_logits
         kernels.run_positions(
             state["prev"],
@@ -160,4 +163,6 @@ class Tables:
             out,
             logits,
             keep_logits,
+            self.no_weight if log_weight is None else log_weight,
+            log_weight is not None,
         )

@@ -43,3 +43,18 @@ def test_lookahead_reads_what_is_fixed(model):
     with torch.inference_mode():
         la, lb = model(collate([a]))[0, :10], model(collate([b]))[0, :10]
     assert not torch.equal(la, lb)
+
+
+def test_evaluate_reports_harmonization_three_ways_and_the_particles_see_ahead():
+    from composer.evaluate import evaluate_satb
+    from composer.export import model_from_bundle
+    from composer.sampler import Sampler
+
+    sampler = Sampler.load()  # the shipped model
+    scores = load_chorales("valid")[:3]
+    r = evaluate_satb(model_from_bundle(sampler.bundle), scores, sampler, particles=32)
+    assert r["pieces"] == 3 and r["particles"] == 32
+    for key in ("with_lookahead", "without_lookahead", "particles"):
+        assert 0.1 < r[f"harmonize_atb_nll_{key}"] < 2.0
+    # Bayes' rule over the whole soprano beats reading it only up to now
+    assert r["harmonize_atb_nll_particles"] < r["harmonize_atb_nll_without_lookahead"] - 0.005

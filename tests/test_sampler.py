@@ -193,3 +193,70 @@ def test_generation_never_imports_torch_or_qt():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_harmonize_with_particles_keeps_the_melody_and_reads_the_whole_of_it(sampler):
+    melody = melody_score(sampler)
+    s = SamplingSettings(seed=5, particles=16)
+    many = sampler.harmonize(melody, settings=s, variations=3)
+    assert many == sampler.harmonize(melody, settings=s, variations=3)
+    for h in many:
+        assert np.array_equal(h.grid[:, 0], melody.grid[:, 0]) and in_ranges(h)
+    # a different last phrase changes the chords before it: the particles look ahead
+    half = melody.steps // 2
+    changed = melody.grid.copy()
+    changed[half:, 0] = np.where(changed[half:, 0] >= 0, changed[half:, 0] + 2, changed[half:, 0])
+    other = Score(changed, pickup=melody.pickup, key=Key.parse("F major"), tempo=70)
+    [a] = sampler.harmonize(melody, key=Key.parse("F major"), settings=s)
+    [b] = sampler.harmonize(other, key=Key.parse("F major"), settings=s)
+    assert not np.array_equal(a.grid[:half, 1:], b.grid[:half, 1:])
+    with pytest.raises(GenerationError, match="particles"):
+        sampler.harmonize(melody, settings=SamplingSettings(particles=-1))
+
+
+def test_particles_estimate_the_likelihood_of_what_is_fixed(sampler):
+    """With every token fixed, all particles agree, and the estimate is the exact likelihood:
+    the sum of the model's log-probabilities of the tokens (torch, teacher-forced)."""
+    torch = pytest.importorskip("torch")
+    from composer.dataset import satb_example
+    from composer.encoding import encode_satb
+    from composer.evaluate import token_nlls
+    from composer.export import model_from_bundle
+    from composer.sampler import Plan
+
+    [piece] = sampler.generate(bars=4, key="G major", settings=SamplingSettings(seed=6))
+    enc = encode_satb(piece)
+    plan = Plan(piece.steps, piece.time_signature, piece.pickup, piece.key,
+                piece.fermata_mask(), enc.tokens.astype(np.int64), lookahead=False)  # fmt: skip
+    settings = SamplingSettings.voice_leading("free", top_p=1.0)
+    tokens, log_p = sampler.sample(plan, settings, 2, seed=0, particles=8)
+    assert (tokens == enc.tokens).all()
+    with torch.inference_mode():
+        [nll] = token_nlls(model_from_bundle(sampler.bundle), [satb_example(piece, None, "free")])
+    assert log_p == pytest.approx(-nll.sum(), rel=1e-5)
+
+
+def test_resampling_copies_whole_particles_by_weight():
+    from composer.sampler import _resample
+
+    groups = [(0, 8), (8, 16)]
+    states = []
+    for b0, b1 in groups:
+        ids = np.arange(b0, b1)
+        states.append({
+            "prev": ids.copy(), "h": np.tile(ids, (2, 3, 1)).transpose(0, 2, 1).astype(np.float32),
+            "c": -np.tile(ids, (2, 3, 1)).transpose(0, 2, 1).astype(np.float32),
+            "sounding": np.repeat(ids[:, None], 4, 1), "before": np.repeat(ids[:, None], 4, 1),
+        })  # fmt: skip
+    out = np.arange(16)[:, None] * np.ones((1, 5), np.int64)
+    even = np.zeros(16)
+    assert _resample(states, groups, out, even, np.random.default_rng(0)) == 0.0  # even: kept
+    assert (out[:, 0] == np.arange(16)).all()
+    log_weight = np.full(16, -50.0)
+    log_weight[11] = 0.0
+    added = _resample(states, groups, out, log_weight, np.random.default_rng(0))
+    assert added == pytest.approx(np.log(np.mean(np.exp(np.r_[np.full(15, -50.0), 0.0]))))
+    assert (out == 11).all() and (log_weight == 0).all()
+    for s in states:
+        assert (s["prev"] == 11).all() and (s["sounding"] == 11).all()
+        assert (s["h"] == 11).all() and (s["c"] == -11).all() and (s["before"] == 11).all()

@@ -58,6 +58,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     h.add_argument("melody", type=Path, help="a MIDI file; its top voice is the melody")
     h.add_argument("--key", default=None, help="default: the file's key, or estimated")
     _common(h, "out/harmonized.mid")
+    _particles(h)
     h.set_defaults(func=run_harmonize)
 
     r = sub.add_parser(
@@ -74,6 +75,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--voices", default="alto,tenor,bass", help="comma-separated: soprano, alto, tenor, bass"
     )
     _common(r, "out/regenerated.mid")
+    _particles(r)
     r.set_defaults(func=run_regenerate)
 
 
@@ -100,6 +102,16 @@ def _common(p: argparse.ArgumentParser, default_out: str) -> None:
     p.add_argument("--in-key", action="store_true", help="only notes of the key's scale")
 
 
+def _particles(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--particles",
+        type=int,
+        default=16,
+        help="candidates written together; beat by beat those that fit the fixed notes still "
+        "to come are kept (the lookahead over the whole melody). 0: the backward LSTM alone",
+    )
+
+
 def settings_from(args: argparse.Namespace):
     from composer.sampler import SamplingSettings
 
@@ -123,6 +135,7 @@ def settings_from(args: argparse.Namespace):
         top_p=args.top_p,
         seed=args.seed,
         in_key=args.in_key,
+        particles=getattr(args, "particles", 0),
     )
 
 

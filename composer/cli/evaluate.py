@@ -12,7 +12,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="measure a model: NLL on a split, or a musical quality report",
         description="Measure a model bundle. JSB models: NLL per frame (nll_per_frame, "
         "nll_per_frame_bai). SATB models: NLL per token and per voice, and harmonization NLL "
-        "with and without the lookahead. --report DIR writes a musical report instead.",
+        "without lookahead, with the backward LSTM's and with the particle lookahead. --report DIR "
+        "writes a musical report instead.",
     )
     p.add_argument("--model", default="models/bach-satb", help="bundle folder or name")
     p.add_argument("--data", default=None, help="bach | jsb-quarter | a folder of MIDI files")
@@ -22,6 +23,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="a JSON file in the format of ../shared/jsb/jsb-quarter.json",
     )
     p.add_argument("--split", default="valid", help="valid (default), test or train")
+    p.add_argument(
+        "--particles",
+        type=int,
+        default=256,
+        help="SATB: particles for the harmonization NLL with the particle lookahead (0: skip)",
+    )
     p.add_argument("--json", action="store_true", help="end with one JSON line")
     p.add_argument(
         "--save", action="store_true", help="record the figures in the bundle's config.json"
@@ -48,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     from composer.evaluate import evaluate
 
-    result = evaluate(args.model, args.data, args.split, args.data_file)
+    result = evaluate(args.model, args.data, args.split, args.data_file, args.particles)
     if args.save:
         from composer.bundle import resolve
         from composer.fileio import write_text_atomic
