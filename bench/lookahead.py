@@ -26,6 +26,11 @@ from composer.sampler import Sampler  # noqa: E402
 from composer.train import load_pieces  # noqa: E402
 
 
+def say(args: argparse.Namespace, text: str) -> None:
+    if not args.json:
+        print(text, flush=True)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", default=None)
@@ -40,14 +45,24 @@ def main() -> int:
     base = evaluate_satb(model, scores)
     result["without_lookahead"] = round(base["harmonize_atb_nll_without_lookahead"], 4)
     result["lstm_lookahead"] = round(base["harmonize_atb_nll_with_lookahead"], 4)
+    counts = [int(x) for x in args.particles.split(",")]
     curve = {}
-    for n in (int(x) for x in args.particles.split(",")):
+    for n in counts[:-1]:
         t0 = time.perf_counter()
-        r = evaluate_satb(model, scores, sampler, n)
-        curve[n] = round(r["harmonize_atb_nll_particles"], 4)
-        if not args.json:
-            print(f"particles {n:4d}: {curve[n]:.4f} nats per ATB token "
-                  f"({time.perf_counter() - t0:.0f} s)", flush=True)  # fmt: skip
+        curve[n] = round(evaluate_satb(model, scores, sampler, n)["harmonize_atb_nll_particles"], 4)
+        say(args, f"particles {n:4d}: {curve[n]:.4f} ({time.perf_counter() - t0:.0f} s)")
+    # the most particles piece by piece: the same figure, and how many pieces it wins
+    t0 = time.perf_counter()
+    n, total, tokens, wins = counts[-1], 0.0, 0, 0
+    for score in scores:
+        r = evaluate_satb(model, [score], sampler, n)
+        atb = score.steps * 3
+        total += r["harmonize_atb_nll_particles"] * atb
+        tokens += atb
+        wins += r["harmonize_atb_nll_particles"] < r["harmonize_atb_nll_without_lookahead"]
+    curve[n] = round(total / tokens, 4)
+    say(args, f"particles {n:4d}: {curve[n]:.4f} ({time.perf_counter() - t0:.0f} s)")
+    result["pieces_won"] = f"{wins} of {len(scores)}"
     result["particle_lookahead"] = curve
     best = curve[max(curve)]
     result["gain_over_none"] = round(result["without_lookahead"] - best, 4)
