@@ -416,16 +416,20 @@ class Sampler:
         """Sample the plan: (int64[variations, steps * 4] tokens, log-likelihood of the forced
         tokens).
 
-        particles > 0: max(particles, variations) sequences run as particles of a sequential
-        Monte Carlo filter. Each carries the log-probability the model gives the forced tokens
-        since the last resampling; after every beat, if the weights have grown uneven (effective
-        number below half), the sequences are resampled in proportion to them, so the free
-        voices end up drawn given every forced token, including those after them. The
-        variations are drawn from the final particles by weight, and the log-likelihood (the
-        filter's estimate of log p(forced tokens)) is returned; without particles it is 0.
+        particles > 0: each variation comes from its own sequential Monte Carlo filter of
+        ``particles`` sequences (fewer when variations x particles would pass MAX_PARTICLES).
+        Each sequence carries the log-probability the model gives the forced tokens since the
+        last resampling; after every beat, a filter whose weights have grown uneven (effective
+        number below half) is resampled in proportion to them, so the free voices end up drawn
+        given every forced token, including those after them. Each filter's variation is drawn
+        from its final particles by weight. Separate filters keep variations apart: within one,
+        resampling soon gives every particle the same ancestor for the early bars. The
+        log-likelihood returned is the filters' mean estimate of log p(forced tokens); without
+        particles it is 0.
         """
         t = self.tables
-        batch = max(variations, particles)
+        per = max(1, min(particles, MAX_PARTICLES // variations))
+        batch = variations * per if particles else variations
         slot, pos, ferm, key = satb_conditioning(
             plan.steps, plan.time_signature, plan.pickup, plan.fermata_steps, plan.key
         )
@@ -473,15 +477,18 @@ class Sampler:
             else:
                 work(0)
             if log_weight is not None and stop < n:
-                log_likelihood += _resample(states, groups, out, log_weight, resampler)
+                log_likelihood += _resample(states, groups, out, log_weight, resampler, per)
             if progress:
                 progress(stop / n)
         if log_weight is None:
-            return out[:variations], 0.0
-        log_likelihood += _log_mean_exp(log_weight)
-        w = np.exp(log_weight - log_weight.max()) + 1e-12
-        keep = resampler.choice(batch, variations, replace=False, p=w / w.sum())
-        return out[np.sort(keep)], log_likelihood
+            return out, 0.0
+        keep = []
+        for f0 in range(0, batch, per):
+            lw = log_weight[f0 : f0 + per]
+            log_likelihood += _log_mean_exp(lw)
+            w = np.exp(lw - lw.max())
+            keep.append(f0 + int(resampler.choice(per, p=w / w.sum())))
+        return out[keep], log_likelihood / variations
 
 
 def _log_mean_exp(x: np.ndarray) -> float:
@@ -495,24 +502,34 @@ def _resample(
     out: np.ndarray,
     log_weight: np.ndarray,
     rng: np.random.Generator,
+    size: int,
 ) -> float:
-    """Resample the particles if their weights are uneven (systematic resampling); returns what
-    this adds to the log-likelihood estimate (0 when nothing is resampled). Each sequence keeps
-    its own random stream, so copies of one particle go their own ways."""
-    w = np.exp(log_weight - log_weight.max())
-    if w.sum() ** 2 / (w**2).sum() >= len(w) / 2:
-        return 0.0
-    added = _log_mean_exp(log_weight)
-    cdf = np.cumsum(w / w.sum())
-    cdf[-1] = 1.0
-    ancestors = np.searchsorted(cdf, (rng.random() + np.arange(len(w))) / len(w))
+    """Resample each filter (``size`` consecutive sequences) whose weights have grown uneven,
+    by systematic resampling; returns what this adds to the filters' summed log-likelihood
+    estimates. Each sequence keeps its own random stream, so copies of one particle go their own
+    ways."""
+    ancestors = np.arange(len(log_weight))
+    added = 0.0
+    for f0 in range(0, len(log_weight), size):
+        lw = log_weight[f0 : f0 + size]
+        w = np.exp(lw - lw.max())
+        if w.sum() ** 2 / (w**2).sum() >= size / 2:
+            continue
+        added += _log_mean_exp(lw)
+        cdf = np.cumsum(w / w.sum())
+        cdf[-1] = 1.0
+        ancestors[f0 : f0 + size] = f0 + np.searchsorted(
+            cdf, (rng.random() + np.arange(size)) / size
+        )
+        lw[...] = 0.0
+    if (ancestors == np.arange(len(ancestors))).all():
+        return added
     for name in ("prev", "h", "c", "sounding", "before"):
         axis = 1 if name in ("h", "c") else 0
         everyone = np.concatenate([s[name] for s in states], axis=axis)
         for (b0, b1), s in zip(groups, states, strict=True):
             s[name][...] = np.take(everyone, ancestors[b0:b1], axis=axis)
     out[...] = out[ancestors]
-    log_weight[...] = 0.0
     return added
 
 

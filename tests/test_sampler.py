@@ -202,6 +202,8 @@ def test_harmonize_with_particles_keeps_the_melody_and_reads_the_whole_of_it(sam
     assert many == sampler.harmonize(melody, settings=s, variations=3)
     for h in many:
         assert np.array_equal(h.grid[:, 0], melody.grid[:, 0]) and in_ranges(h)
+    first = melody.steps // 4  # each variation has its own filter: they differ from the start
+    assert len({h.grid[:first].tobytes() for h in many}) == 3
     # a different last phrase changes the chords before it: the particles look ahead
     half = melody.steps // 2
     changed = melody.grid.copy()
@@ -250,13 +252,20 @@ def test_resampling_copies_whole_particles_by_weight():
         })  # fmt: skip
     out = np.arange(16)[:, None] * np.ones((1, 5), np.int64)
     even = np.zeros(16)
-    assert _resample(states, groups, out, even, np.random.default_rng(0)) == 0.0  # even: kept
+    assert _resample(states, groups, out, even, np.random.default_rng(0), 16) == 0.0  # even: kept
     assert (out[:, 0] == np.arange(16)).all()
     log_weight = np.full(16, -50.0)
     log_weight[11] = 0.0
-    added = _resample(states, groups, out, log_weight, np.random.default_rng(0))
+    added = _resample(states, groups, out, log_weight, np.random.default_rng(0), 16)
     assert added == pytest.approx(np.log(np.mean(np.exp(np.r_[np.full(15, -50.0), 0.0]))))
     assert (out == 11).all() and (log_weight == 0).all()
     for s in states:
         assert (s["prev"] == 11).all() and (s["sounding"] == 11).all()
         assert (s["h"] == 11).all() and (s["c"] == -11).all() and (s["before"] == 11).all()
+    # two filters of 8: only the uneven one is resampled, within itself
+    out[:, 0] = np.arange(16)
+    log_weight = np.zeros(16)
+    log_weight[8:] = -50.0
+    log_weight[13] = 0.0
+    _resample(states, groups, out, log_weight, np.random.default_rng(0), 8)
+    assert (out[:8, 0] == np.arange(8)).all() and (out[8:, 0] == 13).all()
