@@ -16,6 +16,7 @@ import os
 import random
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -449,37 +450,40 @@ class Sampler:
         resampler = np.random.default_rng([seed, 1])
         log_likelihood = 0.0
         chunk = (PARTICLE_CHUNK_STEPS if particles else CHUNK_STEPS) * 4
-        pool = _pool() if len(groups) > 1 else None
-        for start in range(0, n, chunk):
-            if cancel and cancel():
-                raise GenerationError("cancelled")
-            stop = min(n, start + chunk)
+        # the second group's helper thread lives for this call only: nothing idles afterwards
+        with (
+            ThreadPoolExecutor(1, "composer-sampler") if len(groups) > 1 else nullcontext() as pool
+        ):
+            for start in range(0, n, chunk):
+                if cancel and cancel():
+                    raise GenerationError("cancelled")
+                stop = min(n, start + chunk)
 
-            def work(g: int, start=start, stop=stop) -> None:
-                b0, b1 = groups[g]
-                t.step(
-                    states[g],
-                    start,
-                    stop,
-                    slot,
-                    cond,
-                    forced,
-                    out_forced[b0:b1],
-                    pitch_ok,
-                    temps,
-                    settings,
-                    out[b0:b1],
-                    log_weight=None if log_weight is None else log_weight[b0:b1],
-                )
+                def work(g: int, start=start, stop=stop) -> None:
+                    b0, b1 = groups[g]
+                    t.step(
+                        states[g],
+                        start,
+                        stop,
+                        slot,
+                        cond,
+                        forced,
+                        out_forced[b0:b1],
+                        pitch_ok,
+                        temps,
+                        settings,
+                        out[b0:b1],
+                        log_weight=None if log_weight is None else log_weight[b0:b1],
+                    )
 
-            if pool:
-                list(pool.map(work, range(len(groups))))
-            else:
+                other = pool.submit(work, 1) if pool else None
                 work(0)
-            if log_weight is not None and stop < n:
-                log_likelihood += _resample(states, groups, out, log_weight, resampler, per)
-            if progress:
-                progress(stop / n)
+                if other:
+                    other.result()
+                if log_weight is not None and stop < n:
+                    log_likelihood += _resample(states, groups, out, log_weight, resampler, per)
+                if progress:
+                    progress(stop / n)
         if log_weight is None:
             return out, 0.0
         keep = []
@@ -534,14 +538,6 @@ def _resample(
 
 
 THREADS = max(1, min(2, os.cpu_count() or 1))
-_POOL: ThreadPoolExecutor | None = None
-
-
-def _pool() -> ThreadPoolExecutor:
-    global _POOL
-    if _POOL is None:
-        _POOL = ThreadPoolExecutor(max_workers=THREADS, thread_name_prefix="composer-sampler")
-    return _POOL
 
 
 def split_batch(batch: int, threads: int) -> list[tuple[int, int]]:

@@ -39,6 +39,7 @@ class ComposeParams:
     seed: int = 1
     variations: int = 3
     voice_leading: str = "bach"  # bach | strict | free (composer.sampler.SamplingSettings)
+    particles: int = 16  # harmonize / regenerate: candidates weighed against the music after them
 
 
 VOICE_LEADING_LABELS = {
@@ -53,7 +54,12 @@ def sampling_settings(p: ComposeParams):
 
     style = p.voice_leading if p.voice_leading in VOICE_LEADING_LABELS else "bach"
     return SamplingSettings.voice_leading(
-        style, temperature=p.temperature, top_k=0, top_p=p.top_p, seed=p.seed
+        style,
+        temperature=p.temperature,
+        top_k=0,
+        top_p=p.top_p,
+        seed=p.seed,
+        particles=max(0, int(p.particles)),
     )
 
 

@@ -72,6 +72,12 @@ class ComposePanel(QGroupBox):
         seed_row.addWidget(self.seed, 1)
         seed_row.addWidget(self.new_seed)
         self.variations = QSpinBox(minimum=1, maximum=8, value=3)
+        self.particles = QSpinBox(minimum=0, maximum=64, value=16, suffix=" candidates")
+        self.particles.setToolTip(
+            "Harmonize and regenerate: candidates written together; after every beat those\n"
+            "that fit the music still to come are kept. More: a closer fit, slower.\n"
+            "0: one pass, with the model's own lookahead only."
+        )
         self.voice_leading = QComboBox()
         for style, label in VOICE_LEADING_LABELS.items():
             self.voice_leading.addItem(label, style)
@@ -90,6 +96,7 @@ class ComposePanel(QGroupBox):
         form.addRow("Seed", seed_row)
         form.addRow("Variations", self.variations)
         form.addRow("Voice leading", self.voice_leading)
+        form.addRow("Look-ahead", self.particles)
         self.selection_label = QLabel("Selection: none (drag on the roll)")
         self.selection_label.setObjectName("hint")
         self.selection_label.setWordWrap(True)
@@ -116,6 +123,7 @@ class ComposePanel(QGroupBox):
         self.bars.setEnabled(mode in ("new", "continue"))
         self.time_sig.setEnabled(mode == "new")
         self.key.setEnabled(mode in ("new", "harmonize"))
+        self.particles.setEnabled(mode in ("harmonize", "regenerate"))
 
     def roll_seed(self) -> None:
         self.seed.setValue(random.randrange(2**31 - 1))
@@ -135,6 +143,7 @@ class ComposePanel(QGroupBox):
             seed=self.seed.value(),
             variations=self.variations.value(),
             voice_leading=self.voice_leading.currentData(),
+            particles=self.particles.value(),
         )
 
     def set_params(self, p: ComposeParams) -> None:
@@ -152,6 +161,7 @@ class ComposePanel(QGroupBox):
         self.variations.setValue(int(p.variations))
         index = self.voice_leading.findData(p.voice_leading)
         self.voice_leading.setCurrentIndex(max(0, index))
+        self.particles.setValue(int(p.particles))
 
     def set_busy(self, busy: bool, text: str = "") -> None:
         self.compose_button.setEnabled(not busy)

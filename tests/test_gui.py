@@ -67,7 +67,10 @@ def no_thread_left():
     yield
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline:
-        extra = [t for t in threading.enumerate() if t not in before and t.is_alive()]
+        # a _DummyThread only stands for a thread Python did not start (a worker's QThread,
+        # once it started the sampler's helper thread); live_workers() covers those
+        extra = [t for t in threading.enumerate() if t not in before and t.is_alive()
+                 and not isinstance(t, threading._DummyThread)]  # fmt: skip
         if not workers.live_workers() and not extra:
             return
         time.sleep(0.05)
