@@ -47,7 +47,7 @@ def numba_run(sampler: Sampler, steps: int, batch: int, seed: int) -> float:
         lookahead=False,
     )
     t0 = time.perf_counter()
-    sampler.run(plan, SamplingSettings(seed=seed), batch, seed)
+    sampler.sample(plan, SamplingSettings(seed=seed), batch, seed)
     return time.perf_counter() - t0
 
 

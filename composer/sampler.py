@@ -392,18 +392,6 @@ class Sampler:
             out.append(score.validate())
         return out
 
-    def run(
-        self,
-        plan: Plan,
-        settings: SamplingSettings,
-        variations: int,
-        seed: int,
-        progress: Progress = None,
-        cancel: Cancel = None,
-    ) -> np.ndarray:
-        """Sample the plan: int64[variations, steps * 4] tokens."""
-        return self.sample(plan, settings, variations, seed, progress, cancel)[0]
-
     def sample(
         self,
         plan: Plan,
