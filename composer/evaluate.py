@@ -121,7 +121,11 @@ def evaluate_satb(model, scores: list, sampler=None, particles: int = 0) -> dict
         atb = np.concatenate([np.concatenate([n[v::SATB_VOICES] for v in (1, 2, 3)]) for n in nlls])
         out[f"harmonize_atb_nll_{label}"] = float(atb.mean())
     if sampler is not None and particles:
-        log_p_soprano = sum(soprano_log_likelihood(sampler, s, particles) for s in scores)
+        from tqdm import tqdm
+
+        pieces = tqdm(scores, desc=f"harmonizing with {particles} particles", unit="piece",
+                      leave=False, disable=len(scores) < 4)  # fmt: skip
+        log_p_soprano = sum(soprano_log_likelihood(sampler, s, particles) for s in pieces)
         atb_tokens = sum(len(n) // SATB_VOICES * 3 for n in nlls)
         out["harmonize_atb_nll_particles"] = (joint + log_p_soprano) / atb_tokens
         out["particles"] = particles
