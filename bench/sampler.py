@@ -10,8 +10,8 @@
 - batch16_speedup: tokens per second of 16 variations as one batch over batch 1.
 - matvec_gmacs: the compute ceiling of one core, the kernels' own blocked product (8 sequences)
   on weights that stay in L1, in billions of multiply-adds per second; batch16_ceiling: the
-  speed-up 16 variations would reach if their products ran at that rate on every core and
-  nothing else (cell, sampling, masks) cost anything: an upper bound, measured.
+  speed-up 16 variations would reach if their products (the whole output layer counted) ran at
+  that rate on every core and nothing else (cell, sampling, masks) cost anything.
 Each figure is the median of --repeats runs, measured alternately in one process.
 """
 

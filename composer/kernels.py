@@ -351,11 +351,13 @@ def lstm_layers(x, batch, W_first, W_up, b_up, h, c, gates, cat):
 
 
 @njit(**_INNER)
-def output_layer(head_W, head_b, top, logits, batch):
-    """logits[b] = head_W @ top[b] + head_b."""
+def output_layer(head_W, head_b, top, logits, batch, r0, r1):
+    """logits[b, r0:r1] = head_W[r0:r1] @ top[b] + head_b[r0:r1]; the other logits are left
+    as they were. With r0 a multiple of 8, each logit is computed exactly as in the whole layer
+    (matvec_add's blocks line up), so skipping rows changes nothing else."""
     for b in range(batch):
-        logits[b] = head_b
-    matvec_add(head_W, top, logits, batch)
+        logits[b, r0:r1] = head_b[r0:r1]
+    matvec_add(head_W[r0:r1], top, logits[:, r0:r1], batch)
 
 
 RULE_NO_CROSSING = 1  # a voice never sounds above the voice over it
@@ -468,14 +470,19 @@ def run_positions(
                 if out_forced[b, i] < 0:
                     all_forced = False
         weigh_here = weigh and forced[i] >= 0
-        if keep_logits or weigh_here or not all_forced:
-            output_layer(head_W, head_b, h[layers - 1], logits, batch)
+        s = slot[i]
+        if keep_logits or weigh_here or (s >= 4 and not all_forced):
+            output_layer(head_W, head_b, h[layers - 1], logits, batch, 0, v)
             if keep_logits:
                 out_logits[:, i, :] = logits
             if weigh_here:
                 for b in range(batch):
                     log_weight[b] += log_softmax_at(logits[b], forced[i])
-        s = slot[i]
+        elif not all_forced:  # only what a voice may sample: its range, then HOLD and REST
+            lo = range_lo[s] // 8 * 8
+            output_layer(head_W, head_b, h[layers - 1], logits, batch, lo,
+                         min(v, (range_hi[s] + 8) // 8 * 8))  # fmt: skip
+            output_layer(head_W, head_b, h[layers - 1], logits, batch, HOLD, min(v, HOLD + 8))
         if s == 0:  # a new step: remember the chord that sounded before it
             before[:batch] = sounding[:batch]
         for b in range(batch):
