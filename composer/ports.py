@@ -199,21 +199,36 @@ def open_output(
     port with this name that other programs connect to (macOS, Linux; under client_name).
     """
     spec = backend_spec(backend)
+    port = _open(spec, "output", name, virtual, client_name,
+                 "no MIDI output given: use --out-port NAME or --virtual NAME")  # fmt: skip
+    return DrainingOutput(port) if backend_label(spec) == "jack" else port
+
+
+def _open(
+    spec: str,
+    kind: str,
+    name: str | None,
+    virtual: str | None,
+    client_name: str,
+    missing: str,
+    **kw: Any,
+) -> Any:
+    """Open a mido port of kind "input" or "output": a virtual one, or an existing one by
+    (part of) its name; every failure is a one-line PortError (missing: when no name is given)."""
     if virtual is not None:
         _check_virtual(spec)
     mido_backend = _load(spec)
+    opener = getattr(mido_backend, f"open_{kind}")
     if virtual is not None:
         with _backend_errors(spec):
-            port = mido_backend.open_output(virtual, client_name=client_name)
-    else:
-        if not name:
-            raise PortError("no MIDI output given: use --out-port NAME or --virtual NAME")
-        with _backend_errors(spec):
-            names = mido_backend.get_output_names()
-        full = find_port(name, names, "output")
-        with _backend_errors(spec):
-            port = mido_backend.open_output(full)
-    return DrainingOutput(port) if backend_label(spec) == "jack" else port
+            return opener(virtual, client_name=client_name, **kw)
+    if not name:
+        raise PortError(missing)
+    with _backend_errors(spec):
+        names = getattr(mido_backend, f"get_{kind}_names")()
+    full = find_port(name, names, kind)
+    with _backend_errors(spec):
+        return opener(full, **kw)
 
 
 class DrainingOutput:
@@ -267,17 +282,5 @@ def open_input(
     name: an existing port, its exact name or a unique part of it. virtual: create one instead.
     Clock messages (MIDI Beat Clock) are delivered; active sensing is filtered out.
     """
-    spec = backend_spec(backend)
-    if virtual is not None:
-        _check_virtual(spec)
-    mido_backend = _load(spec)
-    if virtual is not None:
-        with _backend_errors(spec):
-            return mido_backend.open_input(virtual, client_name=client_name, callback=callback)
-    if not name:
-        raise PortError("no MIDI input given: use --in-port NAME")
-    with _backend_errors(spec):
-        names = mido_backend.get_input_names()
-    full = find_port(name, names, "input")
-    with _backend_errors(spec):
-        return mido_backend.open_input(full, callback=callback)
+    return _open(backend_spec(backend), "input", name, virtual, client_name,
+                 "no MIDI input given: use --in-port NAME", callback=callback)  # fmt: skip
