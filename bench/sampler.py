@@ -96,17 +96,15 @@ def torch_run(sampler: Sampler, steps: int, seed: int) -> float:
         return time.perf_counter() - t0
 
 
-def floor_run(sampler: Sampler, tokens: int) -> float:
+def token_weights(sampler: Sampler) -> np.ndarray:
+    """Every weight a token multiplies (both LSTM layers and the output layer), as one array."""
     t = sampler.tables
-    weights = np.ascontiguousarray(
-        np.concatenate(
-            [
-                t.W_first.reshape(-1),
-                t.W_up[: t.layers - 1].reshape(-1),
-                t.head_W.reshape(-1),
-            ]
-        ).reshape(-1, t.hidden)
-    )
+    parts = [t.W_first.reshape(-1), t.W_up[: t.layers - 1].reshape(-1), t.head_W.reshape(-1)]
+    return np.ascontiguousarray(np.concatenate(parts).reshape(-1, t.hidden))
+
+
+def floor_run(sampler: Sampler, tokens: int) -> float:
+    weights = token_weights(sampler)
     t0 = time.perf_counter()
     kernels.read_all(weights, tokens)
     return time.perf_counter() - t0
@@ -121,11 +119,6 @@ def matvec_run(repeats: int) -> float:
     t0 = time.perf_counter()
     kernels.repeat_matvec(w, x, out, repeats)
     return w.size * 8 * repeats / ((time.perf_counter() - t0) * 1e6)
-
-
-def macs_per_token(sampler: Sampler) -> int:
-    t = sampler.tables
-    return t.W_first.size + t.W_up[: t.layers - 1].size + t.head_W.size
 
 
 def main() -> int:
@@ -163,7 +156,7 @@ def main() -> int:
         "batch16_speedup": round(med["numba"] / med["batch16"], 2),
         "matvec_gmacs": round(med["matvec"] / 1e3, 1),
         "batch16_ceiling": round(
-            med["numba"] / (macs_per_token(sampler) / (THREADS * med["matvec"])), 2
+            med["numba"] / (token_weights(sampler).size / (THREADS * med["matvec"])), 2
         ),
     }
     if args.json:

@@ -99,7 +99,7 @@ def soprano_log_likelihood(sampler, score, particles: int, seed: int = 0) -> flo
     forced[0::SATB_VOICES] = encode_satb(score).tokens[0::SATB_VOICES]
     plan = Plan(score.steps, score.time_signature, score.pickup, score.key,
                 score.fermata_mask(), forced, lookahead=False)  # fmt: skip
-    settings = SamplingSettings.voice_leading("free", top_p=1.0, particles=particles)
+    settings = SamplingSettings.voice_leading("free", top_p=1.0)
     return sampler.sample(plan, settings, 1, seed, particles=particles)[1]
 
 
