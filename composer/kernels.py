@@ -8,7 +8,8 @@ cancelling) stays in Python (composer/sampler.py).
 Shapes: B sequences sampled together (variations), H hidden units, G = 4H gates (torch's order
 i, f, g, o), V vocabulary, N token positions. The first LSTM layer's input weights are folded
 into per-token and per-conditioning tables (``T_*``: [rows, G]), so a step only multiplies the
-recurrent weights.
+recurrent weights. Those products run through register-blocked kernels written in LLVM IR
+(``panel_product``, ``panel_product_1``, below) over a packed copy of the weights.
 """
 
 from __future__ import annotations
@@ -16,7 +17,10 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from llvmlite import ir
 from numba import njit, types
+from numba.core import cgutils
+from numba.extending import intrinsic
 
 f32 = types.float32
 i64 = types.int64
@@ -24,6 +28,7 @@ u64 = types.uint64
 F1 = f32[::1]
 F2 = f32[:, ::1]
 F3 = f32[:, :, ::1]
+F4 = f32[:, :, :, ::1]
 I1 = i64[::1]
 I2 = i64[:, ::1]
 I3 = i64[:, :, ::1]
@@ -199,6 +204,145 @@ def matvec_add(W, X, out, batch):
         matvec1_add(W, X[b], out[b])
 
 
+# --- The products' inner kernels, in LLVM IR -----------------------------------------------
+#
+# Both run as a register-blocked outer product, the way BLAS micro-kernels do: for each input i,
+# load a panel's weights for i (16-float vectors), broadcast x[s, i] for each sequence of the
+# block, and add the products into vector accumulators that stay in registers the whole loop,
+# with no horizontal sums at the end. Numba cannot express vector accumulators (an array of them
+# lives in memory), so the loop is built directly in LLVM IR through numba.extending.intrinsic
+# and inlined into the kernels that call it. The weights are packed once into panels 32 rows
+# wide (pack_panels), so a product reads them front to back:
+#
+# - panel_product: one panel x 8 sequences, 16 accumulators. From 8 sequences on, a step is bound
+#   by arithmetic, and each weight loaded serves 8 sequences.
+# - panel_product_1: two panels x 1 sequence, 4 accumulators (enough to hide the adds' latency).
+#   At one sequence, a step is bound by memory: this reads two sequential streams.
+#
+# Each sum runs over i in order, one fused multiply-add at a time, in both kernels: a sequence's
+# result is the same whichever kernel computes it and whatever the other sequences are.
+# (They live in this file, not a module of their own, because numba's cache of a kernel is only
+# invalidated by changes to the file that defines it.)
+
+LANES = 16  # floats per vector
+ROWS = 32  # weight rows per panel: two vectors
+SEQS = 8  # sequences per block of panel_product: 8 x 2 vectors = 16 accumulators
+
+
+def pack_panels(W: np.ndarray) -> np.ndarray:
+    """W [R, K], R a multiple of ROWS, as panels P [R / ROWS, K, ROWS]:
+    P[p, i, r] = W[p * ROWS + r, i]."""
+    rows, k = W.shape
+    if rows % ROWS:
+        raise ValueError(f"{rows} rows do not split into panels of {ROWS}")
+    return np.ascontiguousarray(W.reshape(rows // ROWS, ROWS, k).transpose(0, 2, 1), np.float32)
+
+
+def _c_float32(ty, ndim) -> bool:
+    return (
+        isinstance(ty, types.Array)
+        and ty.dtype == types.float32
+        and ty.ndim == ndim
+        and ty.layout == "C"
+    )
+
+
+def _panel_kernel(count: int, seqs: int):
+    """An intrinsic ``(P, X, out, panel, first)`` for the rows of panels panel .. panel + count - 1
+    (rows panel * ROWS .. (panel + count) * ROWS - 1) of out[first : first + seqs] +=
+    X[first : first + seqs] @ W.T, with the weights W packed in P (``pack_panels``).
+
+    P: float32[R / ROWS, K, ROWS]; X: float32[B, K]; out: float32[B, R]; all C-contiguous, with
+    panel + count <= R / ROWS, first + seqs <= B and K >= 1 (not checked: the callers do).
+    """
+    vectors = count * ROWS // LANES
+
+    def kernel(typingctx, P, X, out, panel, first):
+        if not (_c_float32(P, 3) and _c_float32(X, 2) and _c_float32(out, 2)):
+            return None
+        sig = types.void(P, X, out, types.intp, types.intp)
+
+        def codegen(context, builder, signature, args):
+            p_arr, x_arr, o_arr = (
+                context.make_array(t)(context, builder, v)
+                for t, v in zip(signature.args[:3], args[:3])
+            )
+            panel_i, first_i = args[3:]
+            intp = context.get_value_type(types.intp)
+            vec = ir.VectorType(ir.FloatType(), LANES)
+            fma = cgutils.get_or_insert_function(
+                builder.module, ir.FunctionType(vec, [vec, vec, vec]), "llvm.fma.v16f32"
+            )
+
+            def const(n):
+                return ir.Constant(intp, n)
+
+            def vector_at(ptr, offset):
+                return builder.bitcast(builder.gep(ptr, [offset]), vec.as_pointer())
+
+            k = builder.extract_value(p_arr.shape, 1)
+            x_stride = builder.extract_value(x_arr.shape, 1)
+            o_stride = builder.extract_value(o_arr.shape, 1)
+            panel_size = builder.mul(k, const(ROWS))
+            weights = builder.gep(p_arr.data, [builder.mul(panel_i, panel_size)])
+            x_rows = builder.gep(x_arr.data, [builder.mul(first_i, x_stride)])
+            zero = ir.Constant(vec, [0.0] * LANES)
+            undef = ir.Constant(vec, ir.Undefined)
+            splat = ir.Constant(ir.VectorType(ir.IntType(32), LANES), [0] * LANES)
+
+            entry = builder.block
+            loop = builder.append_basic_block("panel.loop")
+            done = builder.append_basic_block("panel.done")
+            builder.branch(loop)
+            builder.position_at_end(loop)
+            i = builder.phi(intp)
+            i.add_incoming(const(0), entry)
+            acc = [[builder.phi(vec) for _ in range(vectors)] for _ in range(seqs)]
+            for row in acc:
+                for a in row:
+                    a.add_incoming(zero, entry)
+            w_row = builder.gep(weights, [builder.mul(i, const(ROWS))])
+            w = [  # panel q's h-th vector
+                builder.load(vector_at(w_row, builder.add(q_offset, const(h * LANES))), align=4)
+                for q_offset in (builder.mul(const(q), panel_size) for q in range(count))
+                for h in range(ROWS // LANES)
+            ]
+            summed = []
+            for s in range(seqs):
+                xs = builder.load(
+                    builder.gep(x_rows, [builder.add(builder.mul(const(s), x_stride), i)])
+                )
+                xv = builder.shuffle_vector(
+                    builder.insert_element(undef, xs, const(0)), undef, splat
+                )
+                summed.append([builder.call(fma, [w[h], xv, acc[s][h]]) for h in range(len(w))])
+            i_next = builder.add(i, const(1))
+            body = builder.block
+            i.add_incoming(i_next, body)
+            for s in range(seqs):
+                for h, a in enumerate(acc[s]):
+                    a.add_incoming(summed[s][h], body)
+            builder.cbranch(builder.icmp_signed("<", i_next, k), loop, done)
+
+            builder.position_at_end(done)
+            column = builder.mul(panel_i, const(ROWS))
+            for s in range(seqs):
+                o_row = builder.add(builder.mul(builder.add(first_i, const(s)), o_stride), column)
+                for h, total in enumerate(summed[s]):
+                    ptr = vector_at(o_arr.data, builder.add(o_row, const(h * LANES)))
+                    builder.store(builder.fadd(builder.load(ptr, align=4), total), ptr, align=4)
+            return context.get_dummy_value()
+
+        return sig, codegen
+
+    kernel.__name__ = f"panel_product_{count}x{seqs}"
+    return intrinsic(kernel)
+
+
+panel_product = _panel_kernel(1, SEQS)
+panel_product_1 = _panel_kernel(2, 1)  # panels in pairs: an even number of them
+
+
 @njit(**_INNER)
 def lstm_cell(gates, h, c, batch):
     """Apply LSTM gates [B, 4H] (pre-activation, i f g o) to state h, c [B, H] in place."""
@@ -233,56 +377,58 @@ def uniform(state, b):
     return np.float64(_next_random(state, b) >> types.uint64(11)) * (1.0 / 9007199254740992.0)
 
 
-@njit(i64(F1, types.boolean[::1], f32, i64, f32, f32[::1], types.uint64[::1], i64), **_OPTS)
-def sample_token(logits, allowed, temperature, top_k, top_p, scratch, state, b):
+@njit(i64(F1, types.boolean[::1], f32, i64, f32, F1, I1, types.uint64[::1], i64), **_OPTS)
+def sample_token(logits, allowed, temperature, top_k, top_p, scratch, cand, state, b):
     """Sample a token from logits [V] restricted to ``allowed``.
 
     temperature <= 0 takes the most likely allowed token. top_k = 0 and top_p >= 1 disable those
-    filters. scratch: float32[V] work space. Returns NO_TOKEN if nothing is allowed.
+    filters. scratch: float32[V] and cand: int64[V], work space. Returns NO_TOKEN if nothing is
+    allowed. The allowed tokens are listed first (cand, in order), so the rest of the work
+    scales with how many a voice may take, not with the vocabulary.
     """
-    v = logits.shape[0]
+    n = 0
     best, best_i = -np.inf, NO_TOKEN
-    for i in range(v):
-        if allowed[i] and logits[i] > best:
-            best, best_i = logits[i], i
+    for i in range(logits.shape[0]):
+        if allowed[i]:
+            cand[n] = i
+            n += 1
+            if logits[i] > best:
+                best, best_i = logits[i], i
     if best_i == NO_TOKEN or temperature <= 0:
         return best_i
     # probabilities, unnormalized
     total = 0.0
-    for i in range(v):
-        if allowed[i]:
-            p = math.exp((logits[i] - best) / temperature)
-            scratch[i] = p
-            total += p
-        else:
-            scratch[i] = 0.0
+    for j in range(n):
+        p = math.exp((logits[cand[j]] - best) / temperature)
+        scratch[j] = p
+        total += p
     if top_k > 0 or top_p < 1.0:
         # keep the likeliest tokens: at most top_k, and just enough to reach top_p of the mass.
-        # A selection loop, O(kept * V): the nucleus is small, and nothing is allocated.
-        limit = top_k if top_k > 0 else v
+        # A selection loop, O(kept * allowed): the nucleus is small, and nothing is allocated.
+        limit = top_k if top_k > 0 else n
         kept, mass = 0, 0.0
         while kept < limit and mass < top_p * total:
-            top, top_i = 0.0, -1
-            for i in range(v):
-                if scratch[i] > top:
-                    top, top_i = scratch[i], i
-            if top_i < 0:
+            top, top_j = 0.0, -1
+            for j in range(n):
+                if scratch[j] > top:
+                    top, top_j = scratch[j], j
+            if top_j < 0:
                 break
-            scratch[top_i] = -top  # mark as kept (negative), restore below
+            scratch[top_j] = -top  # mark as kept (negative), restore below
             kept += 1
             mass += top
-        for i in range(v):
-            scratch[i] = -scratch[i] if scratch[i] < 0 else 0.0
+        for j in range(n):
+            scratch[j] = -scratch[j] if scratch[j] < 0 else 0.0
         total = mass
     u = uniform(state, b) * total
     acc = 0.0
     last = best_i
-    for i in range(v):
-        if scratch[i] > 0.0:
-            acc += scratch[i]
-            last = i
+    for j in range(n):
+        if scratch[j] > 0.0:
+            acc += scratch[j]
+            last = cand[j]
             if u < acc:
-                return i
+                return cand[j]
     return last
 
 
@@ -304,10 +450,14 @@ CTX_SOUNDING = 2  # each voice's sounding pitch, voice k's pitch p at table row 
 
 
 @njit(**_INNER)
-def lstm_input(x, i, batch, prev_tok, cond, ctx, sounding, ctx_mode, T_tok, T_ctx):
+def lstm_input(x, i, batch, prev_tok, cond, ctx, sounding, ctx_mode, T_tok, T_ctx, ctx_sum, ctx_of):
     """x[b] = layer-1 input gates of position i: the previous token's table row, the position's
     conditioning row (voice, bar position, fermata, key and lookahead, summed per plan), and
-    the context rows (JSB: the previous frame; SATB: each voice's sounding pitch)."""
+    the context rows (JSB: the previous frame; SATB: each voice's sounding pitch).
+
+    SATB: ctx_sum[b] holds the sum of the context rows for the pitches ctx_of[b] (int64[B, 4],
+    -2 where unknown), and is summed again only when what sounds has changed: a voice changes
+    at one position in a few, and the rows come from a table too big to stay in cache."""
     g = x.shape[1]
     for b in range(batch):
         t = prev_tok[b]
@@ -320,33 +470,59 @@ def lstm_input(x, i, batch, prev_tok, cond, ctx, sounding, ctx_mode, T_tok, T_ct
                     for j in range(g):
                         x[b, j] += T_ctx[p, j]
         elif ctx_mode == CTX_SOUNDING:
-            for k in range(sounding.shape[1]):
-                p = sounding[b, k]
-                if p >= 0:
-                    row = k * 128 + p
-                    for j in range(g):
-                        x[b, j] += T_ctx[row, j]
+            voices = sounding.shape[1]
+            changed = False
+            for k in range(voices):
+                changed |= ctx_of[b, k] != sounding[b, k]
+            if changed:
+                ctx_sum[b] = 0.0
+                for k in range(voices):
+                    p = sounding[b, k]
+                    ctx_of[b, k] = p
+                    if p >= 0:
+                        row = k * 128 + p
+                        for j in range(g):
+                            ctx_sum[b, j] += T_ctx[row, j]
+            for j in range(g):
+                x[b, j] += ctx_sum[b, j]
 
 
 @njit(**_INNER)
-def lstm_layers(x, batch, W_first, W_up, b_up, h, c, gates, cat):
+def layer_product(W, P, X, out, batch):
+    """out[b] += W @ X[b] for b < batch, through the packed panels P (pack_panels): blocks
+    of 8 sequences with panel_product, the sequences left over one by one with panel_product_1.
+    Without panels (P empty: the rows do not split into them), through matvec_add on W."""
+    if P.shape[0] == 0:
+        matvec_add(W, X, out, batch)
+        return
+    blocks = batch // SEQS * SEQS
+    for p in range(P.shape[0]):
+        for b in range(0, blocks, SEQS):
+            panel_product(P, X, out, p, b)
+    for b in range(blocks, batch):
+        for p in range(0, P.shape[0], 2):
+            panel_product_1(P, X, out, p, b)
+
+
+@njit(**_INNER)
+def lstm_layers(gates, batch, W_first, W_up, P_first, P_up, b_up, h, c, cat):
     """Run every LSTM layer one step for ``batch`` sequences.
 
-    x: layer-1 input gates [B, G] (tables + lookahead); W_first: layer 1's recurrent weights
-    [G, H]; W_up[l - 1]: layer l's input and recurrent weights side by side [G, 2H], applied to
-    cat = [h of layer l - 1 | h of layer l] in one pass (half the dot products' reductions);
-    h, c: [L, B, H] updated in place; gates [B, G] and cat [B, 2H]: work space.
+    gates: [B, G], holding layer 1's input gates (lstm_input), then work space; W_first: layer
+    1's recurrent weights [G, H]; W_up[l - 1]: layer l's input and recurrent weights side by side
+    [G, 2H], applied to cat = [h of layer l - 1 | h of layer l] in one pass; P_first, P_up: the
+    same weights packed in panels (pack_panels; empty: none); h, c: [L, B, H] updated in place;
+    cat [B, 2H]: work space.
     """
     layers, _, hidden = h.shape
-    gates[:batch] = x[:batch]
-    matvec_add(W_first, h[0], gates, batch)
+    layer_product(W_first, P_first, h[0], gates, batch)
     lstm_cell(gates, h[0], c[0], batch)
     for layer in range(1, layers):
         for b in range(batch):
             gates[b] = b_up[layer - 1]
             cat[b, :hidden] = h[layer - 1, b]
             cat[b, hidden:] = h[layer, b]
-        matvec_add(W_up[layer - 1], cat, gates, batch)
+        layer_product(W_up[layer - 1], P_up[layer - 1], cat, gates, batch)
         lstm_cell(gates, h[layer], c[layer], batch)
 
 
@@ -416,7 +592,7 @@ def voice_mask(allowed, b, s, sounding, before, range_lo, range_hi, pitch_ok, ru
         # positions [start, stop) and their conditioning
         i64, i64, I1, F2, I3, i64, I1, I2,
         # weights
-        F2, F2, F2, F3, F2, F2, F1,
+        F2, F2, F2, F3, F3, F4, F2, F2, F1,
         # masks and settings
         I1, I1, i64, types.boolean[::1], F1, i64, f32,
         # outputs
@@ -427,7 +603,7 @@ def voice_mask(allowed, b, s, sounding, before, range_lo, range_hi, pitch_ok, ru
 def run_positions(
     prev_tok, h, c, rng, sounding, before,
     start, stop, slot, cond, ctx, ctx_mode, forced, out_forced,
-    T_tok, T_ctx, W_first, W_up, b_up, head_W, head_b,
+    T_tok, T_ctx, W_first, W_up, P_first, P_up, b_up, head_W, head_b,
     range_lo, range_hi, rules, pitch_ok, temperature, top_k, top_p,
     out_tokens, out_logits, keep_logits, log_weight, weigh,
 ):  # fmt: skip
@@ -448,21 +624,25 @@ def run_positions(
     (key filter);
     temperature: float32[5] per slot. out_tokens: int64[B, N].
     weigh: add to log_weight[b] the log-probability the model (no masks, no temperature) gives
-    each shared forced token ``forced[i]``: the particle weights of Sampler.run.
+    each shared forced token ``forced[i]``: the particle weights of Sampler.sample.
     """
     batch = prev_tok.shape[0]
     g = W_first.shape[0]
     v = head_W.shape[0]
-    x = np.empty((batch, g), dtype=np.float32)
     gates = np.empty((batch, g), dtype=np.float32)
     logits = np.empty((batch, v), dtype=np.float32)
     allowed = np.empty(v, dtype=np.bool_)
     scratch = np.empty(v, dtype=np.float32)
+    cand = np.empty(v, dtype=np.int64)
     layers, _, hidden = h.shape
     cat = np.empty((batch, 2 * hidden), dtype=np.float32)
+    ctx_sum = np.empty((batch, g), dtype=np.float32)
+    ctx_of = np.full((batch, sounding.shape[1]), -2, dtype=np.int64)
     for i in range(start, stop):
-        lstm_input(x, i, batch, prev_tok, cond, ctx, sounding, ctx_mode, T_tok, T_ctx)
-        lstm_layers(x, batch, W_first, W_up, b_up, h, c, gates, cat)
+        lstm_input(
+            gates, i, batch, prev_tok, cond, ctx, sounding, ctx_mode, T_tok, T_ctx, ctx_sum, ctx_of
+        )
+        lstm_layers(gates, batch, W_first, W_up, P_first, P_up, b_up, h, c, cat)
         all_forced = forced[i] >= 0
         if not all_forced:
             all_forced = True
@@ -496,7 +676,7 @@ def run_positions(
                     for p in range(range_lo[s], range_hi[s] + 1):
                         allowed[p] = pitch_ok[p]
                 tok = sample_token(
-                    logits[b], allowed, temperature[s], top_k, top_p, scratch, rng, b
+                    logits[b], allowed, temperature[s], top_k, top_p, scratch, cand, rng, b
                 )
                 if tok < 0:  # nothing allowed (the rules cannot all be kept): hold or rest
                     tok = HOLD if s < 4 and sounding[b, s] >= 0 else REST
@@ -507,6 +687,17 @@ def run_positions(
                     sounding[b, s] = tok
                 elif tok == REST:
                     sounding[b, s] = -1
+
+
+@njit(types.void(F2, I1, F2, I1, F2, I1, F2, I1, F2), **_OPTS)
+def conditioning_rows(T_slot, slot, T_pos, pos, T_ferm, ferm, T_key, key, out):
+    """out[i] = T_slot[slot[i]] + T_pos[pos[i]] + T_ferm[ferm[i]] + T_key[key[i]], summed in
+    that order: each position's conditioning, in one pass."""
+    for i in range(out.shape[0]):
+        a, b, c, d = T_slot[slot[i]], T_pos[pos[i]], T_ferm[ferm[i]], T_key[key[i]]
+        row = out[i]
+        for j in range(row.shape[0]):
+            row[j] = a[j] + b[j] + c[j] + d[j]
 
 
 @njit(types.void(I2, I1, i64, F2, F2, F2, F2), **_OPTS)
@@ -550,9 +741,10 @@ def read_all(W, repeats):
     return acc
 
 
-@njit(types.void(F2, F2, F2, i64), **_OPTS)
-def repeat_matvec(W, X, out, repeats):
-    """The compute ceiling: ``repeats`` blocked products out += W @ X (all of X's rows), for
-    weights small enough to stay in L1, so only the arithmetic is timed."""
+@njit(types.void(F2, F3, F2, F2, i64), **_OPTS)
+def repeat_matvec(W, P, X, out, repeats):
+    """The compute ceiling: ``repeats`` products out += W @ X (all of X's rows) as a step makes
+    them (layer_product; P: W packed into panels), for weights small enough to stay in cache, so
+    only the arithmetic is timed."""
     for _ in range(repeats):
-        matvec_add(W, X, out, X.shape[0])
+        layer_product(W, P, X, out, X.shape[0])

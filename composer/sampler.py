@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import random
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
@@ -430,7 +431,7 @@ class Sampler:
         pitch_ok = t.pitch_filter(plan.key if settings.in_key else None)
         temps = settings.temperatures()
         # Sequences are independent: big batches run as two groups on two threads (the kernels
-        # release the GIL). Groups of a multiple of 4 compute exactly what one batch would.
+        # release the GIL). Groups split at a multiple of 8 compute exactly what one batch would.
         rng = np.random.SeedSequence(seed).generate_state(batch, np.uint64)
         groups = split_batch(batch, THREADS)
         states = [t.new_state(b1 - b0, rng[b0:b1]) for b0, b1 in groups]
@@ -438,40 +439,69 @@ class Sampler:
         resampler = np.random.default_rng([seed, 1])
         log_likelihood = 0.0
         chunk = (PARTICLE_CHUNK_STEPS if particles else CHUNK_STEPS) * 4
-        # the second group's helper thread lives for this call only: nothing idles afterwards
+        chunks = [(start, min(n, start + chunk)) for start in range(0, n, chunk)]
+
+        def work(g: int, start: int, stop: int) -> None:
+            b0, b1 = groups[g]
+            t.step(
+                states[g],
+                start,
+                stop,
+                slot,
+                cond,
+                forced,
+                out_forced[b0:b1],
+                pitch_ok,
+                temps,
+                settings,
+                out[b0:b1],
+                log_weight=None if log_weight is None else log_weight[b0:b1],
+            )
+
+        def check(done: int) -> None:
+            """Before each chunk: stop if cancelled, report how far the first group is."""
+            if cancel and cancel():
+                raise GenerationError("cancelled")
+            if progress and done:
+                progress(done / n)
+
+        # The second group runs on a helper thread that lives for this call only (nothing idles
+        # afterwards). Without particles the groups never meet until the end; with them they
+        # meet after every chunk, to resample.
         with (
             ThreadPoolExecutor(1, "composer-sampler") if len(groups) > 1 else nullcontext() as pool
         ):
-            for start in range(0, n, chunk):
-                if cancel and cancel():
-                    raise GenerationError("cancelled")
-                stop = min(n, start + chunk)
+            if log_weight is None:
+                quit_early = threading.Event()
 
-                def work(g: int, start=start, stop=stop) -> None:
-                    b0, b1 = groups[g]
-                    t.step(
-                        states[g],
-                        start,
-                        stop,
-                        slot,
-                        cond,
-                        forced,
-                        out_forced[b0:b1],
-                        pitch_ok,
-                        temps,
-                        settings,
-                        out[b0:b1],
-                        log_weight=None if log_weight is None else log_weight[b0:b1],
-                    )
+                def run_second_group() -> None:
+                    for start, stop in chunks:
+                        if quit_early.is_set():
+                            return
+                        work(1, start, stop)
 
-                other = pool.submit(work, 1) if pool else None
-                work(0)
-                if other:
-                    other.result()
-                if log_weight is not None and stop < n:
-                    log_likelihood += _resample(states, groups, out, log_weight, resampler, per)
-                if progress:
-                    progress(stop / n)
+                other = pool.submit(run_second_group) if pool else None
+                try:
+                    for start, stop in chunks:
+                        check(start)
+                        work(0, start, stop)
+                except BaseException:
+                    quit_early.set()  # cancelled or failed: the second group stops too
+                    raise
+                finally:
+                    if other:
+                        other.result()
+            else:
+                for start, stop in chunks:
+                    check(start)
+                    other = pool.submit(work, 1, start, stop) if pool else None
+                    work(0, start, stop)
+                    if other:
+                        other.result()
+                    if stop < n:
+                        log_likelihood += _resample(states, groups, out, log_weight, resampler, per)
+        if progress:
+            progress(1.0)
         if log_weight is None:
             return out, 0.0
         keep = []

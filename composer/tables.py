@@ -50,6 +50,15 @@ class Tables:
         up = [np.concatenate([w[f"lstm.weight_ih_l{k}"], w[f"lstm.weight_hh_l{k}"]], axis=1)
               for k in range(1, self.layers)]  # fmt: skip
         self.W_up = c(np.stack(up)) if up else np.zeros((1, g, 2 * self.hidden), np.float32)
+        # the same weights packed in panels for the products (kernels.pack_panels); none when the
+        # gate rows do not split into pairs of panels (the products then read W_first, W_up)
+        packable = g % (2 * kernels.ROWS) == 0
+        if packable:
+            self.P_first = kernels.pack_panels(self.W_first)
+            self.P_up = c(np.stack([kernels.pack_panels(m) for m in self.W_up]))
+        else:
+            self.P_first = np.zeros((0, 1, kernels.ROWS), np.float32)
+            self.P_up = np.zeros((len(self.W_up), 0, 1, kernels.ROWS), np.float32)
         b_up = [w[f"lstm.bias_ih_l{k}"] + w[f"lstm.bias_hh_l{k}"] for k in range(1, self.layers)]
         self.b_up = c(np.stack(b_up)) if b_up else np.zeros((1, g), np.float32)
         # the output layer padded to a multiple of 8 rows (zero weights; the extra tokens are
@@ -77,7 +86,11 @@ class Tables:
         """float32[N, G]: each position's conditioning rows summed, once per plan: voice, bar
         position, fermata and key, plus the lookahead over ``forced`` (the fixed tokens, -1
         where free) when it is given and the model has one."""
-        cond = self.T_slot[slot] + self.T_pos[pos] + self.T_ferm[ferm] + self.T_key[key]
+        cond = np.empty((len(slot), self.T_slot.shape[1]), np.float32)
+        i64 = [np.ascontiguousarray(a, np.int64) for a in (slot, pos, ferm, key)]
+        kernels.conditioning_rows(
+            self.T_slot, i64[0], self.T_pos, i64[1], self.T_ferm, i64[2], self.T_key, i64[3], cond
+        )
         if forced is not None and self.look_size:
             fixed = np.where(forced >= 0, forced, TOK_UNKNOWN).astype(np.int64).reshape(-1, 4)
             out_h = np.zeros((len(fixed), self.look_size), np.float32)
@@ -150,6 +163,8 @@ class Tables:
             self.T_ctx,
             self.W_first,
             self.W_up,
+            self.P_first,
+            self.P_up,
             self.b_up,
             self.head_W,
             self.head_b,

@@ -18,10 +18,19 @@ def test_fast_tanh_matches_numpy():
 def draw(logits, allowed, temperature=1.0, top_k=0, top_p=1.0, n=1, seed=1):
     state = np.array([seed], np.uint64)
     scratch = np.zeros(len(logits), np.float32)
+    cand = np.zeros(len(logits), np.int64)
     return [
         kernels.sample_token(
-            logits, allowed, np.float32(temperature), top_k, np.float32(top_p), scratch, state, 0
-        )
+            logits,
+            allowed,
+            np.float32(temperature),
+            top_k,
+            np.float32(top_p),
+            scratch,
+            cand,
+            state,
+            0,
+        )  # fmt: skip
         for _ in range(n)
     ]
 
@@ -57,24 +66,29 @@ def shipped(name):
     return load_bundle(path)
 
 
-def numba_logits(tables: Tables, enc, forced=None, ctx=None):
-    """Teacher-forced logits [N, V] from the kernels; ``forced``: what the lookahead reads."""
+def numba_logits(tables: Tables, enc, forced=None, ctx=None, batch=1):
+    """Teacher-forced logits [batch, N, V] from the kernels, the same sequence ``batch`` times;
+    ``forced``: what the lookahead reads."""
     n = len(enc.tokens)
     tokens = enc.tokens.astype(np.int64)
-    state = tables.new_state(1, 0)
-    out = np.zeros((1, n), np.int64)
-    logits = np.zeros((1, n, tables.head_W.shape[0]), np.float32)
+    state = tables.new_state(batch, 0)
+    out = np.zeros((batch, n), np.int64)
+    logits = np.zeros((batch, n, tables.head_W.shape[0]), np.float32)
     settings = type("S", (), {"rules": lambda self: 0, "top_k": 0, "top_p": 1.0})()
     cond = tables.conditioning(enc.slot, enc.pos, enc.fermata, enc.key, forced)
-    tables.step(state, 0, n, enc.slot, cond, tokens, np.full((1, n), -1, np.int64),
+    if ctx is not None:
+        ctx = np.ascontiguousarray(np.repeat(ctx, batch, axis=0))
+    tables.step(state, 0, n, enc.slot, cond, tokens, np.full((batch, n), -1, np.int64),
                 np.ones(128, bool), np.ones(5, np.float32), settings, out, logits,
                 keep_logits=True, ctx=ctx)  # fmt: skip
-    assert (out[0] == tokens).all()
-    return logits[0, :, : tables.vocab]  # the output layer is padded to a multiple of 8 rows
+    assert (out == tokens).all()
+    return logits[:, :, : tables.vocab]  # the output layer is padded to a multiple of 8 rows
 
 
-@pytest.mark.parametrize("pattern", ["free", "soprano"])
-def test_parity_with_torch_satb(pattern):
+# batch 1 runs the one-sequence product (kernels.panel_product_1); batch 9 a block of 8
+# sequences (kernels.panel_product) and one left over
+@pytest.mark.parametrize("pattern,seqs", [("free", 1), ("soprano", 1), ("free", 9)])
+def test_parity_with_torch_satb(pattern, seqs):
     torch = pytest.importorskip("torch")
     from composer.corpus import load_chorales
     from composer.dataset import collate, satb_example
@@ -89,13 +103,15 @@ def test_parity_with_torch_satb(pattern):
     t = Tables(bundle)
     e = ex.enc
     forced = np.where(ex.fixed != 132, ex.fixed, -1) if ex.use_lookahead else None
-    got = numba_logits(t, e, forced)
+    got = numba_logits(t, e, forced, batch=seqs)
     finite = np.isfinite(ref)
     assert len(e.tokens) == 1000
-    assert np.abs(got[finite] - ref[finite]).max() < 1e-4
+    for b in range(seqs):
+        assert np.abs(got[b][finite] - ref[finite]).max() < 1e-4
 
 
-def test_parity_with_torch_jsb():
+@pytest.mark.parametrize("batch", [1, 8])
+def test_parity_with_torch_jsb(batch):
     torch = pytest.importorskip("torch")
     from composer.corpus import load_jsb
     from composer.dataset import collate, jsb_example
@@ -112,8 +128,38 @@ def test_parity_with_torch_jsb():
         ref = model_from_bundle(bundle)(collate([ex]))[0].numpy()
     t = Tables(bundle)
     e = ex.enc
-    got = numba_logits(t, e, ctx=np.ascontiguousarray(ex.context[None]))
+    got = numba_logits(t, e, ctx=np.ascontiguousarray(ex.context[None]), batch=batch)
     finite = np.isfinite(ref)
     assert len(e.tokens) >= 1000
-    assert np.abs(got[finite] - ref[finite]).max() < 1e-4
+    for b in range(batch):
+        assert np.abs(got[b][finite] - ref[finite]).max() < 1e-4
     assert TOK_START == e.inputs()[0]
+
+
+@pytest.mark.parametrize("hidden,layers", [(16, 1), (16, 3), (24, 2)])
+def test_parity_with_torch_for_any_size(tmp_path, hidden, layers):
+    """Gate rows in pairs of panels (hidden 16: 64 rows) run through the panels, others (hidden
+    24: 96 rows) through the row-by-row products; one layer or three; batch 1 and 9."""
+    torch = pytest.importorskip("torch")
+    from composer.bundle import load_bundle
+    from composer.corpus import load_chorales
+    from composer.dataset import collate, satb_example
+    from composer.export import model_from_bundle, write_bundle
+    from composer.model import ChoraleLSTM, ModelConfig
+
+    torch.manual_seed(hidden + layers)
+    config = ModelConfig(hidden=hidden, embed=16, layers=layers, lookahead=8, context=True,
+                         context_voices=True)  # fmt: skip
+    write_bundle(ChoraleLSTM(config).eval(), tmp_path, {}, {})
+    bundle = load_bundle(tmp_path)
+    t = Tables(bundle)
+    assert (len(t.P_first) > 0) == (hidden % 16 == 0)
+    score = load_chorales("valid")[0].slice(0, 64)
+    ex = satb_example(score, None, "free")
+    with torch.inference_mode():
+        ref = model_from_bundle(bundle)(collate([ex]))[0].numpy()
+    finite = np.isfinite(ref)
+    for seqs in (1, 9):
+        got = numba_logits(t, ex.enc, batch=seqs)
+        for b in range(seqs):
+            assert np.abs(got[b][finite] - ref[finite]).max() < 1e-4

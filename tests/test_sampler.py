@@ -269,3 +269,21 @@ def test_resampling_copies_whole_particles_by_weight():
     log_weight[13] = 0.0
     _resample(states, groups, out, log_weight, np.random.default_rng(0), 8)
     assert (out[:8, 0] == np.arange(8)).all() and (out[8:, 0] == 13).all()
+
+
+@pytest.mark.parametrize("variations", [1, 16])
+def test_progress_rises_to_one_and_cancel_stops_every_thread(sampler, variations):
+    """16 variations run as two groups on two threads: progress still rises to 1, and cancelling
+    stops both groups and leaves no thread behind."""
+    import threading
+
+    seen = []
+    sampler.generate(bars=4, variations=variations, progress=seen.append)
+    assert seen == sorted(seen) and seen[-1] == 1.0 and len(seen) >= 2
+    before = threading.active_count()
+    seen.clear()  # cancel once the first part is done
+    with pytest.raises(GenerationError, match="cancelled"):
+        sampler.generate(bars=8, variations=variations, cancel=lambda: len(seen) > 0,
+                         progress=seen.append)  # fmt: skip
+    assert threading.active_count() == before
+    assert 0 < seen[-1] < 1
