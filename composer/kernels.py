@@ -341,6 +341,7 @@ def _panel_kernel(count: int, seqs: int):
 
 panel_product = _panel_kernel(1, SEQS)
 panel_product_1 = _panel_kernel(2, 1)  # panels in pairs: an even number of them
+panel_product_1x1 = _panel_kernel(1, 1)  # one panel, one sequence: a voice's output rows
 
 
 @njit(**_INNER)
@@ -536,6 +537,36 @@ def output_layer(head_W, head_b, top, logits, batch, r0, r1):
     matvec_add(head_W[r0:r1], top, logits[:, r0:r1], batch)
 
 
+@njit(**_INNER)
+def voice_logits(P_out, out_rows, head_b, first, count, top, compact, logits, batch):
+    """The logits a voice may sample (its range, HOLD and REST), from its own output panels:
+    P_out[first : first + count] holds those rows of the output layer packed (pack_panels),
+    out_rows[c] the token of compact column c (-1: padding). Through the panel kernels, so a
+    sequence's logits do not depend on the batch around it. compact: [B, len(P_out) * ROWS]
+    work space; the other logits are left as they were."""
+    c0, c1 = first * ROWS, (first + count) * ROWS
+    for b in range(batch):
+        compact[b, c0:c1] = 0.0
+    blocks = batch // SEQS * SEQS
+    for p in range(first, first + count):
+        for b in range(0, blocks, SEQS):
+            panel_product(P_out, top, compact, p, b)
+    for b in range(blocks, batch):
+        p = first
+        while p < first + count:
+            if p + 1 < first + count:
+                panel_product_1(P_out, top, compact, p, b)
+                p += 2
+            else:
+                panel_product_1x1(P_out, top, compact, p, b)
+                p += 1
+    for b in range(batch):
+        for col in range(c0, c1):
+            t = out_rows[col]
+            if t >= 0:
+                logits[b, t] = compact[b, col] + head_b[t]
+
+
 RULE_NO_CROSSING = 1  # a voice never sounds above the voice over it
 RULE_NO_PARALLELS = 2  # no consecutive perfect fifths, octaves or unisons between two voices
 RULE_CLOSE_SPACING = 4  # soprano-alto and alto-tenor within an octave
@@ -592,7 +623,7 @@ def voice_mask(allowed, b, s, sounding, before, range_lo, range_hi, pitch_ok, ru
         # positions [start, stop) and their conditioning
         i64, i64, I1, F2, I3, i64, I1, I2,
         # weights
-        F2, F2, F2, F3, F3, F4, F2, F2, F1,
+        F2, F2, F2, F3, F3, F4, F2, F2, F1, F3, I1, I1, I1,
         # masks and settings
         I1, I1, i64, types.boolean[::1], F1, i64, f32,
         # outputs
@@ -604,6 +635,7 @@ def run_positions(
     prev_tok, h, c, rng, sounding, before,
     start, stop, slot, cond, ctx, ctx_mode, forced, out_forced,
     T_tok, T_ctx, W_first, W_up, P_first, P_up, b_up, head_W, head_b,
+    P_out, out_rows, out_first, out_count,
     range_lo, range_hi, rules, pitch_ok, temperature, top_k, top_p,
     out_tokens, out_logits, keep_logits, log_weight, weigh,
 ):  # fmt: skip
@@ -634,6 +666,7 @@ def run_positions(
     allowed = np.empty(v, dtype=np.bool_)
     scratch = np.empty(v, dtype=np.float32)
     cand = np.empty(v, dtype=np.int64)
+    compact = np.empty((batch, P_out.shape[0] * ROWS), dtype=np.float32)
     layers, _, hidden = h.shape
     cat = np.empty((batch, 2 * hidden), dtype=np.float32)
     ctx_sum = np.empty((batch, g), dtype=np.float32)
@@ -659,10 +692,14 @@ def run_positions(
                 for b in range(batch):
                     log_weight[b] += log_softmax_at(logits[b], forced[i])
         elif not all_forced:  # only what a voice may sample: its range, then HOLD and REST
-            lo = range_lo[s] // 8 * 8
-            output_layer(head_W, head_b, h[layers - 1], logits, batch, lo,
-                         min(v, (range_hi[s] + 8) // 8 * 8))  # fmt: skip
-            output_layer(head_W, head_b, h[layers - 1], logits, batch, HOLD, min(v, HOLD + 8))
+            if out_count[s] > 0:
+                voice_logits(P_out, out_rows, head_b, out_first[s], out_count[s], h[layers - 1],
+                             compact, logits, batch)  # fmt: skip
+            else:
+                lo = range_lo[s] // 8 * 8
+                output_layer(head_W, head_b, h[layers - 1], logits, batch, lo,
+                             min(v, (range_hi[s] + 8) // 8 * 8))  # fmt: skip
+                output_layer(head_W, head_b, h[layers - 1], logits, batch, HOLD, min(v, HOLD + 8))
         if s == 0:  # a new step: remember the chord that sounded before it
             before[:batch] = sounding[:batch]
         for b in range(batch):

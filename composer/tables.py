@@ -11,7 +11,7 @@ import numpy as np
 
 from composer import kernels
 from composer.bundle import Bundle
-from composer.encoding import N_PITCH, TOK_START, TOK_UNKNOWN
+from composer.encoding import N_PITCH, TOK_HOLD, TOK_REST, TOK_START, TOK_UNKNOWN
 from composer.score import SATB, VOICE_RANGES, Key
 
 
@@ -78,6 +78,24 @@ class Tables:
         hi = [VOICE_RANGES[n][1] for n in SATB] + [N_PITCH - 1]
         self.range_lo = np.array(lo, np.int64)
         self.range_hi = np.array(hi, np.int64)
+        self._pack_voice_outputs(head)
+
+    def _pack_voice_outputs(self, head: np.ndarray) -> None:
+        """Each SATB voice's output rows (its range, HOLD, REST) packed in panels of their own
+        (kernels.voice_logits): P_out, with out_rows the token of each packed row (-1: padding)
+        and out_first / out_count the panels of slot s (count 0: the JSB slot, whole layer)."""
+        rows, first, count = [], [], []
+        for s in range(len(SATB)):
+            tokens = [*range(self.range_lo[s], self.range_hi[s] + 1), TOK_HOLD, TOK_REST]
+            tokens += [-1] * (-len(tokens) % kernels.ROWS)
+            first.append(len(rows) // kernels.ROWS)
+            count.append(len(tokens) // kernels.ROWS)
+            rows += tokens
+        self.out_rows = np.array(rows, np.int64)
+        padded = np.where(self.out_rows[:, None] >= 0, head[np.maximum(self.out_rows, 0)], 0.0)
+        self.P_out = kernels.pack_panels(padded.astype(np.float32))
+        self.out_first = np.array([*first, 0], np.int64)
+        self.out_count = np.array([*count, 0], np.int64)
         self.no_ctx = np.zeros((1, 1, 1), np.int64)
         self.no_logits = np.zeros((1, 1, 1), np.float32)
         self.no_weight = np.zeros(1, np.float64)
@@ -168,6 +186,10 @@ class Tables:
             self.b_up,
             self.head_W,
             self.head_b,
+            self.P_out,
+            self.out_rows,
+            self.out_first,
+            self.out_count,
             self.range_lo,
             self.range_hi,
             int(settings.rules()),

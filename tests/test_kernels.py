@@ -163,3 +163,80 @@ def test_parity_with_torch_for_any_size(tmp_path, hidden, layers):
         got = numba_logits(t, ex.enc, batch=seqs)
         for b in range(seqs):
             assert np.abs(got[b][finite] - ref[finite]).max() < 1e-4
+
+
+def test_a_sequence_samples_the_same_notes_alone_or_in_any_batch():
+    """Every product a sampled token needs (the LSTM's and each voice's output rows) goes
+    through the panel kernels, which sum in the same order whatever the batch: nine copies of
+    one sequence, with one random state, sample exactly what it samples alone."""
+    t = Tables(shipped("bach-satb"))
+    from composer.encoding import satb_conditioning
+    from composer.sampler import SamplingSettings, plan_fermatas
+    from composer.score import Key
+
+    steps = 64
+    slot, pos, ferm, key = satb_conditioning(steps, (4, 4), 0, plan_fermatas(steps, (4, 4), 0),
+                                             Key(0))  # fmt: skip
+    cond = t.conditioning(slot, pos, ferm, key)
+    settings = SamplingSettings(seed=3)
+    n = steps * 4
+
+    def sample(batch):
+        state = t.new_state(batch, np.full(batch, 12345, np.uint64))
+        out = np.zeros((batch, n), np.int64)
+        t.step(state, 0, n, slot, cond, np.full(n, -1, np.int64),
+               np.full((batch, n), -1, np.int64), t.pitch_filter(None),
+               settings.temperatures(), settings, out)  # fmt: skip
+        return out
+
+    alone = sample(1)[0]
+    assert len(set(alone[::4].tolist())) > 5  # it is music, not one held note
+    for b, tokens in enumerate(sample(9)):
+        assert (tokens == alone).all(), f"sequence {b} of 9 differs"
+
+
+def test_products_do_not_depend_on_the_batch():
+    """Bit for bit, each sequence's products (the LSTM's and a voice's output rows) come out the
+    same computed alone or in a batch of 9 (a block of 8 and one left over)."""
+    from composer.kernels import layer_product, voice_logits
+
+    t = Tables(shipped("bach-satb"))
+    x = np.random.default_rng(0).standard_normal((9, 2 * t.hidden)).astype(np.float32)
+    together = np.zeros((9, 4 * t.hidden), np.float32)
+    layer_product(t.W_up[0], t.P_up[0], x, together, 9)
+    v = t.head_W.shape[0]
+    logits = np.zeros((9, v), np.float32)
+    compact = np.zeros((9, len(t.P_out) * 32), np.float32)
+    bass = 3  # two panels: the pair kernel alone, the one-panel kernel twice in a block
+    voice_logits(t.P_out, t.out_rows, t.head_b, t.out_first[bass], t.out_count[bass],
+                 np.ascontiguousarray(x[:, : t.hidden]), compact, logits, 9)  # fmt: skip
+    for b in range(9):
+        alone = np.zeros((1, 4 * t.hidden), np.float32)
+        layer_product(t.W_up[0], t.P_up[0], x[b : b + 1], alone, 1)
+        assert (alone[0] == together[b]).all()
+        one = np.zeros((1, v), np.float32)
+        top = np.ascontiguousarray(x[b : b + 1, : t.hidden])
+        voice_logits(t.P_out, t.out_rows, t.head_b, t.out_first[bass], t.out_count[bass], top,
+                     compact[:1], one, 1)  # fmt: skip
+        assert (one[0] == logits[b]).all()
+
+
+@pytest.mark.parametrize("seqs", [1, 9])
+def test_each_voices_output_panels_give_the_whole_layers_logits(seqs):
+    from composer.kernels import output_layer, voice_logits
+    from composer.score import SATB
+
+    t = Tables(shipped("bach-satb"))
+    top = np.random.default_rng(seqs).standard_normal((seqs, t.hidden)).astype(np.float32)
+    v = t.head_W.shape[0]
+    whole = np.zeros((seqs, v), np.float32)
+    output_layer(t.head_W, t.head_b, top, whole, seqs, 0, v)
+    compact = np.zeros((seqs, len(t.P_out) * 32), np.float32)
+    for s in range(len(SATB)):
+        got = np.full((seqs, v), np.nan, np.float32)
+        voice_logits(t.P_out, t.out_rows, t.head_b, t.out_first[s], t.out_count[s], top,
+                     compact, got, seqs)  # fmt: skip
+        rows = [*range(t.range_lo[s], t.range_hi[s] + 1), 128, 129]
+        assert np.isfinite(got[:, rows]).all()
+        assert np.isnan(np.delete(got, rows, axis=1)).all()  # nothing else written
+        assert np.abs(got[:, rows] - whole[:, rows]).max() < 1e-5
