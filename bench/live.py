@@ -303,11 +303,12 @@ def _live_summary(err: str) -> dict:
     import re
 
     m = re.search(r"(\d+) chords, (\d+) answered a period late, (\d+) bookkeeping catch-ups "
-                  r"in the callback, longest callback ([\d.]+) ms", err)  # fmt: skip
+                  r"in the callback, longest callback ([\d.]+) ms, (\d+) chords prepared ahead",
+                  err)  # fmt: skip
     if not m:
         return {"summary": err.strip().splitlines()[-1:] or ""}
     return {"chords": int(m[1]), "late": int(m[2]), "caught_up": int(m[3]),
-            "longest_callback_ms": float(m[4])}  # fmt: skip
+            "longest_callback_ms": float(m[4]), "prepared_ahead": int(m[5])}  # fmt: skip
 
 
 def bench_harmonizer(notes: int, model: str | None, tempo: float) -> dict:

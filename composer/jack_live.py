@@ -13,7 +13,9 @@ running JACK server; :func:`jack_unavailable` says why not, and ``composer live`
 to python-rtmidi with a one-line note.
 
 Real-time care: the callback never waits. The model's bookkeeping (``hold(steps)`` for the 16th
-steps a chord lasts) runs on a worker thread, one step per lock hold; a note-on that finds the
+steps a chord lasts) runs on a worker thread, one step per lock hold, and then, if the model
+has it, ``prepare()``, which works out ahead the chord under every likely next note (the
+callback then only picks one: composer.stream.LiveHarmonizer); a note-on that finds the
 worker inside a step is answered at the start of the next period (counted in ``late``); one
 that finds bookkeeping still pending (the worker has not run yet) does it itself before
 answering (counted in ``caught_up``). ``bookkeeping="callback"`` does all bookkeeping in the
@@ -138,6 +140,9 @@ class JackHarmonizer:
         self._pending: collections.deque[tuple[int, int]] = collections.deque()
         self._outbox: collections.deque[list[mido.Message]] = collections.deque()
         self._wake = threading.Event()
+        # The callback wakes the worker only as it returns: a worker woken earlier would take
+        # the GIL from the callback's remaining Python for a switch interval or more.
+        self._wake_due = False
         self._quit = False
         self._stop = False  # close() asks the callback to release and go quiet
         self._stopped = threading.Event()  # the callback has released and a period has passed
@@ -199,10 +204,10 @@ class JackHarmonizer:
         if self._last_lft is not None:
             self._frame += (lft - self._last_lft) & 0xFFFFFFFF
         self._last_lft = lft
-        if self._stop or self.error is not None:
-            self._quiet(out)
-            return
         try:
+            if self._stop or self.error is not None:
+                self._quiet(out)
+                return
             last = 0  # JACK wants events in offset order
             pending = self._pending
             while pending:  # carried over from the last period: answered at offset 0
@@ -227,6 +232,9 @@ class JackHarmonizer:
             self.done.set()
             self._release(out, frames - 1)
         finally:
+            if self._wake_due:
+                self._wake_due = False
+                self._wake.set()
             self.callback_max = max(self.callback_max, time.perf_counter() - t0)
 
     def _event(self, out: Any, offset: int, note: int, velocity: int) -> bool:
@@ -265,7 +273,7 @@ class JackHarmonizer:
         if self.outputs:
             self._outbox.append([mido.Message("note_on", channel=ch, note=p, velocity=velocity)
                                  for ch, p in notes])  # fmt: skip
-            self._wake.set()
+            self._wake_due = True
         if self.on_chord is not None:
             self.on_chord(note, harmony)
         return True
@@ -279,7 +287,7 @@ class JackHarmonizer:
         if self.outputs:
             self._outbox.append([mido.Message("note_off", channel=ch, note=p)
                                  for ch, p in self._sounding])  # fmt: skip
-            self._wake.set()
+            self._wake_due = True
         self._sounding = []
         self._note = -1
 
@@ -300,7 +308,7 @@ class JackHarmonizer:
         if steps > self._target:
             self._target = steps
             if self.worker:
-                self._wake.set()
+                self._wake_due = True
             elif self._model_lock.acquire(blocking=False):
                 try:
                     self._hold(self._target - self._model_steps)
@@ -333,6 +341,19 @@ class JackHarmonizer:
                         self.error = e
                         self.done.set()
                         return
+            prepare = getattr(self.model, "prepare", None)
+            if self.worker and prepare is not None and not self._quit:
+                # Prepare once the chord has been delivered (two periods on), so its burst of
+                # arithmetic does not compete with the synth or DAW playing it; a new event
+                # in the meantime comes first.
+                if self._wake.wait(2 * self.client.blocksize / self.client.samplerate + 0.001):
+                    continue
+                try:  # not under the lock: the model checks its state did not move meanwhile
+                    prepare()
+                except Exception as e:
+                    self.error = e
+                    self.done.set()
+                    return
 
     # --- stopping ----------------------------------------------------------------------------
     @property

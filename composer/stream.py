@@ -80,7 +80,15 @@ class LiveHarmonizer:
     ``chord(pitch)`` runs the soprano's token (forced) and samples alto, tenor and bass: three
     LSTM tokens, so it answers at once. ``hold(steps)`` then advances the model through the steps
     the chord lasts (call it after the chord has been sent). ``rest(steps)`` advances silence.
+
+    ``prepare()``, called while waiting for the next note (from any thread), works out ahead the
+    chord under every soprano in AHEAD as one batch; ``chord()`` then only adopts the state of the
+    one played, if nothing has moved since. Every product sums in the same order whatever the
+    batch (composer.kernels), so a prepared chord is exactly the one ``chord()`` would compute:
+    the notes never depend on whether there was time to prepare.
     """
+
+    AHEAD = range(55, 87)  # sopranos prepared: the soprano's range and a few notes either side
 
     def __init__(
         self,
@@ -90,6 +98,11 @@ class LiveHarmonizer:
         settings: SamplingSettings,
     ):
         self.stream = Stream(sampler, key, time_signature, settings)
+        # Changes of the model's state, counted twice each (odd while one is under way), so a
+        # prepare() on another thread can tell whether its copy of the state was torn or stale.
+        self._version = 0
+        self._ahead: tuple[int, list[dict], list[tuple[int, int, int]]] | None = None
+        self.answered_ahead = 0  # chords answered from prepare()'s work
 
     def _advance(self, soprano_token: int, others: int | None) -> np.ndarray:
         s = self.stream
@@ -98,18 +111,28 @@ class LiveHarmonizer:
         s.forced[base] = soprano_token
         for v in (1, 2, 3):
             s.forced[base + v] = -1 if others is None else others
+        self._version += 1
         try:
             return next(s)
         finally:
             s.forced[base : base + 4] = -1
+            self._version += 1
 
     def chord(self, soprano: int) -> tuple[int, int, int]:
-        """(alto, tenor, bass) MIDI pitches under ``soprano`` (a MIDI pitch)."""
+        """(alto, tenor, bass) MIDI pitches under ``soprano`` (a MIDI pitch; -1: silent)."""
         if not 0 <= soprano < N_PITCH:
             raise GenerationError(f"soprano pitch {soprano} is not a MIDI pitch")
+        ahead = self._ahead
+        if ahead is not None and ahead[0] == self._version and soprano in self.AHEAD:
+            k = soprano - self.AHEAD.start  # adopt what prepare() worked out: no arithmetic
+            self._version += 1
+            self.stream.state = ahead[1][k]
+            self.stream.step_index += 1
+            self._version += 1
+            self.answered_ahead += 1
+            return ahead[2][k]
         cells = self._advance(soprano, None)
-        sounding = self.stream.state["sounding"][0]
-        return tuple(int(sounding[v]) if cells[v] != REST else -1 for v in (1, 2, 3))
+        return _chord(cells, self.stream.state["sounding"][0])
 
     def hold(self, steps: int = 3) -> None:
         for _ in range(max(0, steps)):
@@ -119,8 +142,44 @@ class LiveHarmonizer:
         for _ in range(max(0, steps)):
             self._advance(TOK_REST, TOK_REST)
 
+    def prepare(self) -> bool:
+        """Work out the chord under every soprano in AHEAD from the present state; False if the
+        state changed meanwhile (nothing is kept then; call again when it is quiet)."""
+        s = self.stream
+        version = self._version
+        if version % 2:
+            return False
+        state = {name: a.copy() for name, a in s.state.items()}
+        step_index = s.step_index
+        if self._version != version or s.step_index != step_index:
+            return False
+        n = len(self.AHEAD)
+        batch = {name: np.repeat(a, n, axis=1 if name in ("h", "c") else 0)
+                 for name, a in state.items()}  # fmt: skip
+        i = step_index % s.period
+        out_forced = np.full((n, s.period * 4), -1, np.int64)
+        out_forced[:, i * 4] = np.arange(self.AHEAD.start, self.AHEAD.stop)
+        out = np.zeros((n, s.period * 4), np.int64)
+        free = np.full_like(s.forced, -1)  # not s.forced, which chord() sets for a moment
+        s.t.step(batch, i * 4, i * 4 + 4, s.slot, s.cond, free, out_forced, s.pitch_ok,
+                 s.temps, s.settings, out)  # fmt: skip
+        # one state per candidate, so that chord() adopts one by reference
+        states = [{name: (a[:, k : k + 1] if name in ("h", "c") else a[k : k + 1]).copy()
+                   for name, a in batch.items()} for k in range(n)]  # fmt: skip
+        chords = [_chord(_cells(out[k, i * 4 : i * 4 + 4]), batch["sounding"][k])
+                  for k in range(n)]  # fmt: skip
+        if self._version == version:
+            self._ahead = (version, states, chords)
+            return True
+        return False
+
 
 # --- helpers ------------------------------------------------------------------------------------
+
+
+def _chord(cells: np.ndarray, sounding: np.ndarray) -> tuple[int, int, int]:
+    """(alto, tenor, bass) sounding after a step's cells; -1 for a voice that rests."""
+    return tuple(int(sounding[v]) if cells[v] != REST else -1 for v in (1, 2, 3))
 
 
 def _cells(tokens: np.ndarray) -> np.ndarray:

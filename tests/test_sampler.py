@@ -287,3 +287,33 @@ def test_progress_rises_to_one_and_cancel_stops_every_thread(sampler, variations
                          progress=seen.append)  # fmt: skip
     assert threading.active_count() == before
     assert 0 < seen[-1] < 1
+
+
+def test_chords_prepared_ahead_are_the_chords_computed_at_once(sampler):
+    """prepare() works out every likely chord ahead; the notes are the same as without it."""
+    melody = [72, 71, 69, 67, 69, 71, 72, 74, 76, 74, 72, 71, 50, 72]
+
+    def play(prepare: bool):
+        h = sampler.harmonizer(key="C major", settings=SamplingSettings(seed=7))
+        chords = []
+        for k, note in enumerate(melody):
+            if prepare:
+                assert h.prepare()
+            chords.append(h.chord(note))
+            h.hold(3)
+            if k % 5 == 4:
+                h.rest(2)
+        return h, chords
+
+    at_once, chords = play(False)
+    ahead, prepared = play(True)
+    assert prepared == chords
+    assert ahead.answered_ahead == len(melody) - 1  # 50 is outside the notes prepared
+    assert at_once.answered_ahead == 0
+    for name, a in at_once.stream.state.items():
+        assert (ahead.stream.state[name] == a).all(), name
+    h = sampler.harmonizer(settings=SamplingSettings(seed=7))
+    assert h.prepare()
+    h.hold(1)  # the state moved on: what was prepared no longer applies
+    h.chord(72)
+    assert h.answered_ahead == 0

@@ -259,6 +259,8 @@ def _jack_connect(connect, query: str) -> str:
 
 def _close_and_report(harmonizer) -> None:
     harmonizer.close()
+    ahead = getattr(harmonizer.model, "answered_ahead", 0)
     print(f"composer live: {harmonizer.chords} chords, {harmonizer.late} answered a period late, "
           f"{harmonizer.caught_up} bookkeeping catch-ups in the callback, longest callback "
-          f"{harmonizer.callback_max * 1000:.2f} ms", file=sys.stderr)  # fmt: skip
+          f"{harmonizer.callback_max * 1000:.2f} ms, {ahead} chords prepared ahead",
+          file=sys.stderr)  # fmt: skip
