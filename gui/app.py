@@ -99,8 +99,10 @@ def run(
             app.processEvents()
             Path(screenshot).parent.mkdir(parents=True, exist_ok=True)
             window.grab().save(screenshot)
-            print(f"window shown after {times['window']:.2f} s; chorale on the roll after "
-                  f"{times['composed']:.2f} s (cold start); screenshot: {screenshot}")
+            print(
+                f"window shown after {times['window']:.2f} s; chorale on the roll after "
+                f"{times['composed']:.2f} s (cold start); screenshot: {screenshot}"
+            )
             if quit_after_compose:
                 window.doc.dirty = False
                 window.close()
@@ -120,11 +122,18 @@ def main(argv: list[str] | None = None) -> int:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", nargs="?", help="a MIDI file to open (four voices or a melody)")
-    parser.add_argument("--screenshot", metavar="PNG",
-                        help="compose a chorale at start and save a screenshot of the window")
-    parser.add_argument("--quit-after-compose", action="store_true",
-                        help="with --screenshot: quit once the screenshot is saved")
+    parser.add_argument(
+        "--screenshot",
+        metavar="PNG",
+        help="compose a chorale at start and save a screenshot of the window",
+    )
+    parser.add_argument(
+        "--quit-after-compose",
+        action="store_true",
+        help="with --screenshot: quit once the screenshot is saved",
+    )
     parser.add_argument("--seed", type=int, default=None, help="seed for the --screenshot compose")
     parser.add_argument("--model", help="model bundle folder (default: models/bach-satb)")
-    parser.add_argument("--no-audio", action="store_true",
-                        help="do not open the audio device (MIDI ports only)")
+    parser.add_argument(
+        "--no-audio", action="store_true", help="do not open the audio device (MIDI ports only)"
+    )

@@ -241,14 +241,16 @@ class MixerPanel(QGroupBox):
             for iname, prog in INSTRUMENTS.items():
                 inst.addItem(iname, prog)
             inst.currentIndexChanged.connect(
-                lambda _i, v=v, c=inst: self.programChanged.emit(v, int(c.currentData())))
+                lambda _i, v=v, c=inst: self.programChanged.emit(v, int(c.currentData()))
+            )
             vol = QSlider(Qt.Horizontal, minimum=0, maximum=127, value=100)
             vol.setToolTip(f"{name} volume")
             vol.valueChanged.connect(lambda x, v=v: self.volumeChanged.emit(v, x))
             mute = QToolButton(text="M", checkable=True, toolTip=f"Mute {name}")
             solo = QToolButton(text="S", checkable=True, toolTip=f"Solo {name}")
-            lock = QToolButton(text="Lock", checkable=True, toolTip=f"Lock {name}: keep it when "
-                               "regenerating")
+            lock = QToolButton(
+                text="Lock", checkable=True, toolTip=f"Lock {name}: keep it when regenerating"
+            )
             mute.setObjectName("mute")
             solo.setObjectName("solo")
             mute.toggled.connect(self.mixChanged)

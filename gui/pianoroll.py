@@ -197,8 +197,11 @@ class PianoRoll(QAbstractScrollArea):
         if self.score is None:
             p.setPen(TEXT)
             p.setFont(QFont(self.font().family(), 13))
-            p.drawText(QRectF(KEY_W, RULER_H, w - KEY_W, h - RULER_H), Qt.AlignCenter,
-                       "Press Ctrl+G to compose a chorale, or open a MIDI file (Ctrl+O)")
+            p.drawText(
+                QRectF(KEY_W, RULER_H, w - KEY_W, h - RULER_H),
+                Qt.AlignCenter,
+                "Press Ctrl+G to compose a chorale, or open a MIDI file (Ctrl+O)",
+            )
 
     def _paint_rows(self, p: QPainter, w: int) -> None:
         for pitch in range(LOW, HIGH + 1):
@@ -350,8 +353,11 @@ class PianoRoll(QAbstractScrollArea):
             p.drawLine(QPointF(0, y + self.row_h), QPointF(KEY_W, y + self.row_h))
             if not black:
                 p.setPen(QColor("#1d1f26") if pitch % 12 else QColor("#c0392b"))
-                p.drawText(QRectF(0, y, KEY_W - 4, self.row_h), Qt.AlignRight | Qt.AlignVCenter,
-                           f"{PITCH_NAMES[pitch % 12]}{pitch // 12 - 1}")
+                p.drawText(
+                    QRectF(0, y, KEY_W - 4, self.row_h),
+                    Qt.AlignRight | Qt.AlignVCenter,
+                    f"{PITCH_NAMES[pitch % 12]}{pitch // 12 - 1}",
+                )
         p.fillRect(QRectF(0, 0, KEY_W, RULER_H), QColor("#15171c"))
         p.setPen(QPen(QColor("#0b0c0f"), 1))
         p.drawLine(QPointF(KEY_W, 0), QPointF(KEY_W, h))

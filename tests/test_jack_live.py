@@ -17,7 +17,6 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from pathlib import Path
 
 import pytest
@@ -25,6 +24,8 @@ import pytest
 from composer.playback import RecordingOutput, sounding_after
 
 jack = pytest.importorskip("jack", reason="JACK-Client is not installed")
+
+from jack_fixtures import need_jack, unique  # noqa: E402
 
 from composer.errors import PortError  # noqa: E402
 from composer.jack_live import JackHarmonizer, jack_unavailable, release_once  # noqa: E402
@@ -36,15 +37,7 @@ REPO = Path(__file__).resolve().parent.parent
 
 @pytest.fixture(scope="module", autouse=True)
 def jack_server() -> None:
-    why = jack_unavailable()
-    if why:
-        if os.environ.get("COMPOSER_REQUIRE_JACK") == "1":
-            pytest.fail(f"COMPOSER_REQUIRE_JACK=1 but {why}")
-        pytest.skip(f"{why} (start one: jackd --no-realtime -d dummy -r 48000 -p 256)")
-
-
-def unique(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:6]}"
+    need_jack(jack_unavailable())
 
 
 def on(note: int, velocity: int = 90, channel: int = 0) -> bytes:

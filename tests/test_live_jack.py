@@ -13,16 +13,15 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from pathlib import Path
 
 import mido
 import numpy as np
 import pytest
+from jack_fixtures import need_jack, rtmidi_jack_problem, unique
 
 from composer import ports
 from composer.clock import FakeClock
-from composer.errors import PortError
 from composer.live import ClockFollowPlayer, LiveHarmonizer
 from composer.playback import Player, RecordingOutput, note_off, note_on, sounding_after
 from composer.score import HOLD
@@ -34,17 +33,7 @@ REPO = Path(__file__).resolve().parent.parent
 
 @pytest.fixture(scope="module", autouse=True)
 def jack() -> None:
-    """Skip unless a JACK server runs (fail instead when COMPOSER_REQUIRE_JACK=1, as in CI)."""
-    try:
-        ports.list_ports("jack")
-    except PortError:
-        if os.environ.get("COMPOSER_REQUIRE_JACK") == "1":
-            pytest.fail("COMPOSER_REQUIRE_JACK=1 but no JACK server is running")
-        pytest.skip("no JACK server (start one: jackd --no-realtime -d dummy -r 48000 -p 256)")
-
-
-def unique(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:6]}"
+    need_jack(rtmidi_jack_problem())
 
 
 class Inbox:

@@ -6,35 +6,19 @@ import json
 import os
 import threading
 import time
-import uuid
 
 import mido
 import pytest
+from jack_fixtures import need_jack, rtmidi_jack_problem, unique
 
 from composer import ports
 from composer.cli.main import main
 from composer.errors import PortError
 
 
-def jack_running() -> bool:
-    try:
-        ports.list_ports("jack")
-    except PortError:
-        return False
-    return True
-
-
 @pytest.fixture(scope="module")
 def jack() -> None:
-    """Skip unless a JACK server runs (fail instead when COMPOSER_REQUIRE_JACK=1, as in CI)."""
-    if not jack_running():
-        if os.environ.get("COMPOSER_REQUIRE_JACK") == "1":
-            pytest.fail("COMPOSER_REQUIRE_JACK=1 but no JACK server is running")
-        pytest.skip("no JACK server (start one: jackd --no-realtime -d dummy -r 48000 -p 256)")
-
-
-def unique(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:6]}"
+    need_jack(rtmidi_jack_problem())
 
 
 class Inbox:
