@@ -156,6 +156,7 @@ class JackHarmonizer:
         self._thread = threading.Thread(target=self._work, name="harmonizer-bookkeeping",
                                         daemon=True)  # fmt: skip
         self._thread.start()
+        self._wake.set()  # the worker prepares the first chord before anyone plays
         self.client.activate()
         self.client.get_ports()  # lets the connect callback see ports that existed before
 
@@ -343,10 +344,10 @@ class JackHarmonizer:
                         return
             prepare = getattr(self.model, "prepare", None)
             if self.worker and prepare is not None and not self._quit:
-                # Prepare once the chord has been delivered (two periods on), so its burst of
+                # Prepare once the chord has been handed on (a period later), so its burst of
                 # arithmetic does not compete with the synth or DAW playing it; a new event
                 # in the meantime comes first.
-                if self._wake.wait(2 * self.client.blocksize / self.client.samplerate + 0.001):
+                if self._wake.wait(self.client.blocksize / self.client.samplerate + 0.001):
                     continue
                 try:  # not under the lock: the model checks its state did not move meanwhile
                     prepare()
