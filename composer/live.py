@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import signal
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -35,6 +36,8 @@ from composer.playback import Output, StepRenderer, note_off, note_on, voice_cha
 
 HARMONY_CHANNELS = (1, 2, 3)  # alto, tenor, bass
 SOPRANO_CHANNEL = 0
+PREPARE_DELAY = 0.015  # s after a note event before the model prepares the next chords: its
+# burst of arithmetic then comes after the chord has been delivered (a period or two later)
 
 
 class Terminated(Exception):
@@ -199,6 +202,10 @@ class LiveHarmonizer:
 
     The soprano line is monophonic: a new note ends the chord of the one before (legato).
     A chord ends when its played note ends.
+
+    A model with ``prepare()`` (composer.stream.LiveHarmonizer) is asked, on a thread of its own
+    a moment after each note event, to work out the next chords ahead, so the next note is
+    answered without computing; ``close()`` stops that thread.
     """
 
     def __init__(
@@ -228,6 +235,14 @@ class LiveHarmonizer:
         self._origin: float | None = None  # time of the first chord
         self._model_steps = 0  # 16th steps the model has consumed
         self._closed = False
+        self._prepare = getattr(model, "prepare", None)
+        self._prepare_due = threading.Event()
+        self._preparer: threading.Thread | None = None
+        if self._prepare is not None:
+            self._preparer = threading.Thread(target=self._prepare_ahead,
+                                              name="harmonizer-prepare", daemon=True)  # fmt: skip
+            self._preparer.start()
+            self._prepare_due.set()  # the first chord too
 
     def handle(self, msg: mido.Message) -> None:
         """Take one input message (any channel); note_on / note_off act, others are ignored."""
@@ -242,8 +257,27 @@ class LiveHarmonizer:
                     self._note_on(msg.note, msg.velocity)
                 else:
                     self._note_off(msg.note)
+            self._prepare_due.set()
         except Exception as e:  # the callback thread must not die; the owner reads .error
             self.error = e
+
+    def _prepare_ahead(self) -> None:
+        """The preparer thread: after each note event (and a moment for its messages to go
+        out), the model works out the next chords; not under the lock (it checks for itself that
+        nothing moved meanwhile)."""
+        while True:
+            self._prepare_due.wait()
+            self._prepare_due.clear()
+            if self._closed:
+                return
+            time.sleep(PREPARE_DELAY)
+            if self._prepare_due.is_set():
+                continue  # a newer event: prepare after that one
+            try:
+                self._prepare()
+            except Exception as e:
+                self.error = e
+                return
 
     def _note_on(self, note: int, velocity: int) -> None:
         t = self.clock.now()
@@ -302,6 +336,9 @@ class LiveHarmonizer:
             if self._current is not None:
                 release_all(self.outputs, self._current.notes)
                 self._current = None
+        if self._preparer is not None:
+            self._prepare_due.set()
+            self._preparer.join(timeout=5)
 
 
 # --- following a DAW's clock -----------------------------------------------------------------

@@ -122,7 +122,7 @@ class LiveHarmonizer:
         """(alto, tenor, bass) MIDI pitches under ``soprano`` (a MIDI pitch; -1: silent)."""
         if not 0 <= soprano < N_PITCH:
             raise GenerationError(f"soprano pitch {soprano} is not a MIDI pitch")
-        ahead = self._ahead
+        ahead = self._ahead  # read once: prepare() may publish newer work meanwhile
         if ahead is not None and ahead[0] == self._version and soprano in self.AHEAD:
             k = soprano - self.AHEAD.start  # adopt what prepare() worked out: no arithmetic
             self._version += 1
@@ -141,6 +141,12 @@ class LiveHarmonizer:
     def rest(self, steps: int = 1) -> None:
         for _ in range(max(0, steps)):
             self._advance(TOK_REST, TOK_REST)
+
+    @property
+    def prepared(self) -> bool:
+        """Whether prepare()'s work matches the present state (the next chord is ready)."""
+        ahead = self._ahead
+        return ahead is not None and ahead[0] == self._version
 
     def prepare(self) -> bool:
         """Work out the chord under every soprano in AHEAD from the present state; False if the

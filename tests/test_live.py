@@ -271,3 +271,39 @@ def test_live_modules_import_neither_torch_nor_qt():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_a_model_that_prepares_plays_the_same_chords_and_its_thread_ends_with_close():
+    """The sampler's harmonizer prepares the next chords on a thread of the LiveHarmonizer's
+    after each note event: the chords are those it computes without preparing, and close()
+    leaves no thread behind."""
+    import threading
+    import time
+    from types import SimpleNamespace
+
+    from composer.sampler import Sampler, SamplingSettings
+
+    sampler = Sampler.load()
+    threads = threading.active_count()
+
+    def play(prepare: bool):
+        model = sampler.harmonizer(settings=SamplingSettings(seed=4))
+        chords_only = SimpleNamespace(chord=model.chord, hold=model.hold)
+        clock = FakeClock()
+        out = RecordingOutput(clock)
+        h = LiveHarmonizer(model if prepare else chords_only, out, tempo=120, clock=clock)
+        for note in (72, 74, 76, 74, 72, 71, 72):
+            deadline = time.monotonic() + 10  # the preparer works in real time
+            while prepare and not model.prepared and time.monotonic() < deadline:
+                time.sleep(0.005)
+            h.handle(on(note))
+            clock.advance(0.25)
+            h.handle(off(note))
+        h.close()
+        assert h.error is None
+        return [m for _, m in out.events], model.answered_ahead
+
+    plain, none_ahead = play(False)
+    prepared, ahead = play(True)
+    assert prepared == plain and none_ahead == 0 and ahead == 7
+    assert threading.active_count() == threads
