@@ -652,6 +652,9 @@ def run_positions(
     slot: int64[N] voice (or JSB frame slot) of each position; cond: float32[N, G], each
     position's conditioning rows summed (Tables.conditioning); ctx: int64[B, N, 4] (ctx_mode
     CTX_GIVEN) or [1, 1, 1].
+    Weights (Tables): W_first, W_up, b_up the LSTM's, P_first, P_up the same packed in panels
+    (lstm_layers); head_W, head_b the output layer; P_out, out_rows, out_first, out_count each
+    voice's output rows in panels of their own (voice_logits; count 0: the whole layer).
     range_lo/range_hi: int64[5] pitch range per slot; rules: RULE_* bits; pitch_ok: bool[128]
     (key filter);
     temperature: float32[5] per slot. out_tokens: int64[B, N].
