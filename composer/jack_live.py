@@ -120,6 +120,7 @@ class JackHarmonizer:
         self.error: BaseException | None = None
         self.done = threading.Event()  # set when the client stops by itself (error, shutdown)
         self.chords = self.late = self.caught_up = 0
+        self.cycles = 0  # process callbacks so far
         self.callback_max = 0.0
 
         self.client = _open_client(client_name)
@@ -186,6 +187,17 @@ class JackHarmonizer:
         self._destinations.add(full)
         return full
 
+    def settle(self, cycles: int = 2, timeout: float = 2.0) -> bool:
+        """Wait until ``cycles`` process cycles have run: JACK applies a new connection between
+        cycles, so after this a note sent to a connected input reaches the harmonizer."""
+        goal = self.cycles + cycles
+        deadline = time.monotonic() + timeout
+        while self.cycles < goal:
+            if time.monotonic() > deadline or self._gone:
+                return False
+            time.sleep(0.001)
+        return True
+
     def _on_connect(self, a: Any, b: Any, connected: bool) -> None:
         if a is not None and b is not None and a.name == self.outport.name:
             (self._destinations.add if connected else self._destinations.discard)(b.name)
@@ -199,6 +211,7 @@ class JackHarmonizer:
     # --- the process callback (JACK's thread) ---------------------------------------------
     def _process(self, frames: int) -> None:
         t0 = time.perf_counter()
+        self.cycles += 1
         out = self.outport
         out.clear_buffer()
         lft = self.client.last_frame_time

@@ -296,17 +296,24 @@ def test_composer_live_harmonizes_through_ports(sampler_ready, source, sink):
     live = Live("--harmonize", "--in-port", kbd_name, "--out-port", sink_name, "--echo",
                 "--key", "C major", "--seed", "1")  # fmt: skip
     live.wait_ready()
+
+    def expect(predicate, what: str) -> None:
+        if not inbox.wait_until(predicate):
+            live.proc.send_signal(signal.SIGTERM)
+            pytest.fail(f"{what}; the sink got {inbox.messages}; composer live: {live.finish()[1]}")
+
     for k, soprano in enumerate((72, 71, 72, 74, 76)):
         kbd.send(mido.Message("note_on", note=soprano, velocity=90))
-        assert inbox.wait_until(lambda ms, k=k: sum(m.type == "note_on" for m in ms) >= 4 * (k + 1))
+        expect(lambda ms, k=k: sum(m.type == "note_on" for m in ms) >= 4 * (k + 1),
+               f"note {k} was not answered")  # fmt: skip
         time.sleep(0.05)
         kbd.send(mido.Message("note_off", note=soprano))
-        assert inbox.wait_until(lambda ms: not sounding_after(ms))
+        expect(lambda ms: not sounding_after(ms), f"note {k}'s chord was not released")
     live.proc.send_signal(signal.SIGTERM)
     returncode, err = live.finish()
     assert returncode == 143, err
     ons = [m for m in inbox.messages if m.type == "note_on"]
-    assert [m.channel for m in ons] == [1, 2, 3, 0] * 5
+    assert [m.channel for m in ons] == [1, 2, 3, 0] * 5, inbox.messages
     sopranos = [m.note for m in ons if m.channel == 0]
     assert sopranos == [72, 71, 72, 74, 76]
     for k in range(5):  # the model's alto, tenor, bass lie below the soprano

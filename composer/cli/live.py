@@ -236,6 +236,7 @@ def _harmonize_jack(args: argparse.Namespace, stack: contextlib.ExitStack) -> in
         where += " -> " + _jack_connect(harmonizer.connect_output, args.out_port)
     if synth:
         where += " and the synth"
+    harmonizer.settle()  # the connections are live: a note played now is answered
     _say(f"harmonizing {source} -> {where} in JACK's process cycle (Ctrl-C to stop)")
     deadline = _deadline(args.seconds)
     while not harmonizer.done.wait(min(0.1, max(0.0, deadline - time.monotonic()))):
