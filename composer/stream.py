@@ -151,17 +151,18 @@ class LiveHarmonizer:
     def prepare(self) -> bool:
         """Work out the chord under every soprano in AHEAD from the present state; False if the
         state changed meanwhile (nothing is kept then; call again when it is quiet)."""
+        if self.prepared:
+            return True  # nothing has moved since the last time
         s = self.stream
         version = self._version
         if version % 2:
             return False
-        state = {name: a.copy() for name, a in s.state.items()}
         step_index = s.step_index
-        if self._version != version or s.step_index != step_index:
-            return False
         n = len(self.AHEAD)
         batch = {name: np.repeat(a, n, axis=1 if name in ("h", "c") else 0)
-                 for name, a in state.items()}  # fmt: skip
+                 for name, a in s.state.items()}  # fmt: skip
+        if self._version != version:  # the copy may be torn: the state moved while it was taken
+            return False
         i = step_index % s.period
         out_forced = np.full((n, s.period * 4), -1, np.int64)
         out_forced[:, i * 4] = np.arange(self.AHEAD.start, self.AHEAD.stop)
