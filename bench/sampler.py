@@ -31,8 +31,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from composer import kernels  # noqa: E402
 from composer.encoding import TOK_START, satb_conditioning  # noqa: E402
-from composer.sampler import THREADS, Plan, Sampler, SamplingSettings, plan_fermatas  # noqa: E402
+from composer.sampler import THREADS, Plan, Sampler, SamplingSettings  # noqa: E402
 from composer.score import Key  # noqa: E402
+from composer.theory.plan import plan_fermatas  # noqa: E402
 
 
 def numba_run(sampler: Sampler, steps: int, batch: int, seed: int) -> float:

@@ -10,8 +10,8 @@ import numpy as np
 
 from composer.encoding import N_PITCH, TOK_HOLD, TOK_REST, satb_conditioning
 from composer.errors import GenerationError
-from composer.sampler import check_meter, plan_fermatas
 from composer.score import HOLD, REST, Key
+from composer.theory.plan import check_meter, plan_fermatas
 
 if TYPE_CHECKING:
     from composer.sampler import Sampler, SamplingSettings

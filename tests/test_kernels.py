@@ -171,8 +171,9 @@ def test_a_sequence_samples_the_same_notes_alone_or_in_any_batch():
     one sequence, with one random state, sample exactly what it samples alone."""
     t = Tables(shipped("bach-satb"))
     from composer.encoding import satb_conditioning
-    from composer.sampler import SamplingSettings, plan_fermatas
+    from composer.sampler import SamplingSettings
     from composer.score import Key
+    from composer.theory.plan import plan_fermatas
 
     steps = 64
     slot, pos, ferm, key = satb_conditioning(steps, (4, 4), 0, plan_fermatas(steps, (4, 4), 0),

@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 
 from composer.errors import GenerationError
-from composer.sampler import Sampler, SamplingSettings, estimate_key, fit_melody, plan_fermatas
+from composer.sampler import Sampler, SamplingSettings
 from composer.score import HOLD, SATB, VOICE_RANGES, Key, Score
+from composer.theory.plan import estimate_key, fit_melody, plan_fermatas
 
 
 @pytest.fixture(scope="module")

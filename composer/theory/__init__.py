@@ -1,0 +1,5 @@
+"""Music theory without a model: phrase plans (fermatas), meters, melody range, key estimation.
+
+May import: composer.score, composer.errors (and numpy). Nothing here knows the model, MIDI files
+or the runtime.
+"""
