@@ -33,7 +33,7 @@ from midi_fixtures import (  # noqa: E402
 )
 
 from composer.errors import MidiFileError  # noqa: E402
-from composer.midi_io import read_midi_data  # noqa: E402
+from composer.midi.io import read_midi_data  # noqa: E402
 
 
 class Hang(Exception):

@@ -25,7 +25,7 @@ import numpy as np
 
 from composer.errors import DataError
 from composer.fileio import write_text_atomic
-from composer.midi_io import write_midi
+from composer.midi.io import write_midi
 from composer.score import HOLD, REST, SATB, Key, Score
 
 REPO = Path(__file__).resolve().parent.parent
@@ -224,7 +224,7 @@ def load_manifest(data_dir: Path = DATA_DIR) -> dict:
 
 def load_chorales(split: str | None = None, data_dir: Path = DATA_DIR) -> list[Score]:
     """The corpus chorales (of one split, or all) as Scores, read from their MIDI files."""
-    from composer.midi_io import read_midi
+    from composer.midi.io import read_midi
 
     manifest = load_manifest(data_dir)
     out = []

@@ -7,7 +7,7 @@
 
 The soundfont is the small GM one that ships inside pretty_midi (``TimGM6mb.sf2``). Voice ``v``
 plays on MIDI channel ``v`` (the drum channel 9 is skipped), with the Score's programs (choir
-aahs = 52 by default, church organ = 19), as ``composer.midi_io`` writes them.
+aahs = 52 by default, church organ = 19), as ``composer.midi.io`` writes them.
 
 Needs libfluidsynth (Debian/Ubuntu ``libfluidsynth3``, Homebrew ``fluidsynth``) and
 ``pip install pyfluidsynth``. Never imports torch or Qt.
@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 
 SAMPLE_RATE = 44100
 RELEASE_SECONDS = 1.5  # tail after the last note-off, so notes (and reverb) decay to silence
-VELOCITY = 80  # as composer.midi_io writes notes
+VELOCITY = 80  # as composer.midi.io writes notes
 GAIN = 0.5  # FluidSynth master gain; four choir voices peak near 0.2 of full scale
 WAV_PEAK = 0.891  # write_wav normalizes the peak to -1 dBFS
 DRUM_CHANNEL = 9

@@ -98,7 +98,7 @@ def load_midi_folder(folder: Path, split: str) -> tuple[list, str, list[str]]:
     """A user's folder of MIDI files -> four-voice Scores; 10% of files (by name hash) validate."""
     import hashlib
 
-    from composer.midi_io import read_midi
+    from composer.midi.io import read_midi
 
     if not folder.is_dir():
         raise DataError(f"--data {folder}: not 'bach', 'jsb-quarter' or a folder of MIDI files")

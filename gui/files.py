@@ -28,7 +28,7 @@ def open_midi(path: str | os.PathLike) -> tuple[str, Score]:
 
     Raises MidiFileError for a broken file or another number of voices.
     """
-    from composer.midi_io import read_midi
+    from composer.midi.io import read_midi
 
     path = Path(path)
     if not path.is_file():
@@ -49,7 +49,7 @@ def export(score: Score, path: str | os.PathLike, programs: list[int] | None = N
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix in (".mid", ".midi"):
-        from composer.midi_io import write_midi
+        from composer.midi.io import write_midi
 
         if programs is not None:
             import dataclasses

@@ -18,7 +18,7 @@ from pathlib import Path
 import mido
 import numpy as np
 
-from composer.midi_io import score_to_midifile
+from composer.midi.io import score_to_midifile
 from composer.score import HOLD, REST, Key, Note, Score
 
 

@@ -8,7 +8,7 @@ import pytest
 from midi_fixtures import BAD_FILES, CONDUCTOR, TUNE, chunk, header, melody, meta, smf, track
 
 from composer.errors import MidiFileError
-from composer.midi_io import read_midi, read_midi_data, read_midi_report
+from composer.midi.io import read_midi, read_midi_data, read_midi_report
 
 
 @pytest.mark.timeout(60)

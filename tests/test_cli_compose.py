@@ -7,7 +7,7 @@ import wave
 import numpy as np
 import pytest
 
-from composer.midi_io import read_midi, write_midi
+from composer.midi.io import read_midi, write_midi
 from composer.score import HOLD, Score
 
 

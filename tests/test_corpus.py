@@ -7,7 +7,7 @@ import pytest
 
 from composer.corpus import DATA_DIR, load_chorales, load_jsb, load_manifest
 from composer.errors import DataError
-from composer.midi_io import read_midi, write_midi
+from composer.midi.io import read_midi, write_midi
 
 
 @pytest.fixture(scope="module")

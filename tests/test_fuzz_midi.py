@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from midi_fixtures import MUTATION_KINDS, mutate, seed_files
 
 from composer.errors import MidiFileError
-from composer.midi_io import read_midi, read_midi_data
+from composer.midi.io import read_midi, read_midi_data
 
 SEED = 20240611
 INPUTS = 8000

@@ -24,7 +24,7 @@ from PySide6.QtCore import QSettings, Qt  # noqa: E402
 from PySide6.QtGui import QColor  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
 
-from composer.midi_io import read_midi, write_midi  # noqa: E402
+from composer.midi.io import read_midi, write_midi  # noqa: E402
 from composer.playback import RecordingOutput  # noqa: E402
 from composer.score import HOLD, REST, Key, Score  # noqa: E402
 from gui import workers  # noqa: E402

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from midi_fixtures import music21_chorale_bytes, off, on, smf, track
 
-from composer.midi_io import read_midi, write_midi
+from composer.midi.io import read_midi, write_midi
 from composer.score import Key, Note, Score
 
 PYTHON = "/work/main/.venv/bin/python"

@@ -22,7 +22,7 @@ from midi_fixtures import (
     track,
 )
 
-from composer.midi_io import (
+from composer.midi.io import (
     MAX_TRAILING_BARS,
     read_midi,
     read_midi_data,

@@ -169,7 +169,7 @@ def parse_voices(text: str) -> list[int]:
 
 
 def write_outputs(scores: list, args: argparse.Namespace, started: float) -> None:
-    from composer.midi_io import write_midi
+    from composer.midi.io import write_midi
 
     paths = []
 
@@ -230,7 +230,7 @@ def run_generate(args: argparse.Namespace) -> int:
 
 
 def run_continue(args: argparse.Namespace) -> int:
-    from composer.midi_io import read_midi
+    from composer.midi.io import read_midi
 
     started = time.monotonic()
     primer = read_midi(args.primer)
@@ -242,7 +242,7 @@ def run_continue(args: argparse.Namespace) -> int:
 
 
 def run_harmonize(args: argparse.Namespace) -> int:
-    from composer.midi_io import read_midi
+    from composer.midi.io import read_midi
     from composer.score import Key
 
     started = time.monotonic()
@@ -256,7 +256,7 @@ def run_harmonize(args: argparse.Namespace) -> int:
 
 
 def run_regenerate(args: argparse.Namespace) -> int:
-    from composer.midi_io import read_midi
+    from composer.midi.io import read_midi
 
     started = time.monotonic()
     piece = read_midi(args.piece)

@@ -65,7 +65,7 @@ def summary(score, report) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
-    from composer.midi_io import read_midi_report
+    from composer.midi.io import read_midi_report
 
     info = summary(*read_midi_report(args.file))
     if args.json:

@@ -40,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
         return main(["gui"])
     import time
 
-    from composer.midi_io import write_midi
+    from composer.midi.io import write_midi
     from composer.sampler import Sampler, SamplingSettings
     from composer.synth import write_wav
 

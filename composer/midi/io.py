@@ -13,21 +13,19 @@ whatever reason, raises MidiFileError naming the file, the problem and what to d
 capped (MAX_FILE_BYTES, MAX_TRACKS, MAX_NOTES, MAX_STEPS) before anything big is built.
 
 Reading, in order, one module per stage: bytes -> chunks (our own structural checks) -> events
-of each track (mido) in composer.midi_read -> notes paired in ticks in composer.midi_events ->
-quantized parts -> voices in composer.voices -> Score, here. Writing is composer.midi_write.
+of each track (mido) in composer.midi.read -> notes paired in ticks in composer.midi.events ->
+quantized parts -> voices in composer.midi.voices -> Score, here. Writing is composer.midi.write.
 Every name above is importable from here.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import os
-from dataclasses import dataclass, field
 from fractions import Fraction
 
 import numpy as np
 
-from composer.midi_events import (
+from composer.midi.events import (
     DEFAULT_TEMPO_US,
     DRUM_CHANNEL,
     MAX_NAME,
@@ -37,7 +35,7 @@ from composer.midi_events import (
     collect,
     ticks_per_quarter,
 )
-from composer.midi_read import (
+from composer.midi.read import (
     FIX_EXPORT,
     MAX_DELTA,
     MAX_FILE_BYTES,
@@ -49,7 +47,9 @@ from composer.midi_read import (
     split_chunks,
     too_big,
 )
-from composer.midi_write import (
+from composer.midi.report import ReadReport
+from composer.midi.voices import QNote, allocate, choose_parts, part_label, polyphony, split_part
+from composer.midi.write import (
     FERMATA_MARKER,
     SETTINGS_PREFIX,
     TICKS_PER_QUARTER,
@@ -61,7 +61,6 @@ from composer.midi_write import (
     write_midi,
 )
 from composer.score import CHOIR_AAHS, HOLD, REST, Score, default_voice_names
-from composer.voices import QNote, allocate, choose_parts, part_label, polyphony, split_part
 
 __all__ = [
     "DEFAULT_TEMPO_US",
@@ -93,32 +92,6 @@ __all__ = [
 MAX_STEPS = 20_000  # 16th steps from the first note to the end (about 55 minutes at 90 bpm)
 MAX_VOICES = 4
 MAX_TRAILING_BARS = 4  # end-of-track silence kept after the last note, in bars
-
-
-@dataclass
-class ReadReport:
-    """What ``read_midi_report`` did to a file to make a Score of it.
-
-    notes: notes in the Score. notes_moved: notes whose start or end was moved onto the
-    16th-step grid. notes_dropped / notes_shortened: notes left out or cut short to fit the
-    voices. voice_sources: where each voice came from ('track 2 "Alto"', 'track 1 channel 3',
-    'track 1 part 2 of 4'). ticks_per_quarter: the file's time resolution.
-    """
-
-    path: str
-    format: int = 1
-    tracks: int = 0
-    ticks_per_quarter: float = 0.0
-    notes: int = 0
-    notes_moved: int = 0
-    notes_dropped: int = 0
-    notes_shortened: int = 0
-    drum_notes: int = 0
-    voice_sources: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
 
 
 def read_midi(path: str | os.PathLike, max_voices: int = MAX_VOICES) -> Score:

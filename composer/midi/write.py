@@ -4,7 +4,7 @@
 signatures, fermata markers, generation settings as a text event) and one named track per voice
 on its own channel, TICKS_PER_QUARTER ticks per quarter note. A pickup is written as leading
 rests that fill its first bar, so bar lines line up in every DAW and notation program; reading
-(composer.midi_io) trims them back into ``Score.pickup``.
+(composer.midi.io) trims them back into ``Score.pickup``.
 
 The pieces the reader shares with the writer live here too: the fermata marker, the settings
 text event, key-signature names and the encoding of meta-event text.

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from composer.midi_events import Events
-    from composer.midi_io import ReadReport
+    from composer.midi.events import Events
+    from composer.midi.report import ReadReport
 
 
 @dataclass

@@ -16,11 +16,11 @@ from typing import TYPE_CHECKING
 
 import mido
 
-from composer.midi_read import read_error
-from composer.midi_write import FERMATA_MARKER, SETTINGS_PREFIX, from_midi_text
+from composer.midi.read import read_error
+from composer.midi.write import FERMATA_MARKER, SETTINGS_PREFIX, from_midi_text
 
 if TYPE_CHECKING:
-    from composer.midi_io import ReadReport
+    from composer.midi.report import ReadReport
 
 MAX_NOTES = 100_000  # note-ons per file, checked before any note list or grid is built
 MAX_NAME = 200  # characters of a track name kept as a voice name
