@@ -19,10 +19,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from composer.bundle import load_bundle  # noqa: E402
 from composer.evaluate import evaluate_satb  # noqa: E402
 from composer.export import model_from_bundle  # noqa: E402
-from composer.sampler import Sampler  # noqa: E402
+from composer.runtime.bundle import load_bundle  # noqa: E402
+from composer.runtime.sampler import Sampler  # noqa: E402
 from composer.train import load_pieces  # noqa: E402
 
 

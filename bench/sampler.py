@@ -29,9 +29,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from composer import kernels  # noqa: E402
 from composer.encoding import TOK_START, satb_conditioning  # noqa: E402
-from composer.sampler import THREADS, Plan, Sampler, SamplingSettings  # noqa: E402
+from composer.runtime import kernels  # noqa: E402
+from composer.runtime.sampler import THREADS, Plan, Sampler  # noqa: E402
+from composer.runtime.settings import SamplingSettings  # noqa: E402
 from composer.score import Key  # noqa: E402
 from composer.theory.plan import plan_fermatas  # noqa: E402
 

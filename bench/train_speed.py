@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from composer.bundle import MODELS_DIR, load_bundle  # noqa: E402
+from composer.runtime.bundle import MODELS_DIR, load_bundle  # noqa: E402
 from composer.train import Progress, TrainConfig, train  # noqa: E402
 
 

@@ -16,21 +16,20 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from composer import paths
 from composer.errors import DataError
 from composer.fileio import write_text_atomic
 from composer.midi.io import write_midi
 from composer.score import HOLD, REST, SATB, Key, Score
 
-REPO = Path(__file__).resolve().parent.parent
-DATA_DIR = REPO / "data" / "chorales"
-JSB_DIR = Path(os.environ.get("COMPOSER_JSB_DIR", REPO.parent / "shared" / "jsb"))
+DATA_DIR = paths.DATA_DIR / "chorales"
+JSB_DIR = paths.JSB_DIR
 CORPUS_TEMPO = 80.0
 SPLITS = ("train", "valid", "test")
 

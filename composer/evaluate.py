@@ -12,9 +12,9 @@ the alto, tenor and bass tokens given Bach's soprano, three ways:
 - with the backward LSTM's lookahead, which reads the whole soprano;
 - with the particle lookahead (what harmonize uses): p(ATB | whole soprano) by Bayes' rule from
   the model as a joint model, p(S, ATB) / p(S), where log p(S) is estimated by the sampler's
-  particle filter (composer.sampler.Sampler.sample). The estimate of log p(S) is low on average
-  by an amount that shrinks as particles grow, so this figure errs slightly in its own favour;
-  ``bench/lookahead.py`` shows it settling as the particles double.
+  particle filter (composer.runtime.sampler.Sampler.sample). The estimate of log p(S) is low on
+  average by an amount that shrinks as particles grow, so this figure errs slightly in its own
+  favour; ``bench/lookahead.py`` shows it settling as the particles double.
 """
 
 from __future__ import annotations
@@ -93,7 +93,8 @@ def soprano_log_likelihood(sampler, score, particles: int, seed: int = 0) -> flo
     """log p(soprano of score) under the model, marginal over alto, tenor and bass: the particle
     filter's estimate with ``particles`` particles (the model's own distribution: temperature 1,
     no top-p, no voice-leading rules)."""
-    from composer.sampler import Plan, SamplingSettings
+    from composer.runtime.sampler import Plan
+    from composer.runtime.settings import SamplingSettings
 
     forced = np.full(score.steps * SATB_VOICES, -1, np.int64)
     forced[0::SATB_VOICES] = encode_satb(score).tokens[0::SATB_VOICES]
@@ -140,9 +141,9 @@ def evaluate(
     particles: int = 256,
 ) -> dict:
     """Evaluate a bundle on a split of its own kind of data (or of a given file)."""
-    from composer.bundle import load_bundle
     from composer.errors import DataError
     from composer.export import model_from_bundle
+    from composer.runtime.bundle import load_bundle
 
     bundle = load_bundle(model_dir)
     model = model_from_bundle(bundle)
@@ -166,7 +167,7 @@ def evaluate(
         scores, _, _ = load_pieces(data or "bach", split)
         if not scores:
             raise DataError(f"no pieces in the {split} split of {data or 'bach'}")
-        from composer.sampler import Sampler
+        from composer.runtime.sampler import Sampler
 
         sampler = Sampler(bundle) if particles else None
         result.update(evaluate_satb(model, scores, sampler, particles))

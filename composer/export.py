@@ -8,9 +8,9 @@ from pathlib import Path
 
 import numpy as np
 
-from composer.bundle import FORMAT, VERSION
 from composer.encoding import N_PITCH, TOK_END, TOK_HOLD, TOK_REST, TOK_START, TOK_UNKNOWN, VOCAB
 from composer.fileio import write_bytes_atomic, write_text_atomic
+from composer.runtime.bundle import FORMAT, VERSION
 
 
 def encoding_info(encoding: str) -> dict:

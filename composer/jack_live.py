@@ -15,7 +15,7 @@ to python-rtmidi with a one-line note.
 Real-time care: the callback never waits. The model's bookkeeping (``hold(steps)`` for the 16th
 steps a chord lasts) runs on a worker thread, one step per lock hold, and then, if the model
 has it, ``prepare()``, which works out ahead the chord under every likely next note (the
-callback then only picks one: composer.stream.LiveHarmonizer); a note-on that finds the
+callback then only picks one: composer.runtime.stream.LiveHarmonizer); a note-on that finds the
 worker inside a step is answered at the start of the next period (counted in ``late``); one
 that finds bookkeeping still pending (the worker has not run yet) does it itself before
 answering (counted in ``caught_up``). ``bookkeeping="callback"`` does all bookkeeping in the

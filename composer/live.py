@@ -170,7 +170,8 @@ def sampler_harmonizer(
 
 
 def _load_sampler(model_dir, key, seed, temperature, top_p):
-    from composer.sampler import Sampler, SamplingSettings
+    from composer.runtime.sampler import Sampler
+    from composer.runtime.settings import SamplingSettings
     from composer.score import Key
 
     parsed = Key.parse(key) if key else None
@@ -203,8 +204,8 @@ class LiveHarmonizer:
     The soprano line is monophonic: a new note ends the chord of the one before (legato).
     A chord ends when its played note ends.
 
-    A model with ``prepare()`` (composer.stream.LiveHarmonizer) is asked, on a thread of its own
-    a moment after each note event, to work out the next chords ahead, so the next note is
+    A model with ``prepare()`` (composer.runtime.stream.LiveHarmonizer) is asked, on a thread of
+    its own a moment after each note event, to work out the next chords ahead, so the next note is
     answered without computing; ``close()`` stops that thread.
     """
 

@@ -15,7 +15,8 @@ from pathlib import Path
 from composer.corpus import load_chorales
 from composer.metrics import FIGURES, aggregate
 from composer.report import write_report
-from composer.sampler import Sampler, SamplingSettings
+from composer.runtime.sampler import Sampler
+from composer.runtime.settings import SamplingSettings
 
 
 def run_report(

@@ -29,8 +29,7 @@ from composer.checkpoint import load_checkpoint, save_checkpoint
 from composer.dataset import PieceDataset, collate, jsb_example, satb_example
 from composer.errors import ComposerError, DataError
 from composer.model import ChoraleLSTM, ModelConfig, count_parameters
-
-REPO = Path(__file__).resolve().parent.parent
+from composer.paths import CHECKPOINTS_DIR
 
 
 @dataclass
@@ -70,7 +69,7 @@ class TrainConfig:
         base = (
             Path(self.checkpoint_dir)
             if self.checkpoint_dir
-            else REPO / "checkpoints" / Path(self.out).name
+            else CHECKPOINTS_DIR / Path(self.out).name
         )
         return base / "last.pt"
 

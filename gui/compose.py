@@ -1,7 +1,7 @@
 """What "Compose" does, as a plain function of the document and the panel's settings.
 
-No Qt: a worker thread calls ``compose(...)`` with the sampler (composer.sampler.Sampler) and
-gets back the variations (list of Score). Locked voices are left out of regeneration; locked
+No Qt: a worker thread calls ``compose(...)`` with the sampler (composer.runtime.sampler.Sampler)
+and gets back the variations (list of Score). Locked voices are left out of regeneration; locked
 notes are copied back over the sampler's result by ``apply_locks``.
 """
 
@@ -38,7 +38,7 @@ class ComposeParams:
     top_p: float = 0.95
     seed: int = 1
     variations: int = 3
-    voice_leading: str = "bach"  # bach | strict | free (composer.sampler.SamplingSettings)
+    voice_leading: str = "bach"  # bach | strict | free (composer.runtime.settings.SamplingSettings)
     particles: int = 16  # harmonize / regenerate: candidates weighed against the music after them
 
 
@@ -50,7 +50,7 @@ VOICE_LEADING_LABELS = {
 
 
 def sampling_settings(p: ComposeParams):
-    from composer.sampler import SamplingSettings
+    from composer.runtime.settings import SamplingSettings
 
     style = p.voice_leading if p.voice_leading in VOICE_LEADING_LABELS else "bach"
     return SamplingSettings.voice_leading(

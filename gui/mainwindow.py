@@ -42,9 +42,9 @@ from gui.workers import Worker, stop_all
 
 
 def load_sampler(model: str | None = None):
-    """A model bundle (default: the shipped models/bach-satb), via composer.sampler (numpy and
-    numba, no torch)."""
-    from composer.sampler import Sampler
+    """A model bundle (default: the shipped models/bach-satb), via composer.runtime.sampler (numpy
+    and numba, no torch)."""
+    from composer.runtime.sampler import Sampler
 
     return Sampler.load(model)
 

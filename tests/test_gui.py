@@ -79,7 +79,7 @@ def no_thread_left():
 
 @pytest.fixture(scope="session")
 def sampler():
-    from composer.sampler import Sampler
+    from composer.runtime.sampler import Sampler
 
     try:
         return Sampler.load()

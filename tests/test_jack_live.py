@@ -355,7 +355,7 @@ def test_release_once_reaches_a_port(rig):
 @pytest.fixture(scope="module")
 def model_ready() -> None:
     try:
-        from composer.sampler import Sampler
+        from composer.runtime.sampler import Sampler
 
         Sampler.load()
     except Exception as e:

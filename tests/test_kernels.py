@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 
-from composer import kernels
-from composer.bundle import MODELS_DIR, load_bundle
 from composer.encoding import TOK_START, encode_frames
-from composer.tables import Tables
+from composer.runtime import kernels
+from composer.runtime.bundle import MODELS_DIR, load_bundle
+from composer.runtime.tables import Tables
 
 
 def test_fast_tanh_matches_numpy():
@@ -141,11 +141,11 @@ def test_parity_with_torch_for_any_size(tmp_path, hidden, layers):
     """Gate rows in pairs of panels (hidden 16: 64 rows) run through the panels, others (hidden
     24: 96 rows) through the row-by-row products; one layer or three; batch 1 and 9."""
     torch = pytest.importorskip("torch")
-    from composer.bundle import load_bundle
     from composer.corpus import load_chorales
     from composer.dataset import collate, satb_example
     from composer.export import model_from_bundle, write_bundle
     from composer.model import ChoraleLSTM, ModelConfig
+    from composer.runtime.bundle import load_bundle
 
     torch.manual_seed(hidden + layers)
     config = ModelConfig(hidden=hidden, embed=16, layers=layers, lookahead=8, context=True,
@@ -171,7 +171,7 @@ def test_a_sequence_samples_the_same_notes_alone_or_in_any_batch():
     one sequence, with one random state, sample exactly what it samples alone."""
     t = Tables(shipped("bach-satb"))
     from composer.encoding import satb_conditioning
-    from composer.sampler import SamplingSettings
+    from composer.runtime.settings import SamplingSettings
     from composer.score import Key
     from composer.theory.plan import plan_fermatas
 
@@ -199,7 +199,7 @@ def test_a_sequence_samples_the_same_notes_alone_or_in_any_batch():
 def test_products_do_not_depend_on_the_batch():
     """Bit for bit, each sequence's products (the LSTM's and a voice's output rows) come out the
     same computed alone or in a batch of 9 (a block of 8 and one left over)."""
-    from composer.kernels import layer_product, voice_logits
+    from composer.runtime.kernels import layer_product, voice_logits
 
     t = Tables(shipped("bach-satb"))
     x = np.random.default_rng(0).standard_normal((9, 2 * t.hidden)).astype(np.float32)
@@ -224,7 +224,7 @@ def test_products_do_not_depend_on_the_batch():
 
 @pytest.mark.parametrize("seqs", [1, 9])
 def test_each_voices_output_panels_give_the_whole_layers_logits(seqs):
-    from composer.kernels import output_layer, voice_logits
+    from composer.runtime.kernels import output_layer, voice_logits
     from composer.score import SATB
 
     t = Tables(shipped("bach-satb"))

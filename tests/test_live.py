@@ -281,7 +281,8 @@ def test_a_model_that_prepares_plays_the_same_chords_and_its_thread_ends_with_cl
     import time
     from types import SimpleNamespace
 
-    from composer.sampler import Sampler, SamplingSettings
+    from composer.runtime.sampler import Sampler
+    from composer.runtime.settings import SamplingSettings
 
     sampler = Sampler.load()
     threads = threading.active_count()

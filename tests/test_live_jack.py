@@ -213,7 +213,7 @@ def test_clock_follow_through_ports(source, sink):
 def _sampler_ready() -> str | None:
     """None if `composer live` can generate here, else why not."""
     try:
-        from composer.sampler import Sampler
+        from composer.runtime.sampler import Sampler
     except ImportError as e:
         return f"no sampler yet ({e})"
     try:

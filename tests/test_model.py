@@ -48,7 +48,7 @@ def test_lookahead_reads_what_is_fixed(model):
 def test_evaluate_reports_harmonization_three_ways_and_the_particles_see_ahead():
     from composer.evaluate import evaluate_satb
     from composer.export import model_from_bundle
-    from composer.sampler import Sampler
+    from composer.runtime.sampler import Sampler
 
     sampler = Sampler.load()  # the shipped model
     scores = load_chorales("valid")[:3]

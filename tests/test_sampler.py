@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from composer.errors import GenerationError
-from composer.sampler import Sampler, SamplingSettings
+from composer.runtime.sampler import Sampler
+from composer.runtime.settings import SamplingSettings
 from composer.score import HOLD, SATB, VOICE_RANGES, Key, Score
 from composer.theory.plan import estimate_key, fit_melody, plan_fermatas
 
@@ -58,7 +59,7 @@ def test_variations_are_distinct_and_reproducible(sampler, k):
 
 
 def test_two_thread_groups_compute_what_one_batch_computes(sampler, monkeypatch):
-    import composer.sampler as sampler_module
+    import composer.runtime.sampler as sampler_module
 
     s = SamplingSettings(seed=5)
     threaded = sampler.generate(bars=4, settings=s, variations=20)
@@ -188,8 +189,9 @@ def test_estimate_key():
 
 def test_generation_never_imports_torch_or_qt():
     code = (
-        "import sys; from composer.sampler import Sampler; from composer import playback, "
-        "live, ports, synth, midi_io; Sampler.load().generate(bars=2); "
+        "import sys; from composer.runtime.sampler import Sampler; import composer.playback, "
+        "composer.live, composer.ports, composer.synth, composer.midi.io; "
+        "Sampler.load().generate(bars=2); "
         "print(sorted(m for m in ('torch', 'PySide6') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -225,7 +227,7 @@ def test_particles_estimate_the_likelihood_of_what_is_fixed(sampler):
     from composer.encoding import encode_satb
     from composer.evaluate import token_nlls
     from composer.export import model_from_bundle
-    from composer.sampler import Plan
+    from composer.runtime.sampler import Plan
 
     [piece] = sampler.generate(bars=4, key="G major", settings=SamplingSettings(seed=6))
     enc = encode_satb(piece)
@@ -240,7 +242,7 @@ def test_particles_estimate_the_likelihood_of_what_is_fixed(sampler):
 
 
 def test_resampling_copies_whole_particles_by_weight():
-    from composer.sampler import _resample
+    from composer.runtime.sampler import _resample
 
     groups = [(0, 8), (8, 16)]
     states = []

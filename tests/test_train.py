@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 import torch
 
-from composer.bundle import load_bundle
 from composer.checkpoint import load_checkpoint, save_checkpoint
 from composer.errors import ModelError
 from composer.model import ModelConfig
+from composer.runtime.bundle import load_bundle
 from composer.train import TrainConfig, train
 
 PY = sys.executable
@@ -52,7 +52,7 @@ def test_tiny_run_writes_a_bundle_that_loads_without_torch(tmp_path):
     assert bundle.model["encoding"] == "jsb-quarter" and bundle.model["hidden"] == 16
     assert bundle.config["training"]["recipe"]["data"] == "jsb-quarter"
     code = (
-        "import sys; from composer.bundle import load_bundle; "
+        "import sys; from composer.runtime.bundle import load_bundle; "
         f"b = load_bundle({str(tmp_path / 'model')!r}); "
         "assert 'torch' not in sys.modules; print(len(b.weights))"
     )

@@ -113,7 +113,7 @@ def _particles(p: argparse.ArgumentParser) -> None:
 
 
 def settings_from(args: argparse.Namespace):
-    from composer.sampler import SamplingSettings
+    from composer.runtime.settings import SamplingSettings
 
     voice_t = None
     if args.voice_temperature:
@@ -206,7 +206,7 @@ def write_outputs(scores: list, args: argparse.Namespace, started: float) -> Non
 
 
 def _sampler(args: argparse.Namespace):
-    from composer.sampler import Sampler
+    from composer.runtime.sampler import Sampler
 
     return Sampler.load(args.model)
 

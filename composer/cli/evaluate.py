@@ -57,8 +57,8 @@ def run(args: argparse.Namespace) -> int:
 
     result = evaluate(args.model, args.data, args.split, args.data_file, args.particles)
     if args.save:
-        from composer.bundle import resolve
         from composer.fileio import write_text_atomic
+        from composer.runtime.bundle import resolve
 
         path = resolve(args.model) / "config.json"
         config = json.loads(path.read_text())

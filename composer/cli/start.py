@@ -41,7 +41,8 @@ def run(args: argparse.Namespace) -> int:
     import time
 
     from composer.midi.io import write_midi
-    from composer.sampler import Sampler, SamplingSettings
+    from composer.runtime.sampler import Sampler
+    from composer.runtime.settings import SamplingSettings
     from composer.synth import write_wav
 
     started = time.monotonic()

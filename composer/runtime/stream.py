@@ -4,17 +4,14 @@ forever at constant cost per step."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 
 from composer.encoding import N_PITCH, TOK_HOLD, TOK_REST, satb_conditioning
 from composer.errors import GenerationError
+from composer.runtime.settings import SamplingSettings
+from composer.runtime.tables import Tables
 from composer.score import HOLD, REST, Key
 from composer.theory.plan import check_meter, plan_fermatas
-
-if TYPE_CHECKING:
-    from composer.sampler import Sampler, SamplingSettings
 
 
 class Stream:
@@ -22,7 +19,7 @@ class Stream:
 
     def __init__(
         self,
-        sampler: Sampler,
+        tables: Tables,
         key: Key | str,
         time_signature: tuple[int, int],
         settings: SamplingSettings,
@@ -31,7 +28,7 @@ class Stream:
         self.key = Key.parse(key) if isinstance(key, str) else key
         self.time_signature = time_signature
         self.settings = settings
-        self.t = sampler.tables
+        self.t = tables
         self.state = self.t.new_state(1, settings.resolved_seed())
         spb = time_signature[0] * 16 // time_signature[1]
         period = (2 if time_signature[0] % 2 == 0 else 4) * spb
@@ -84,20 +81,20 @@ class LiveHarmonizer:
     ``prepare()``, called while waiting for the next note (from any thread), works out ahead the
     chord under every soprano in AHEAD as one batch; ``chord()`` then only adopts the state of the
     one played, if nothing has moved since. Every product sums in the same order whatever the
-    batch (composer.kernels), so a prepared chord is exactly the one ``chord()`` would compute:
-    the notes never depend on whether there was time to prepare.
+    batch (composer.runtime.kernels), so a prepared chord is exactly the one ``chord()`` would
+    compute: the notes never depend on whether there was time to prepare.
     """
 
     AHEAD = range(55, 87)  # sopranos prepared: the soprano's range and a few notes either side
 
     def __init__(
         self,
-        sampler: Sampler,
+        tables: Tables,
         key: Key | str,
         time_signature: tuple[int, int],
         settings: SamplingSettings,
     ):
-        self.stream = Stream(sampler, key, time_signature, settings)
+        self.stream = Stream(tables, key, time_signature, settings)
         # Changes of the model's state, counted twice each (odd while one is under way), so a
         # prepare() on another thread can tell whether its copy of the state was torn or stale.
         self._version = 0

@@ -3,7 +3,7 @@
 Pure functions over arrays, compiled with ``cache=True, nogil=True`` and explicit signatures;
 the random state (one splitmix64 word per sequence) is passed in and updated in place, so
 results are reproducible and the kernels are thread-safe. The outer loop (chunks, progress,
-cancelling) stays in Python (composer/sampler.py).
+cancelling) stays in Python (composer/runtime/sampler.py).
 
 Shapes: B sequences sampled together (variations), H hidden units, G = 4H gates (torch's order
 i, f, g, o), V vocabulary, N token positions. The first LSTM layer's input weights are folded

@@ -15,11 +15,10 @@ from pathlib import Path
 import numpy as np
 
 from composer.errors import ModelError
+from composer.paths import MODELS_DIR
 
 FORMAT = "composer-bundle"
 VERSION = 1
-REPO = Path(__file__).resolve().parent.parent
-MODELS_DIR = REPO / "models"
 DEFAULT_MODEL = "bach-satb"
 
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from composer import kernels
-from composer.bundle import Bundle
 from composer.encoding import N_PITCH, TOK_HOLD, TOK_REST, TOK_START, TOK_UNKNOWN
+from composer.runtime import kernels
+from composer.runtime.bundle import Bundle
 from composer.score import SATB, VOICE_RANGES, Key
 
 

@@ -1,0 +1,71 @@
+"""How the sampler draws tokens: SamplingSettings (temperature, top-k/top-p, seed, the
+voice-leading rules the kernels' masks enforce, particles)."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+import numpy as np
+
+from composer.encoding import SATB_VOICES
+from composer.errors import GenerationError
+from composer.runtime import kernels
+
+
+@dataclass
+class SamplingSettings:
+    """How tokens are drawn. temperature <= 0 takes the most likely token.
+
+    voice_temperature: one factor per voice (S, A, T, B), multiplied with temperature.
+    top_k: keep the k most likely tokens (0: all). top_p: keep the smallest set of tokens whose
+    probability reaches p (1: all). seed: same seed and settings, same notes (None: random).
+    no_crossing: a voice never sounds above the voice over it. no_parallels: no consecutive
+    perfect fifths or octaves. close_spacing: soprano-alto and alto-tenor within an octave.
+    in_key: pitches of the key's scale only.
+    particles: harmonize and regenerate sample this many candidates at once and, beat by beat,
+    keep those under which the model finds the fixed notes still to come likely (sequential Monte
+    Carlo): the lookahead over the whole melody. 0: the backward LSTM's lookahead alone.
+    """
+
+    temperature: float = 1.0
+    voice_temperature: tuple[float, float, float, float] | None = None
+    top_k: int = 0
+    top_p: float = 0.95
+    seed: int | None = None
+    no_crossing: bool = True
+    no_parallels: bool = True
+    close_spacing: bool = False
+    in_key: bool = False
+    particles: int = 16
+
+    def resolved_seed(self) -> int:
+        return self.seed if self.seed is not None else random.randrange(2**31)
+
+    @classmethod
+    def voice_leading(cls, style: str, **kw) -> SamplingSettings:
+        """Settings for a voice-leading style: 'bach' (no parallel fifths or octaves, no
+        crossing: the defaults), 'strict' (also close spacing) or 'free' (the model alone)."""
+        rules = {
+            "bach": (True, True, False),
+            "strict": (True, True, True),
+            "free": (False, False, False),
+        }
+        if style not in rules:
+            raise GenerationError(f"voice leading {style!r}: choose bach, strict or free")
+        crossing, parallels, spacing = rules[style]
+        return cls(no_crossing=crossing, no_parallels=parallels, close_spacing=spacing, **kw)
+
+    def rules(self) -> int:
+        """The kernels' RULE_* bits for these settings."""
+        return (
+            (kernels.RULE_NO_CROSSING if self.no_crossing else 0)
+            | (kernels.RULE_NO_PARALLELS if self.no_parallels else 0)
+            | (kernels.RULE_CLOSE_SPACING if self.close_spacing else 0)
+        )
+
+    def temperatures(self) -> np.ndarray:
+        per = self.voice_temperature or (1.0, 1.0, 1.0, 1.0)
+        if len(per) != SATB_VOICES:
+            raise GenerationError("give one temperature per voice (soprano, alto, tenor, bass)")
+        return np.array([self.temperature * t for t in per] + [self.temperature], np.float32)
