@@ -18,7 +18,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from composer.runtime.bundle import MODELS_DIR, load_bundle  # noqa: E402
-from composer.train import Progress, TrainConfig, train  # noqa: E402
+from composer.train.loop import Progress, TrainConfig, train  # noqa: E402
 
 
 def measure(name: str, steps: int, threads: int) -> dict:

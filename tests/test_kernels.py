@@ -91,8 +91,8 @@ def numba_logits(tables: Tables, enc, forced=None, ctx=None, batch=1):
 def test_parity_with_torch_satb(pattern, seqs):
     torch = pytest.importorskip("torch")
     from composer.corpus import load_chorales
-    from composer.dataset import collate, satb_example
-    from composer.export import model_from_bundle
+    from composer.train.dataset import collate, satb_example
+    from composer.train.export import model_from_bundle
 
     bundle = shipped("bach-satb")
     score = next(s for s in load_chorales("valid") if s.steps >= 250).slice(0, 250)  # 1000 tokens
@@ -114,8 +114,8 @@ def test_parity_with_torch_satb(pattern, seqs):
 def test_parity_with_torch_jsb(batch):
     torch = pytest.importorskip("torch")
     from composer.corpus import load_jsb
-    from composer.dataset import collate, jsb_example
-    from composer.export import model_from_bundle
+    from composer.train.dataset import collate, jsb_example
+    from composer.train.export import model_from_bundle
 
     bundle = shipped("jsb-quarter")
     frames = [f for piece in load_jsb("jsb-quarter", "valid")[:6] for f in piece]
@@ -142,10 +142,10 @@ def test_parity_with_torch_for_any_size(tmp_path, hidden, layers):
     24: 96 rows) through the row-by-row products; one layer or three; batch 1 and 9."""
     torch = pytest.importorskip("torch")
     from composer.corpus import load_chorales
-    from composer.dataset import collate, satb_example
-    from composer.export import model_from_bundle, write_bundle
-    from composer.model import ChoraleLSTM, ModelConfig
     from composer.runtime.bundle import load_bundle
+    from composer.train.dataset import collate, satb_example
+    from composer.train.export import model_from_bundle, write_bundle
+    from composer.train.model import ChoraleLSTM, ModelConfig
 
     torch.manual_seed(hidden + layers)
     config = ModelConfig(hidden=hidden, embed=16, layers=layers, lookahead=8, context=True,

@@ -5,8 +5,8 @@ import pytest
 import torch
 
 from composer.corpus import load_chorales
-from composer.dataset import collate, satb_example
-from composer.model import ChoraleLSTM, ModelConfig
+from composer.train.dataset import collate, satb_example
+from composer.train.model import ChoraleLSTM, ModelConfig
 
 
 @pytest.fixture(scope="module")
@@ -46,9 +46,9 @@ def test_lookahead_reads_what_is_fixed(model):
 
 
 def test_evaluate_reports_harmonization_three_ways_and_the_particles_see_ahead():
-    from composer.evaluate import evaluate_satb
-    from composer.export import model_from_bundle
     from composer.runtime.sampler import Sampler
+    from composer.train.evaluate import evaluate_satb
+    from composer.train.export import model_from_bundle
 
     sampler = Sampler.load()  # the shipped model
     scores = load_chorales("valid")[:3]

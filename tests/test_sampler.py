@@ -223,11 +223,11 @@ def test_particles_estimate_the_likelihood_of_what_is_fixed(sampler):
     """With every token fixed, all particles agree, and the estimate is the exact likelihood:
     the sum of the model's log-probabilities of the tokens (torch, teacher-forced)."""
     torch = pytest.importorskip("torch")
-    from composer.dataset import satb_example
     from composer.encoding import encode_satb
-    from composer.evaluate import token_nlls
-    from composer.export import model_from_bundle
     from composer.runtime.sampler import Plan
+    from composer.train.dataset import satb_example
+    from composer.train.evaluate import token_nlls
+    from composer.train.export import model_from_bundle
 
     [piece] = sampler.generate(bars=4, key="G major", settings=SamplingSettings(seed=6))
     enc = encode_satb(piece)

@@ -13,11 +13,11 @@ import numpy as np
 import pytest
 import torch
 
-from composer.checkpoint import load_checkpoint, save_checkpoint
 from composer.errors import ModelError
-from composer.model import ModelConfig
 from composer.runtime.bundle import load_bundle
-from composer.train import TrainConfig, train
+from composer.train.checkpoint import load_checkpoint, save_checkpoint
+from composer.train.loop import TrainConfig, train
+from composer.train.model import ModelConfig
 
 PY = sys.executable
 TINY = ["--hidden", "16", "--embed", "8", "--dropout", "0.1", "--threads", "1"]
@@ -191,7 +191,7 @@ def test_torchrun_two_cpu_workers(tmp_path):
 
 def test_user_midi_folder_lists_unusable_files(tmp_path):
     from composer.corpus import DATA_DIR
-    from composer.train import load_midi_folder
+    from composer.train.loop import load_midi_folder
 
     folder = tmp_path / "mine"
     folder.mkdir()

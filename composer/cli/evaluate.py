@@ -53,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps(summary["figures"]))
         return 0
-    from composer.evaluate import evaluate
+    from composer.train.evaluate import evaluate
 
     result = evaluate(args.model, args.data, args.split, args.data_file, args.particles)
     if args.save:

@@ -1,4 +1,4 @@
-"""``composer train``: train a model (see composer/train.py)."""
+"""``composer train``: train a model (see composer/train/loop.py)."""
 
 from __future__ import annotations
 
@@ -51,8 +51,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from composer.model import ModelConfig
-    from composer.train import Progress, TrainConfig, train
+    from composer.train.loop import Progress, TrainConfig, train
+    from composer.train.model import ModelConfig
 
     model = ModelConfig(
         embed=args.embed,

@@ -59,8 +59,8 @@ def write_bundle(model, out: Path, training: dict, metrics: dict) -> None:
 
 
 def export_checkpoint(checkpoint: Path, out: Path) -> None:
-    from composer.checkpoint import load_checkpoint
-    from composer.model import ChoraleLSTM, ModelConfig
+    from composer.train.checkpoint import load_checkpoint
+    from composer.train.model import ChoraleLSTM, ModelConfig
 
     saved = load_checkpoint(checkpoint)
     cfg = json.loads(saved["config"])
@@ -79,7 +79,7 @@ def model_from_bundle(bundle):
     """A torch ChoraleLSTM with a bundle's weights (for evaluation and parity tests)."""
     import torch
 
-    from composer.model import ChoraleLSTM, ModelConfig
+    from composer.train.model import ChoraleLSTM, ModelConfig
 
     model = ChoraleLSTM(ModelConfig.from_dict(bundle.model))
     model.load_state_dict({k: torch.from_numpy(v) for k, v in bundle.weights.items()})

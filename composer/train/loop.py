@@ -25,11 +25,11 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from composer.checkpoint import load_checkpoint, save_checkpoint
-from composer.dataset import PieceDataset, collate, jsb_example, satb_example
 from composer.errors import ComposerError, DataError
-from composer.model import ChoraleLSTM, ModelConfig, count_parameters
 from composer.paths import CHECKPOINTS_DIR
+from composer.train.checkpoint import load_checkpoint, save_checkpoint
+from composer.train.dataset import PieceDataset, collate, jsb_example, satb_example
+from composer.train.model import ChoraleLSTM, ModelConfig, count_parameters
 
 
 @dataclass
@@ -329,7 +329,7 @@ def train(
 
 
 def export_best(model: ChoraleLSTM, cfg: TrainConfig, state: dict, info: dict) -> None:
-    from composer.export import write_bundle
+    from composer.train.export import write_bundle
 
     training = {
         "recipe": cfg.to_dict(),

@@ -23,8 +23,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from composer.dataset import collate, jsb_example, satb_example
 from composer.encoding import SATB_VOICES, encode_satb
+from composer.train.dataset import collate, jsb_example, satb_example
 
 VOICE_NAMES = ("soprano", "alto", "tenor", "bass")
 
@@ -142,8 +142,8 @@ def evaluate(
 ) -> dict:
     """Evaluate a bundle on a split of its own kind of data (or of a given file)."""
     from composer.errors import DataError
-    from composer.export import model_from_bundle
     from composer.runtime.bundle import load_bundle
+    from composer.train.export import model_from_bundle
 
     bundle = load_bundle(model_dir)
     model = model_from_bundle(bundle)
@@ -160,7 +160,7 @@ def evaluate(
             train = load_jsb("jsb-quarter", "train")
             result["baseline"] = frequency_baseline(train, pieces)
     else:
-        from composer.train import load_pieces
+        from composer.train.loop import load_pieces
 
         if data_file:
             raise DataError("--data-file takes a JSB JSON file; a SATB model reads --data")
