@@ -2,7 +2,7 @@
 
 Reads every distinct four-part chorale of music21's corpus (music21.corpus.chorales.Iterator),
 converts it to a Score on the 16th grid (composer.corpus.m21_to_score) and prints the figures of
-composer.metrics, per piece summed into totals (rates from total counts).
+composer.reports.metrics, per piece summed into totals (rates from total counts).
 
     .venv/bin/python bench/bach_metrics.py [--limit N] [--json out.json]
 
@@ -18,7 +18,7 @@ import time
 import numpy as np
 
 from composer.corpus import m21_to_score
-from composer.metrics import FIGURES, aggregate, measure
+from composer.reports.metrics import FIGURES, aggregate, measure
 
 
 def bach_scores(limit: int | None = None):

@@ -7,7 +7,8 @@
 Needs a running JACK server (``jackd --no-realtime -d dummy -r 48000 -p 256``), the JACK-Client
 package and the default model (or --model). Figures, measured side by side in one run:
 
-- **stream jitter**: a sampler stream at 120 bpm played by ``composer.playback.Player`` into a
+- **stream jitter**: a sampler stream at 120 bpm played by ``composer.realtime.playback.Player``
+into a
   JACK port; onset (note_on) times against the 16th grid, p50 and p99 of |deviation|, (a) when
   the player hands each message to the port ("send"), (b) when a receiver in another process
   gets it through JACK ("arrival", median latency removed). JACK delivers MIDI once per period
@@ -19,8 +20,8 @@ package and the default model (or --model). Figures, measured side by side in on
   (JACK-Client) in this process and the client under test is one of (a) a minimal JACK client
   in another process that copies its input to its output in its process callback: JACK's own
   port-to-port latency; (b) `composer live --harmonize` as one JACK client
-  (``composer.jack_live``), with the model's bookkeeping on a worker thread, and (b2) with the
-  bookkeeping in the process callback; (c) `composer live --harmonize --no-jack-native`, the
+  (``composer.realtime.jack_live``), with the model's bookkeeping on a worker thread, and (b2) with
+  the bookkeeping in the process callback; (c) `composer live --harmonize --no-jack-native`, the
   python-rtmidi harmonizer. The four are interleaved note by note in a random order, in one run,
   each note written at a random frame offset in the sender's period. Two clocks, p50 and p99:
   **frame**: JACK's own timeline, what a synth or DAW plays the notes at: (arrival frame -
@@ -59,12 +60,12 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from composer import ports  # noqa: E402
-from composer.playback import Player, sounding_after  # noqa: E402
+from composer.realtime import ports  # noqa: E402
+from composer.realtime.playback import Player, sounding_after  # noqa: E402
 
 RECEIVER = """
 import sys, time, json
-from composer import ports
+from composer.realtime import ports
 events = []
 port = ports.open_input(virtual=sys.argv[1], backend="jack",
                         callback=lambda m: events.append((time.perf_counter(), m.bytes())))
@@ -159,7 +160,7 @@ def grid_deviation(times: np.ndarray, t0: float, step: float) -> np.ndarray:
 
 
 def bench_stream(seconds: float, tempo: float, model: str | None) -> dict:
-    from composer.live import sampler_stream
+    from composer.realtime.live import sampler_stream
 
     name = tag("bench-sink")
     receiver = python_script(RECEIVER, name)

@@ -57,12 +57,12 @@ def export(score: Score, path: str | os.PathLike, programs: list[int] | None = N
             score = dataclasses.replace(score, programs=tuple(programs), meta=dict(score.meta))
         write_midi(score, path)
     elif suffix == ".wav":
-        from composer.synth import write_wav
+        from composer.audio.synth import write_wav
 
         write_wav(score, path, programs=programs)
     elif suffix in (".musicxml", ".xml", ".mxl"):
         try:
-            from composer.musicxml import write_musicxml
+            from composer.notation.musicxml import write_musicxml
         except ModuleNotFoundError as e:
             raise ExportError(f"MusicXML export is not available ({e.name} missing)") from None
         write_musicxml(score, path)

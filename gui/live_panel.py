@@ -1,5 +1,5 @@
 """The Live panel: stream an endless chorale or harmonize a MIDI keyboard, through
-composer.live, with MIDI input/output ports and a clock source.
+composer.realtime.live, with MIDI input/output ports and a clock source.
 
 composer/live.py does the work; when it is not there (an older core) the panel says so and
 stays disabled.
@@ -23,7 +23,7 @@ from composer.errors import ComposerError
 
 
 def live_available() -> bool:
-    return importlib.util.find_spec("composer.live") is not None
+    return importlib.util.find_spec("composer.realtime.live") is not None
 
 
 class LivePanel(QWidget):
@@ -71,13 +71,15 @@ class LivePanel(QWidget):
         if not live_available():
             for w in (group, self.start, self.refresh):
                 w.setEnabled(False)
-            self.info.setText("Live mode needs composer.live, which this installation lacks. "
-                              "Playback to MIDI ports works from the transport bar.")  # fmt: skip
+            self.info.setText(
+                "Live mode needs composer.realtime.live, which this installation lacks. "
+                "Playback to MIDI ports works from the transport bar."
+            )
         else:
             self.refresh_ports()
 
     def refresh_ports(self) -> None:
-        from composer import ports
+        from composer.realtime import ports
 
         self.in_port.clear()
         self.out_port.clear()
@@ -111,7 +113,7 @@ class LivePanel(QWidget):
             self.start.blockSignals(False)
 
     def _output(self):
-        from composer import ports
+        from composer.realtime import ports
 
         choice = self.out_port.currentData()
         if choice == "synth":
@@ -127,10 +129,10 @@ class LivePanel(QWidget):
         return port
 
     def _start(self) -> str:
-        """Start the chosen mode with composer.live; returns a status line."""
-        from composer import ports
-        from composer.live import ClockFollowPlayer, LiveHarmonizer
-        from composer.playback import Player
+        """Start the chosen mode with composer.realtime.live; returns a status line."""
+        from composer.realtime import ports
+        from composer.realtime.live import ClockFollowPlayer, LiveHarmonizer
+        from composer.realtime.playback import Player
 
         sampler, key, tempo, settings = self.context() if self.context else (None,) * 4
         if sampler is None:

@@ -4,7 +4,7 @@ workers (gui.workers) and the player (gui.player).
 Files (open, export, recent, drops) are gui.file_actions, autosave and crash recovery
 gui.recovery, the settings kept between runs gui.settings; the window forwards to them.
 Nothing slow runs here: loading the model, composing, reading and exporting files and
-autosaving are Workers; playback is composer.playback's scheduler thread.
+autosaving are Workers; playback is composer.realtime.playback's scheduler thread.
 """
 
 from __future__ import annotations

@@ -1,11 +1,11 @@
-"""The app's audio/MIDI output: a thin Qt adapter over composer.playback.Player.
+"""The app's audio/MIDI output: a thin Qt adapter over composer.realtime.playback.Player.
 
-``AppPlayer`` owns one output at a time: the built-in synth (composer.synth.LiveSynth), an
-existing MIDI output port, or a virtual port named "Composer" (composer.ports). It plays the
-piece from a step (16th) with an optional loop region, applies mute/solo, volume and
+``AppPlayer`` owns one output at a time: the built-in synth (composer.audio.synth.LiveSynth), an
+existing MIDI output port, or a virtual port named "Composer" (composer.realtime.ports). It plays
+the piece from a step (16th) with an optional loop region, applies mute/solo, volume and
 instrument per voice, and reports the playhead through ``position(step)`` and the transport
 state through ``stateChanged('playing' | 'paused' | 'stopped')``. Every stop path goes through
-composer.playback.Player.stop(), which sends note-offs for every sounding note.
+composer.realtime.playback.Player.stop(), which sends note-offs for every sounding note.
 """
 
 from __future__ import annotations
@@ -83,7 +83,7 @@ class AppPlayer(QObject):
     def __init__(self, parent: QObject | None = None, audio: bool = True,
                  backend: str | None = None) -> None:  # fmt: skip
         super().__init__(parent)
-        from composer.playback import voice_channels
+        from composer.realtime.playback import voice_channels
 
         self.channels = voice_channels(4)
         self.output_id = SYNTH
@@ -110,7 +110,7 @@ class AppPlayer(QObject):
     # --- outputs ----------------------------------------------------------------------------
     def _open_synth(self) -> None:
         try:
-            from composer.synth import LiveSynth
+            from composer.audio.synth import LiveSynth
 
             self.synth = LiveSynth(programs=tuple(self.programs))
         except ComposerError as e:
@@ -129,7 +129,7 @@ class AppPlayer(QObject):
 
     def port_names(self) -> list[str]:
         """Existing MIDI output ports; tries the default MIDI system, then JACK."""
-        from composer import ports
+        from composer.realtime import ports
 
         for backend in (self.backend, "jack") if self.backend is None else (self.backend,):
             try:
@@ -142,7 +142,7 @@ class AppPlayer(QObject):
 
     def set_output(self, output_id: str) -> None:
         """Switch output; raises PortError/AudioError (the previous output is kept then)."""
-        from composer import ports
+        from composer.realtime import ports
 
         if output_id == self.output_id:
             return
@@ -216,7 +216,7 @@ class AppPlayer(QObject):
     # --- transport --------------------------------------------------------------------------
     def play(self, score: Score, start: int = 0, region: tuple[int, int] | None = None) -> None:
         """Play ``score`` from step ``start``; loop steps [a, b) if region is given."""
-        from composer.playback import Player
+        from composer.realtime.playback import Player
 
         self.stop()
         out = MixOutput(self._output(), self.audible, self.channels)

@@ -1,7 +1,7 @@
 """Where the voice-leading faults are, for marking them on the roll.
 
-composer/metrics.py counts faults per piece; the roll needs their locations, so these small
-pure functions find them. (They belong in composer/metrics.py; see the GUI report.)
+composer/reports/metrics.py counts faults per piece; the roll needs their locations, so these small
+pure functions find them. (They belong in composer/reports/metrics.py; see the GUI report.)
 
 Units: steps are 16th notes; pitches are MIDI numbers; voices 0 (soprano) .. 3 (bass).
 """
@@ -40,7 +40,7 @@ class OutOfRange:
 def parallels(score: Score) -> list[Parallel]:
     """Every parallel fifth and octave between any two voices, in time order.
 
-    Same definition as composer.metrics (consecutive chord onsets of the whole texture, both
+    Same definition as composer.reports.metrics (consecutive chord onsets of the whole texture, both
     voices sounding at both and moving the same way, |interval| mod 12 equal to 7 or 0 at
     both), so ``len(parallels(s))`` equals ``measure(s).parallel_fifths + parallel_octaves``.
     """

@@ -7,8 +7,8 @@ import uuid
 
 import pytest
 
-from composer import ports
 from composer.errors import PortError
+from composer.realtime import ports
 
 START = "jackd --no-realtime -d dummy -r 48000 -p 256"
 

@@ -25,7 +25,7 @@ from PySide6.QtGui import QColor  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
 
 from composer.midi.io import read_midi, write_midi  # noqa: E402
-from composer.playback import RecordingOutput  # noqa: E402
+from composer.realtime.playback import RecordingOutput  # noqa: E402
 from composer.score import HOLD, REST, Key, Score  # noqa: E402
 from gui import workers  # noqa: E402
 from gui.compose import ComposeParams, apply_locks  # noqa: E402
@@ -188,7 +188,7 @@ def test_apply_locks_restores_locked_notes_and_cuts_holds():
 
 
 def test_voice_leading_locations_match_metrics():
-    from composer.metrics import measure
+    from composer.reports.metrics import measure
 
     grid = np.full((16, 4), HOLD, np.int16)
     grid[0] = (67, 64, 60, 48)

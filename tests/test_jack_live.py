@@ -1,4 +1,4 @@
-"""The JACK-native live harmonizer (composer.jack_live) through a real JACK server.
+"""The JACK-native live harmonizer (composer.realtime.jack_live) through a real JACK server.
 
 A keyboard client writes note events at chosen frame offsets; a sink client records what
 arrives, stamped with JACK frame times (``last_frame_time + offset``). Needs a running JACK
@@ -21,14 +21,14 @@ from pathlib import Path
 
 import pytest
 
-from composer.playback import RecordingOutput, sounding_after
+from composer.realtime.playback import RecordingOutput, sounding_after
 
 jack = pytest.importorskip("jack", reason="JACK-Client is not installed")
 
 from jack_fixtures import need_jack, unique  # noqa: E402
 
 from composer.errors import PortError  # noqa: E402
-from composer.jack_live import JackHarmonizer, jack_unavailable, release_once  # noqa: E402
+from composer.realtime.jack_live import JackHarmonizer, jack_unavailable, release_once  # noqa: E402
 
 pytestmark = [pytest.mark.jack, pytest.mark.timeout(120)]
 

@@ -12,9 +12,14 @@ import numpy as np
 import pytest
 
 from composer.cli.main import main
-from composer.clock import BeatClockFollower, FakeClock, TempoEstimator
-from composer.live import ClockFollowPlayer, LiveHarmonizer, Terminated, terminate_on_signals
-from composer.playback import RecordingOutput, note_off, note_on
+from composer.realtime.clock import BeatClockFollower, FakeClock, TempoEstimator
+from composer.realtime.live import (
+    ClockFollowPlayer,
+    LiveHarmonizer,
+    Terminated,
+    terminate_on_signals,
+)
+from composer.realtime.playback import RecordingOutput, note_off, note_on
 from composer.score import HOLD, REST
 
 
@@ -265,7 +270,8 @@ def test_cli_requires_exactly_one_output(capsys):
 
 def test_live_modules_import_neither_torch_nor_qt():
     code = (
-        "import sys, composer.live, composer.playback, composer.ports, composer.clock, "
+        "import sys, composer.realtime.live, composer.realtime.playback, composer.realtime.ports, "
+        "composer.realtime.clock, "
         "composer.cli.live, composer.cli.ports; "
         "print([m for m in ('torch', 'PySide6', 'rtmidi') if m in sys.modules])"
     )

@@ -20,10 +20,10 @@ import numpy as np
 import pytest
 from jack_fixtures import need_jack, rtmidi_jack_problem, unique
 
-from composer import ports
-from composer.clock import FakeClock
-from composer.live import ClockFollowPlayer, LiveHarmonizer
-from composer.playback import Player, RecordingOutput, note_off, note_on, sounding_after
+from composer.realtime import ports
+from composer.realtime.clock import FakeClock
+from composer.realtime.live import ClockFollowPlayer, LiveHarmonizer
+from composer.realtime.playback import Player, RecordingOutput, note_off, note_on, sounding_after
 from composer.score import HOLD
 
 pytestmark = [pytest.mark.jack, pytest.mark.timeout(120)]

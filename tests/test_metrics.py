@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from composer.metrics import LENGTH_BINS, Metrics, aggregate, measure
+from composer.reports.metrics import LENGTH_BINS, Metrics, aggregate, measure
 from composer.score import HOLD, REST, Key, Score
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from composer.musicxml import write_musicxml
+from composer.notation.musicxml import write_musicxml
 from composer.score import Key, Note, Score
 
 music21 = pytest.importorskip("music21")
@@ -100,7 +100,7 @@ def test_without_music21_says_how_to_install(tmp_path: Path) -> None:
     code = (
         "import sys; sys.modules['music21'] = None\n"
         "from composer.score import Score\n"
-        "from composer.musicxml import write_musicxml\n"
+        "from composer.notation.musicxml import write_musicxml\n"
         "from composer.errors import ExportError\n"
         "try:\n"
         f"    write_musicxml(Score([[60, 55, 48, 36]]), {str(tmp_path / 'x.musicxml')!r})\n"

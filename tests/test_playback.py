@@ -8,8 +8,8 @@ import mido
 import numpy as np
 import pytest
 
-from composer.clock import FakeClock, MonotonicClock
-from composer.playback import (
+from composer.realtime.clock import FakeClock, MonotonicClock
+from composer.realtime.playback import (
     Player,
     RecordingOutput,
     StepRenderer,

@@ -11,9 +11,9 @@ import mido
 import pytest
 from jack_fixtures import need_jack, rtmidi_jack_problem, unique
 
-from composer import ports
 from composer.cli.main import main
 from composer.errors import PortError
+from composer.realtime import ports
 
 
 @pytest.fixture(scope="module")

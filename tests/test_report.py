@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from composer.metrics import FIGURES, aggregate
-from composer.report import fmt, ratio, slug, write_report
+from composer.reports.metrics import FIGURES, aggregate
+from composer.reports.report import fmt, ratio, slug, write_report
 from composer.score import HOLD, Key, Score
 
 pytest.importorskip("matplotlib")

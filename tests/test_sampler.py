@@ -81,7 +81,7 @@ def test_constraints_no_crossing_and_in_key(sampler):
 
 
 def test_voice_leading_rules(sampler):
-    from composer.metrics import aggregate
+    from composer.reports.metrics import aggregate
 
     strict = SamplingSettings(seed=8, no_parallels=True, close_spacing=True, temperature=1.2)
     pieces = sampler.generate(bars=8, key="A minor", settings=strict, variations=4)
@@ -189,8 +189,9 @@ def test_estimate_key():
 
 def test_generation_never_imports_torch_or_qt():
     code = (
-        "import sys; from composer.runtime.sampler import Sampler; import composer.playback, "
-        "composer.live, composer.ports, composer.synth, composer.midi.io; "
+        "import sys; from composer.runtime.sampler import Sampler; "
+        "import composer.realtime.playback, composer.realtime.live, composer.realtime.ports, "
+        "composer.audio.synth, composer.midi.io; "
         "Sampler.load().generate(bars=2); "
         "print(sorted(m for m in ('torch', 'PySide6') if m in sys.modules))"
     )

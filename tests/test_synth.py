@@ -15,7 +15,7 @@ import mido
 import numpy as np
 import pytest
 
-from composer import synth
+from composer.audio import synth
 from composer.errors import AudioError
 from composer.score import Note, Score
 
@@ -100,7 +100,7 @@ def test_missing_libfluidsynth_says_what_to_install() -> None:
     code = (
         "import ctypes.util; ctypes.util.find_library = lambda name: None\n"
         "import numpy as np\n"
-        "from composer import synth\n"
+        "from composer.audio import synth\n"
         "from composer.errors import AudioError\n"
         "from composer.score import Score\n"
         "try:\n    synth.render(Score(np.full((4, 4), 60)))\n"

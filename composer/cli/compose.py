@@ -183,12 +183,12 @@ def write_outputs(scores: list, args: argparse.Namespace, started: float) -> Non
         write_midi(score, mid)
         paths.append(str(mid))
         if args.wav:
-            from composer.synth import write_wav
+            from composer.audio.synth import write_wav
 
             write_wav(score, numbered(args.wav, k))
             paths.append(str(numbered(args.wav, k)))
         if args.musicxml:
-            from composer.musicxml import write_musicxml
+            from composer.notation.musicxml import write_musicxml
 
             write_musicxml(score, numbered(args.musicxml, k))
             paths.append(str(numbered(args.musicxml, k)))

@@ -46,7 +46,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     if args.report:
-        from composer.quality import run_report
+        from composer.reports.quality import run_report
 
         summary = run_report(args.model, args.report, pieces=args.pieces, seed=args.seed)
         print(summary["text"])

@@ -7,8 +7,8 @@
     composer live --harmonize --backend jack --in-port Keystation --virtual Composer
     composer live --virtual Composer --clock follow --clock-port "DAW clock"
 
-With ``--backend jack`` the harmonizer runs as one JACK client (``composer.jack_live``) that
-answers in the JACK period the note came in (needs the JACK-Client package; without it, or
+With ``--backend jack`` the harmonizer runs as one JACK client (``composer.realtime.jack_live``)
+that answers in the JACK period the note came in (needs the JACK-Client package; without it, or
 without a JACK server, python-rtmidi ports are used, a period or two later, with a note).
 
 Ctrl-C, SIGTERM and SIGHUP stop it with every note released.
@@ -108,7 +108,7 @@ def _say(text: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from composer.live import Terminated, terminate_on_signals
+    from composer.realtime.live import Terminated, terminate_on_signals
 
     if args.harmonize and not args.in_port:
         raise ComposerError("--harmonize needs --in-port NAME: the MIDI input to harmonize")
@@ -133,8 +133,8 @@ def _deadline(seconds: float | None) -> float:
 
 
 def _stream(args: argparse.Namespace, stack: contextlib.ExitStack) -> int:
-    from composer.live import ClockFollowPlayer, open_outputs, output_name, sampler_stream
-    from composer.playback import Player
+    from composer.realtime.live import ClockFollowPlayer, open_outputs, output_name, sampler_stream
+    from composer.realtime.playback import Player
 
     num, den = args.time_signature
     max_steps = args.bars * (num * 16 // den) if args.bars else None
@@ -147,7 +147,7 @@ def _stream(args: argparse.Namespace, stack: contextlib.ExitStack) -> int:
     deadline = _deadline(args.seconds)
 
     if args.clock == "follow":
-        from composer.ports import open_input
+        from composer.realtime.ports import open_input
 
         follower = ClockFollowPlayer(source, outputs, max_steps=max_steps)
         stack.callback(follower.close)
@@ -175,12 +175,12 @@ def _stream(args: argparse.Namespace, stack: contextlib.ExitStack) -> int:
 
 
 def _harmonize(args: argparse.Namespace, stack: contextlib.ExitStack) -> int:
-    from composer.ports import backend_label
+    from composer.realtime.ports import backend_label
 
     if args.jack_native and backend_label(args.backend) != "jack":
         raise ComposerError("--jack-native needs --backend jack")
     if backend_label(args.backend) == "jack" and args.jack_native is not False:
-        from composer.jack_live import jack_unavailable
+        from composer.realtime.jack_live import jack_unavailable
 
         why = jack_unavailable()
         if why is None:
@@ -189,8 +189,8 @@ def _harmonize(args: argparse.Namespace, stack: contextlib.ExitStack) -> int:
             raise ComposerError(f"--jack-native: {why}")
         print(f"composer live: {why}; harmonizing through python-rtmidi ports instead "
               "(a period or two later)", file=sys.stderr)  # fmt: skip
-    from composer.live import LiveHarmonizer, open_outputs, output_name, sampler_harmonizer
-    from composer.ports import open_input
+    from composer.realtime.live import LiveHarmonizer, open_outputs, output_name, sampler_harmonizer
+    from composer.realtime.ports import open_input
 
     model = sampler_harmonizer(args.model, key=args.key, time_signature=args.time_signature,
                                seed=args.seed, temperature=args.temperature)  # fmt: skip
@@ -215,8 +215,8 @@ def _harmonize_jack(args: argparse.Namespace, stack: contextlib.ExitStack) -> in
     """The harmonizer as one JACK client, answering in the period each note came in."""
     import gc
 
-    from composer.jack_live import JackHarmonizer
-    from composer.live import open_outputs, sampler_harmonizer
+    from composer.realtime.jack_live import JackHarmonizer
+    from composer.realtime.live import open_outputs, sampler_harmonizer
 
     model = sampler_harmonizer(args.model, key=args.key, time_signature=args.time_signature,
                                seed=args.seed, temperature=args.temperature,

@@ -24,7 +24,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from composer.ports import list_ports
+    from composer.realtime.ports import list_ports
 
     ports = list_ports(args.backend)
     if args.json:

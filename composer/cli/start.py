@@ -40,10 +40,10 @@ def run(args: argparse.Namespace) -> int:
         return main(["gui"])
     import time
 
+    from composer.audio.synth import write_wav
     from composer.midi.io import write_midi
     from composer.runtime.sampler import Sampler
     from composer.runtime.settings import SamplingSettings
-    from composer.synth import write_wav
 
     started = time.monotonic()
     sampler = Sampler.load()

@@ -2,7 +2,7 @@
 
 Three pieces, each usable from the CLI (``composer live``) and the app:
 
-- **Stream**: the sampler's endless step stream played by :class:`composer.playback.Player`
+- **Stream**: the sampler's endless step stream played by :class:`composer.realtime.playback.Player`
   at a tempo (optionally sending MIDI Beat Clock), or by :class:`ClockFollowPlayer` on a DAW's
   clock (one 16th step every 6 clocks).
 - **Harmonizer**: :class:`LiveHarmonizer` takes each note played on an input as the soprano and
@@ -30,9 +30,9 @@ from typing import Any, Protocol
 import mido
 import numpy as np
 
-from composer.clock import BeatClockFollower, Clock, MonotonicClock
 from composer.errors import ComposerError
-from composer.playback import Output, StepRenderer, note_off, note_on, voice_channels
+from composer.realtime.clock import BeatClockFollower, Clock, MonotonicClock
+from composer.realtime.playback import Output, StepRenderer, note_off, note_on, voice_channels
 
 HARMONY_CHANNELS = (1, 2, 3)  # alto, tenor, bass
 SOPRANO_CHANNEL = 0
@@ -90,13 +90,13 @@ def open_outputs(
     """
     outputs: list[Output] = []
     if out_port is not None or virtual is not None:
-        from composer.ports import open_output
+        from composer.realtime.ports import open_output
 
         port = open_output(out_port, virtual=virtual, backend=backend)
         stack.callback(port.close)
         outputs.append(port)
     if synth:
-        from composer.synth import LiveSynth
+        from composer.audio.synth import LiveSynth
 
         live_synth = LiveSynth(driver=synth_driver)
         stack.callback(live_synth.close)

@@ -1,7 +1,7 @@
 """The live harmonizer as a JACK client: each chord leaves in the JACK period its soprano came in.
 
-python-rtmidi (the ``--backend jack`` ports of :mod:`composer.ports`) makes one JACK client per
-port and hands input to Python through a ring buffer read by another thread, so an answer
+python-rtmidi (the ``--backend jack`` ports of :mod:`composer.realtime.ports`) makes one JACK
+client per port and hands input to Python through a ring buffer read by another thread, so an answer
 always waits for the next period (5.3 ms at 256 frames / 48 kHz) or two. Here one JACK client,
 ``Composer``, owns a MIDI input and a MIDI output port; its process callback reads the input
 events of the current period and, for each note-on, calls the model's ``chord()`` and writes
@@ -40,10 +40,10 @@ from typing import Any
 import mido
 
 from composer.errors import PortError
-from composer.live import HARMONY_CHANNELS, SOPRANO_CHANNEL, ChordModel, release_all
-from composer.playback import Output
-from composer.ports import find_port
 from composer.quiet import quiet_stderr
+from composer.realtime.live import HARMONY_CHANNELS, SOPRANO_CHANNEL, ChordModel, release_all
+from composer.realtime.playback import Output
+from composer.realtime.ports import find_port
 
 CLIENT_NAME = "Composer"
 NOTE_ON, NOTE_OFF = 0x90, 0x80

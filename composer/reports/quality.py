@@ -3,7 +3,7 @@
 Generates chorales (in the keys, meters and lengths of Bach's held-out chorales) and harmonizes
 the sopranos of the same held-out chorales, each twice: by the model alone (voice leading
 'free') and with Bach's rules (the default: no parallel fifths or octaves, no crossing). Writes
-a report (composer/report.py) setting their voice-leading figures and distributions beside
+a report (composer/reports/report.py) setting their voice-leading figures and distributions beside
 Bach's own corpus. No torch: the sampler only.
 """
 
@@ -13,8 +13,8 @@ import dataclasses
 from pathlib import Path
 
 from composer.corpus import load_chorales
-from composer.metrics import FIGURES, aggregate
-from composer.report import write_report
+from composer.reports.metrics import FIGURES, aggregate
+from composer.reports.report import write_report
 from composer.runtime.sampler import Sampler
 from composer.runtime.settings import SamplingSettings
 

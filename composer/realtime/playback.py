@@ -2,8 +2,8 @@
 
 The :class:`Player` is a scheduler thread. It turns 16th steps into note_on / note_off messages
 (:class:`StepRenderer`), keeps them ahead of the playhead by a small look-ahead window, and sends
-each at its time on an injected clock (:mod:`composer.clock`). Outputs are anything with
-``send(mido.Message)``: a mido output port, ``composer.synth.LiveSynth``, a
+each at its time on an injected clock (:mod:`composer.realtime.clock`). Outputs are anything with
+``send(mido.Message)``: a mido output port, ``composer.audio.synth.LiveSynth``, a
 :class:`RecordingOutput`.
 
 Stopping never leaves a note hanging: the player tracks every note it has sounded, and on every
@@ -29,7 +29,7 @@ from typing import Any, Protocol
 import mido
 import numpy as np
 
-from composer.clock import (
+from composer.realtime.clock import (
     CLOCKS_PER_STEP,
     Clock,
     FakeClock,

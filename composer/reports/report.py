@@ -2,7 +2,8 @@
 
 ``write_report(dir, sections, reference)`` writes into ``dir``:
 
-- ``report.md``: for each figure of ``composer.metrics`` (parallels, crossing, spacing, range,
+- ``report.md``: for each figure of ``composer.reports.metrics`` (parallels, crossing, spacing,
+range,
   key), the reference's value, each section's value and its ratio to the reference;
 - ``distributions.png``: pitch-class (relative to the tonic) and note-length distributions of
   every section beside the reference;
@@ -26,7 +27,7 @@ import numpy as np
 
 from composer.errors import ExportError
 from composer.fileio import atomic_path, write_text_atomic
-from composer.metrics import FIGURES, LENGTH_BINS, Metrics, aggregate
+from composer.reports.metrics import FIGURES, LENGTH_BINS, Metrics, aggregate
 from composer.score import PITCH_NAMES, Score
 
 VOICE_COLOURS = ("#d62728", "#2ca02c", "#1f77b4", "#7f3f98")  # S, A, T, B
@@ -118,7 +119,7 @@ def render_markdown(
             row += [fmt(value), fmt(ratio(value, ref_value))]
         rows.append(row)
     lines += _table(header, rows)
-    lines += ["", "Definitions: see `composer/metrics.py`.", ""]
+    lines += ["", "Definitions: see `composer/reports/metrics.py`.", ""]
 
     lines += ["## Distributions", "", f"![distributions]({images['distributions']})", ""]
     lines += ["Pitch classes relative to the tonic (% of notes):", ""]
