@@ -24,16 +24,16 @@ from PySide6.QtCore import QSettings, Qt  # noqa: E402
 from PySide6.QtGui import QColor  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
 
+from composer.app import workers  # noqa: E402
+from composer.app.compose import ComposeParams, apply_locks  # noqa: E402
+from composer.app.document import Document, Selection  # noqa: E402
+from composer.app.mainwindow import MainWindow  # noqa: E402
+from composer.app.pianoroll import VOICE_COLORS  # noqa: E402
+from composer.app.player import MixOutput, loop_steps  # noqa: E402
+from composer.app.voiceleading import out_of_range, parallels  # noqa: E402
 from composer.midi.io import read_midi, write_midi  # noqa: E402
 from composer.realtime.playback import RecordingOutput  # noqa: E402
 from composer.score import HOLD, REST, Key, Score  # noqa: E402
-from gui import workers  # noqa: E402
-from gui.compose import ComposeParams, apply_locks  # noqa: E402
-from gui.document import Document, Selection  # noqa: E402
-from gui.mainwindow import MainWindow  # noqa: E402
-from gui.pianoroll import VOICE_COLORS  # noqa: E402
-from gui.player import MixOutput, loop_steps  # noqa: E402
-from gui.voiceleading import out_of_range, parallels  # noqa: E402
 
 COMPOSE_TIMEOUT_MS = 120_000
 

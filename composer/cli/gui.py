@@ -47,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
         raise ComposerError(
             "the desktop app needs PySide6: pip install 'chorale-composer[app]'"
         ) from None
-    from gui.app import run as run_app
+    from composer.app.app import run as run_app
 
     return run_app(args.file, args.screenshot, args.quit_after_compose,
                    audio=not args.no_audio, compose_seed=args.seed, model=args.model)  # fmt: skip

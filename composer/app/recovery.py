@@ -1,7 +1,7 @@
 """Autosave and crash recovery for the window.
 
 Each change to the undo history saves the session (piece, variations, undo history and the
-Compose panel's settings) AUTOSAVE_DELAY_MS later, on a worker; gui.files writes it
+Compose panel's settings) AUTOSAVE_DELAY_MS later, on a worker; composer.app.files writes it
 atomically as JSON. A clean exit deletes the file, so one found at start means Composer did
 not close normally, and the window offers to restore it.
 """
@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QStandardPaths, QTimer
 from PySide6.QtWidgets import QMessageBox
 
-from gui import files
+from composer.app import files
 
 if TYPE_CHECKING:
-    from gui.mainwindow import MainWindow
-    from gui.workers import Worker
+    from composer.app.mainwindow import MainWindow
+    from composer.app.workers import Worker
 
 AUTOSAVE_DELAY_MS = 1500
 

@@ -10,10 +10,10 @@ import json
 import os
 from pathlib import Path
 
+from composer.app.document import Document
 from composer.errors import ComposerError, ExportError, MidiFileError
 from composer.fileio import write_text_atomic
 from composer.score import Score
-from gui.document import Document
 
 MIDI_SUFFIXES = (".mid", ".midi", ".kar")
 EXPORT_FORMATS = {  # suffix -> label

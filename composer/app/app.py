@@ -34,7 +34,7 @@ def check_qt() -> None:
 
 
 def process_age() -> float:
-    """Seconds since this process started (Linux: from /proc; elsewhere: since gui.app was
+    """Seconds since this process started (Linux: from /proc; elsewhere: since composer.app.app was
     imported)."""
     try:
         import os
@@ -57,8 +57,8 @@ def run(
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
-    from gui.mainwindow import MainWindow
-    from gui.style import STYLE
+    from composer.app.mainwindow import MainWindow
+    from composer.app.style import STYLE
 
     check_qt()
 
@@ -69,7 +69,7 @@ def run(
     app.setStyleSheet(STYLE)
     from functools import partial
 
-    from gui.mainwindow import load_sampler
+    from composer.app.mainwindow import load_sampler
 
     window = MainWindow(audio=audio, sampler_loader=partial(load_sampler, model))
     window.show()
@@ -113,7 +113,9 @@ def run(
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m gui", description="Composer's desktop app")
+    parser = argparse.ArgumentParser(
+        prog="python -m composer.app", description="Composer's desktop app"
+    )
     add_arguments(parser)
     args = parser.parse_args(argv)
     return run(args.file, args.screenshot, args.quit_after_compose, audio=not args.no_audio,

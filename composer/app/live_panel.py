@@ -30,7 +30,7 @@ class LivePanel(QWidget):
     """Ports, clock and the two live modes. ``shutdown()`` stops whatever runs."""
 
     def __init__(self, player, context=None, parent: QWidget | None = None) -> None:
-        """player: gui.player.AppPlayer (its MIDI backend and outputs). context(): returns
+        """player: composer.app.player.AppPlayer (its MIDI backend and outputs). context(): returns
         (sampler or None, Key, tempo in quarters per minute, SamplingSettings)."""
         super().__init__(parent)
         self.player = player

@@ -1,9 +1,9 @@
 """The main window: lays out the roll and the panels, and wires them to the document, the
-workers (gui.workers) and the player (gui.player).
+workers (composer.app.workers) and the player (composer.app.player).
 
-Files (open, export, recent, drops) are gui.file_actions, autosave and crash recovery
-gui.recovery, the settings kept between runs gui.settings; the window forwards to them.
-Nothing slow runs here: loading the model, composing, reading and exporting files and
+Files (open, export, recent, drops) are composer.app.file_actions, autosave and crash recovery
+composer.app.recovery, the settings kept between runs composer.app.settings; the window forwards to
+them. Nothing slow runs here: loading the model, composing, reading and exporting files and
 autosaving are Workers; playback is composer.realtime.playback's scheduler thread.
 """
 
@@ -28,17 +28,17 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from composer.app.compose import ComposeParams, compose
+from composer.app.document import Document
+from composer.app.file_actions import FileActions
+from composer.app.live_panel import LivePanel
+from composer.app.panels import ComposePanel, MixerPanel, TransportBar, VariationsPanel
+from composer.app.pianoroll import PianoRoll
+from composer.app.player import AppPlayer
+from composer.app.recovery import Recovery, default_autosave_path
+from composer.app.settings import restore_settings, save_settings
+from composer.app.workers import Worker, stop_all
 from composer.score import Score
-from gui.compose import ComposeParams, compose
-from gui.document import Document
-from gui.file_actions import FileActions
-from gui.live_panel import LivePanel
-from gui.panels import ComposePanel, MixerPanel, TransportBar, VariationsPanel
-from gui.pianoroll import PianoRoll
-from gui.player import AppPlayer
-from gui.recovery import Recovery, default_autosave_path
-from gui.settings import restore_settings, save_settings
-from gui.workers import Worker, stop_all
 
 
 def load_sampler(model: str | None = None):
@@ -304,8 +304,8 @@ class MainWindow(QMainWindow):
 
     def _live_context(self):
         """(sampler, key, tempo, settings) for the Live panel, from the Compose panel."""
+        from composer.app.compose import sampling_settings
         from composer.score import Key
-        from gui.compose import sampling_settings
 
         p = self.compose_panel.params()
         key = Key.parse("C major" if p.key == "Auto" else p.key)
@@ -450,7 +450,8 @@ class MainWindow(QMainWindow):
                 f"No audio device ({self.player.audio_error}); play to a MIDI port instead", 10000
             )
 
-    # --- files, autosave and settings (gui.file_actions, gui.recovery, gui.settings) --------
+    # --- files, autosave and settings (composer.app.file_actions, composer.app.recovery,
+    # composer.app.settings) --------
     def open_dialog(self) -> None:
         self.file_actions.open_dialog()
 

@@ -1,5 +1,5 @@
 """Files from the window: the Open and Export dialogs, the workers that read and write (the
-work itself is gui.files, off the GUI thread), the Open Recent menu and dropped MIDI files.
+work itself is composer.app.files, off the GUI thread), the Open Recent menu and dropped MIDI files.
 
 The last folder used and the recent files (newest first, at most RECENT_MAX) are kept in the
 window's QSettings as 'last_dir' and 'recent'.
@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import QFileDialog
 
-from gui import files
+from composer.app import files
 
 if TYPE_CHECKING:
-    from gui.mainwindow import MainWindow
-    from gui.workers import Worker
+    from composer.app.mainwindow import MainWindow
+    from composer.app.workers import Worker
 
 RECENT_MAX = 8
 

@@ -1,7 +1,7 @@
 """The window's settings between runs, in its QSettings: window geometry, the Compose panel's
 settings, the mixer's programs and the faults toggle. Read when the window is built, written
-when it shuts down. (The recent files and last folder are gui.file_actions'; the MIDI output
-is saved when chosen.)
+when it shuts down. (The recent files and last folder are composer.app.file_actions'; the MIDI
+output is saved when chosen.)
 """
 
 from __future__ import annotations
@@ -9,10 +9,10 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING
 
-from gui.compose import ComposeParams
+from composer.app.compose import ComposeParams
 
 if TYPE_CHECKING:
-    from gui.mainwindow import MainWindow
+    from composer.app.mainwindow import MainWindow
 
 
 def restore_settings(window: MainWindow) -> None:

@@ -28,9 +28,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from composer.app.compose import MODE_LABELS, MODES, VOICE_LEADING_LABELS, ComposeParams
+from composer.app.pianoroll import VOICE_COLORS
 from composer.score import PITCH_NAMES, Score
-from gui.compose import MODE_LABELS, MODES, VOICE_LEADING_LABELS, ComposeParams
-from gui.pianoroll import VOICE_COLORS
 
 KEYS = ["Auto"] + [f"{PITCH_NAMES[t]} {m}" for m in ("major", "minor") for t in range(12)]
 TIME_SIGNATURES = {"4/4": (4, 4), "3/4": (3, 4), "2/4": (2, 4), "3/2": (3, 2)}
