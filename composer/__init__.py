@@ -1,12 +1,13 @@
 """Composer: four-part chorales in the style of J. S. Bach.
 
-Data flow (one module per arrow)::
+Data flow (one package per stage)::
 
-    MIDI file --midi_io--> Score --encoding--> tokens --dataset--> batches --train--> checkpoint
-    checkpoint --export--> bundle --sampler (numba kernels)--> Score
-    Score --> midi_io (file) | synth (audio) | playback/live (MIDI ports) | gui
+    MIDI file --midi--> Score --encoding--> tokens --train.dataset--> batches --train.loop-->
+    checkpoint --train.export--> bundle --runtime (numba kernels)--> Score
+    Score --> midi (file) | audio (WAV) | notation (MusicXML) | realtime (MIDI ports) | app (Qt)
 
-Nothing here imports Qt; nothing after ``export`` imports torch.
+Only composer.app imports Qt; only composer.train imports torch (pyproject.toml's import
+contracts, checked by tests/test_layering.py).
 """
 
 __version__ = "0.1.0"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
 
 from composer.errors import ComposerError
 
@@ -41,12 +42,8 @@ def run(args: argparse.Namespace) -> int:
             "no display to open the app on (DISPLAY and WAYLAND_DISPLAY are unset): run it in a "
             "desktop session, or compose without one: composer start --no-gui"
         )
-    try:
-        import PySide6  # noqa: F401
-    except ModuleNotFoundError:
-        raise ComposerError(
-            "the desktop app needs PySide6: pip install 'chorale-composer[app]'"
-        ) from None
+    if importlib.util.find_spec("PySide6") is None:  # Qt itself is imported by the app alone
+        raise ComposerError("the desktop app needs PySide6: pip install 'chorale-composer[app]'")
     from composer.app.app import run as run_app
 
     return run_app(args.file, args.screenshot, args.quit_after_compose,
