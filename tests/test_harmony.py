@@ -288,7 +288,12 @@ def test_sevenths_that_resolve_and_that_do_not() -> None:
     [s] = analyse(resolved).sevenths
     assert (s.voice, s.step, s.pitch, s.resolved) == (1, 0, p("F4"), True)
     [s] = analyse(rising).sevenths
-    assert (s.voice, s.resolved) == (1, False)
+    assert (s.voice, s.resolved, s.quality) == (1, False, "dominant 7th")
+    both = aggregate([resolved, rising])
+    assert (both.sevenths, both.sevenths_resolved, both.dominant_sevenths) == (2, 1, 2)
+    assert both.figures()["dominant_seventh_unresolved"] == 50.0
+    ii7 = measure(chords("C5 A4 F4 D3", "B4 G4 D4 G2"))  # ii7's C5 falls to B4
+    assert (ii7.sevenths, ii7.sevenths_resolved, ii7.dominant_sevenths) == (1, 1, 0)
 
 
 # --- endings, bass, voice pairs ---------------------------------------------------------------

@@ -262,6 +262,7 @@ class Seventh:
     step: int
     pitch: int
     resolved: bool
+    quality: str = "dominant 7th"  # the seventh chord's quality
 
 
 @dataclass
@@ -683,7 +684,7 @@ def _sevenths(p: _Piece, chords: list[Chord], index_at) -> list[Seventh]:
                 continue
             seen.add((v, int(p.note_at[b, v])))
             then = int(p.pitch[change.start, v])
-            out.append(Seventh(v, b, pitch, then >= 0 and 1 <= pitch - then <= 2))
+            out.append(Seventh(v, b, pitch, then >= 0 and 1 <= pitch - then <= 2, c.quality))
     return out
 
 

@@ -38,6 +38,7 @@ Beats (% of beats):
 - doubled_lt: the chord is the home V or vii° and the leading tone is doubled.
 - doubled_lt_of_dominants: the same as % of beats whose chord is the home V or vii°.
 - seventh_unresolved: % of chord sevenths on beats that do not fall by step at the next change.
+- dominant_seventh_unresolved: the same for the sevenths of dominant 7th chords only.
 Bass and voice pairs:
 - bass_step / _third / _fourth_fifth / _sixth / _octave / _awkward: % of the bass part's moves
   (consecutive notes, no rest between, pitch changes) of 1-2, 3-4, 5 or 7, 8-9, 12, and 6, 10,
@@ -112,6 +113,7 @@ FIGURES: tuple[tuple[str, str, str], ...] = (
     ("doubled_lt", "doubled leading tone on V/vii° (% of beats)", "Beats"),
     ("doubled_lt_of_dominants", "doubled leading tone (% of V/vii° beats)", "Beats"),
     ("seventh_unresolved", "sevenths not falling by step (% of sevenths)", "Beats"),
+    ("dominant_seventh_unresolved", "dominant 7ths' sevenths not falling by step (%)", "Beats"),
     ("bass_step", "bass moves: step (%)", "Bass and voice pairs"),
     ("bass_third", "bass moves: third (%)", "Bass and voice pairs"),
     ("bass_fourth_fifth", "bass moves: fourth/fifth (%)", "Bass and voice pairs"),
@@ -157,6 +159,8 @@ class HarmonyCounts:
     doubled_leading_tones: int = 0
     sevenths: int = 0
     sevenths_resolved: int = 0
+    dominant_sevenths: int = 0
+    dominant_sevenths_resolved: int = 0
     bass_moves: np.ndarray = _zeros(len(BASS_MOVES))
     pair_moves: int = 0
     contrary_fifths: int = 0
@@ -210,6 +214,9 @@ class HarmonyCounts:
             "doubled_lt": _pct(self.doubled_leading_tones, self.beats),
             "doubled_lt_of_dominants": _pct(self.doubled_leading_tones, self.dominant_beats),
             "seventh_unresolved": _pct(self.sevenths - self.sevenths_resolved, self.sevenths),
+            "dominant_seventh_unresolved": _pct(
+                self.dominant_sevenths - self.dominant_sevenths_resolved, self.dominant_sevenths
+            ),
             **{_BASS_KEYS[i]: _pct(bass[i], moves) for i in range(len(BASS_MOVES))},
             "contrary_per_100": _pct(
                 self.contrary_fifths + self.contrary_octaves, self.pair_moves
@@ -295,6 +302,9 @@ def counts_of(a: Analysis, score: Score) -> HarmonyCounts:
     h.doubled_leading_tones = len(a.doubled_leading_tones)
     h.sevenths = len(a.sevenths)
     h.sevenths_resolved = sum(s.resolved for s in a.sevenths)
+    dominant = [s for s in a.sevenths if s.quality == "dominant 7th"]
+    h.dominant_sevenths = len(dominant)
+    h.dominant_sevenths_resolved = sum(s.resolved for s in dominant)
     h.bass_moves = bass_moves(score)
     h.pair_moves, h.contrary_fifths, h.contrary_octaves = contrary_perfects(score)
     return h
