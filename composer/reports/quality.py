@@ -3,8 +3,9 @@
 Generates chorales (in the keys, meters and lengths of Bach's held-out chorales) and harmonizes
 the sopranos of the same held-out chorales, each twice: by the model alone (voice leading
 'free') and with Bach's rules (the default: no parallel fifths or octaves, no crossing). Writes
-a report (composer/reports/report.py) setting their voice-leading figures and distributions beside
-Bach's own corpus. No torch: the sampler only.
+a report (composer/reports/report.py) setting their voice-leading and harmony figures and
+distributions beside Bach's own corpus, with Bach's own harmonizations of those held-out chorales
+as a section of their own. No torch: the sampler only.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from composer.reports.metrics import FIGURES, aggregate
 from composer.reports.report import write_report
 from composer.runtime.sampler import Sampler
 from composer.runtime.settings import SamplingSettings
+from composer.theory import harmony_figures
 
 
 def run_report(
@@ -34,7 +36,7 @@ def run_report(
     bach = load_chorales()
     held_out = [s for s in load_chorales("valid") + load_chorales("test") if s.steps >= 32]
     models = held_out[:pieces]
-    sections: dict[str, list] = {}
+    sections: dict[str, list] = {"Bach, held-out": list(models)}  # the pieces harmonized below
     for i, ref in enumerate(tqdm(models, desc="composing", unit="piece")):
         melody = dataclasses.replace(ref, grid=ref.grid[:, :1].copy(), meta={})
         bars = max(4, min(24, ref.bars))
@@ -56,7 +58,9 @@ def run_report(
     figures = {"Bach": aggregate(bach).figures()}
     for name, scores in sections.items():
         figures[name] = aggregate(scores).figures()
+    for name, scores in (("Bach", bach), *sections.items()):  # harmony figures beside them
+        figures[name].update(harmony_figures.aggregate(scores).figures())
     lines = [f"report: {path}", "figure".ljust(48) + "".join(k[:22].rjust(24) for k in figures)]
-    for attr, label, _ in FIGURES:
+    for attr, label, *_ in FIGURES + harmony_figures.FIGURES:
         lines.append(label[:47].ljust(48) + "".join(f"{v[attr]:24.2f}" for v in figures.values()))
     return {"figures": figures, "text": "\n".join(lines), "path": str(path)}

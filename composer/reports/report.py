@@ -5,6 +5,8 @@
 - ``report.md``: for each figure of ``composer.reports.metrics`` (parallels, crossing, spacing,
 range,
   key), the reference's value, each section's value and its ratio to the reference;
+- a harmony section and ``harmony.png`` (composer/reports/harmony.py): endings, cadences,
+  non-chord tones, chord vocabulary, bass moves (composer.theory.harmony_figures);
 - ``distributions.png``: pitch-class (relative to the tonic) and note-length distributions of
   every section beside the reference;
 - ``piano_roll_<section>_<n>.png``: piano rolls of the first few pieces of each section
@@ -74,7 +76,10 @@ def write_report(
             _save(_piano_roll_figure(score, f"{name}, piece {i + 1}"), out / filename)
             rolls.append((f"{name}, piece {i + 1}", filename))
 
-    text = render_markdown(metrics, ref, reference_name, title, images, rolls)
+    from composer.reports.harmony import harmony_section  # imports this module
+
+    harmony = harmony_section(out, sections, reference, reference_name)
+    text = render_markdown(metrics, ref, reference_name, title, images, rolls, harmony)
     path = out / "report.md"
     write_text_atomic(path, text)
     return path
@@ -87,8 +92,9 @@ def render_markdown(
     title: str,
     images: dict[str, str],
     rolls: Sequence[tuple[str, str]],
+    harmony: Sequence[str] = (),
 ) -> str:
-    """The text of report.md."""
+    """The text of report.md (``harmony``: the lines of the harmony section, if any)."""
     names = list(metrics)
     lines = [f"# {title}", ""]
     lines += ["## Pieces", ""]
@@ -120,6 +126,7 @@ def render_markdown(
         rows.append(row)
     lines += _table(header, rows)
     lines += ["", "Definitions: see `composer/reports/metrics.py`.", ""]
+    lines += list(harmony)
 
     lines += ["## Distributions", "", f"![distributions]({images['distributions']})", ""]
     lines += ["Pitch classes relative to the tonic (% of notes):", ""]
