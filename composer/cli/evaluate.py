@@ -37,7 +37,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--report",
         default=None,
         metavar="DIR",
-        help="generate pieces and write a musical quality report into DIR",
+        help="generate pieces and write a musical quality report (voice leading, harmony) into DIR",
     )
     p.add_argument("--pieces", type=int, default=12, help="pieces per report section")
     p.add_argument("--seed", type=int, default=1, help="report: first seed")
