@@ -49,7 +49,7 @@ def design(seed: int) -> dict:
 
 
 def generated(sampler, pieces: int) -> list[Score]:
-    from composer.sampler import SamplingSettings
+    from composer.runtime.settings import SamplingSettings
 
     out = []
     for seed in range(1, pieces + 1):
@@ -61,7 +61,7 @@ def generated(sampler, pieces: int) -> list[Score]:
 
 
 def harmonized(sampler, held_out: list[Score], pieces: int) -> list[Score]:
-    from composer.sampler import SamplingSettings
+    from composer.runtime.settings import SamplingSettings
 
     out = []
     for seed, ref in enumerate(held_out[:pieces], start=1):
@@ -109,7 +109,7 @@ def main() -> int:
     columns = {"Bach, all": aggregate(load_chorales()), "Bach, held-out": aggregate(held_out)}
     times = {"analysis of the corpus": time.perf_counter() - t0}
     if args.pieces > 0:
-        from composer.sampler import Sampler
+        from composer.runtime.sampler import Sampler
 
         sampler = Sampler.load(args.model)
         t = time.perf_counter()

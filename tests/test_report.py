@@ -46,7 +46,6 @@ def test_report_files_and_numbers(tmp_path: Path) -> None:
     files = sorted(p.name for p in path.parent.iterdir())
     assert files == [
         "distributions.png",
-        "harmony.png",
         "piano_roll_crossed_1.png",
         "piano_roll_generated_t_1_0_1.png",
         "report.md",
@@ -85,8 +84,4 @@ def test_report_rewrites_atomically(tmp_path: Path) -> None:
     write_report(tmp_path, {"a": CROSSED}, REFERENCE, piano_rolls=0)
     second = (tmp_path / "report.md").read_text()
     assert first != second
-    assert sorted(p.name for p in tmp_path.iterdir()) == [
-        "distributions.png",
-        "harmony.png",
-        "report.md",
-    ]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["distributions.png", "report.md"]

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from composer.reports.harmony import harmony_section
 from composer.reports.report import fmt, ratio, write_report
 from composer.score import HOLD, Key, Score
 from composer.theory.harmony_figures import FIGURES, aggregate
@@ -30,8 +31,14 @@ ODD = [chords((72, 67, 64, 48), (72, 69, 65, 53), (71, 67, 59, 43), fermatas=(8,
 
 
 def test_report_has_a_harmony_section(tmp_path: Path) -> None:
-    path = write_report(tmp_path, {"generated": ODD}, BACH, piano_rolls=0)
+    lines = harmony_section(tmp_path, {"generated": ODD}, BACH)
+    path = write_report(tmp_path, {"generated": ODD}, BACH, piano_rolls=0, extra=lines)
     assert (tmp_path / "harmony.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "distributions.png",
+        "harmony.png",
+        "report.md",
+    ]  # and no temporary files left
     text = path.read_text()
     assert "## Harmony" in text and "![harmony](harmony.png)" in text
     assert text.index("## Harmony") < text.index("## Distributions")

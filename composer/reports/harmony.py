@@ -1,4 +1,4 @@
-"""The harmony section of the evaluation report (composer/reports/report.py).
+"""The harmony section of the evaluation report (composer/reports/report.py's ``extra``).
 
 ``harmony_section(out_dir, sections, reference)`` measures every section and the reference with
 composer.theory.harmony_figures, writes ``harmony.png`` into ``out_dir`` (bar charts: endings

@@ -14,6 +14,7 @@ import dataclasses
 from pathlib import Path
 
 from composer.corpus import load_chorales
+from composer.reports.harmony import harmony_section
 from composer.reports.metrics import FIGURES, aggregate
 from composer.reports.report import write_report
 from composer.runtime.sampler import Sampler
@@ -54,7 +55,8 @@ def run_report(
             [h] = sampler.harmonize(melody, key=ref.key, settings=settings)
             sections.setdefault(f"generated, {label}", []).append(g)
             sections.setdefault(f"harmonized, {label}", []).append(h)
-    path = write_report(out_dir, sections, bach)
+    harmony = harmony_section(out_dir, sections, bach)  # harmony.png and its markdown
+    path = write_report(out_dir, sections, bach, extra=harmony)
     figures = {"Bach": aggregate(bach).figures()}
     for name, scores in sections.items():
         figures[name] = aggregate(scores).figures()

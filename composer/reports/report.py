@@ -5,8 +5,8 @@
 - ``report.md``: for each figure of ``composer.reports.metrics`` (parallels, crossing, spacing,
 range,
   key), the reference's value, each section's value and its ratio to the reference;
-- a harmony section and ``harmony.png`` (composer/reports/harmony.py): endings, cadences,
-  non-chord tones, chord vocabulary, bass moves (composer.theory.harmony_figures);
+- then any ``extra`` sections the caller gives as markdown lines (composer/reports/quality.py
+  gives the harmony section of composer/reports/harmony.py, which draws ``harmony.png``);
 - ``distributions.png``: pitch-class (relative to the tonic) and note-length distributions of
   every section beside the reference;
 - ``piano_roll_<section>_<n>.png``: piano rolls of the first few pieces of each section
@@ -56,12 +56,14 @@ def write_report(
     reference_name: str = "Bach",
     piano_rolls: int = 2,
     title: str = "Composer: musical evaluation",
+    extra: Sequence[str] = (),
 ) -> Path:
     """Write report.md and its PNG plots into ``out_dir``; return the path of report.md.
 
     sections: name -> pieces (e.g. {"generated t=1.0": [...], "harmonized": [...]}).
     reference: the pieces every section is compared with (Bach's chorales).
     piano_rolls: how many pieces of each section get a piano-roll picture.
+    extra: markdown lines of further sections (e.g. composer.reports.harmony's).
     """
     out = Path(out_dir)
     metrics = {name: aggregate(scores) for name, scores in sections.items()}
@@ -76,10 +78,7 @@ def write_report(
             _save(_piano_roll_figure(score, f"{name}, piece {i + 1}"), out / filename)
             rolls.append((f"{name}, piece {i + 1}", filename))
 
-    from composer.reports.harmony import harmony_section  # imports this module
-
-    harmony = harmony_section(out, sections, reference, reference_name)
-    text = render_markdown(metrics, ref, reference_name, title, images, rolls, harmony)
+    text = render_markdown(metrics, ref, reference_name, title, images, rolls, extra)
     path = out / "report.md"
     write_text_atomic(path, text)
     return path
@@ -92,9 +91,9 @@ def render_markdown(
     title: str,
     images: dict[str, str],
     rolls: Sequence[tuple[str, str]],
-    harmony: Sequence[str] = (),
+    extra: Sequence[str] = (),
 ) -> str:
-    """The text of report.md (``harmony``: the lines of the harmony section, if any)."""
+    """The text of report.md (``extra``: markdown lines placed after the voice leading)."""
     names = list(metrics)
     lines = [f"# {title}", ""]
     lines += ["## Pieces", ""]
@@ -126,7 +125,7 @@ def render_markdown(
         rows.append(row)
     lines += _table(header, rows)
     lines += ["", "Definitions: see `composer/reports/metrics.py`.", ""]
-    lines += list(harmony)
+    lines += list(extra)
 
     lines += ["## Distributions", "", f"![distributions]({images['distributions']})", ""]
     lines += ["Pitch classes relative to the tonic (% of notes):", ""]

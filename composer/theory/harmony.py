@@ -33,8 +33,9 @@ The labeller
 - inversion: the chord member in the bass at the segment's start (0 root, 1 third, 2 fifth,
   3 seventh, -1 not a member). ``Chord.numeral(key)``: degree of the root in the key, upper case
   for major-like qualities, with °, ø, +, 7 and figures (6, 64, 65, 43, 42).
-- key: Score.key, else a Krumhansl-Schmuckler estimate (sounding 16ths of every voice). A
-  fermata's local key: the same estimate over its phrase (after the previous fermata's onset up
+- key: Score.key, else a Krumhansl-Schmuckler estimate (note durations of every voice,
+  composer.theory.plan.estimate_key). A fermata's local key: the same estimate (sounding 16ths)
+  over its phrase (after the previous fermata's onset up
   to the end of this fermata's chord).
 - approach of a chord: the previous segment with a different root (rests skipped); the next
   chord change: the next segment with a different root (rests skipped). A dominant of a chord:
@@ -84,6 +85,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from composer.score import REST, Key, Note, Score
+from composer.theory.plan import estimate_key
 
 TEMPLATES: dict[str, tuple[int, ...]] = {
     "major": (0, 4, 7),
@@ -288,7 +290,7 @@ class Analysis:
 
 
 # --- keys ------------------------------------------------------------------------------------
-def estimate_key(histogram: np.ndarray) -> Key:
+def key_from_histogram(histogram: np.ndarray) -> Key:
     """Krumhansl-Schmuckler: the key whose profile correlates best with a pc histogram."""
     h = np.asarray(histogram, dtype=np.float64)
     if not h.any():
@@ -300,10 +302,9 @@ def estimate_key(histogram: np.ndarray) -> Key:
 
 
 def key_of(score: Score) -> Key:
-    """Score.key, or its Krumhansl-Schmuckler estimate."""
-    if score.key is not None:
-        return score.key
-    return estimate_key(_Piece(score).histogram(0, score.steps))
+    """Score.key, or its Krumhansl-Schmuckler estimate (composer.theory.plan.estimate_key, as
+    the sampler makes it)."""
+    return score.key if score.key is not None else estimate_key(score)
 
 
 # --- the piece as arrays ----------------------------------------------------------------------
@@ -615,7 +616,7 @@ def analyse(score: Score) -> Analysis:
         c = chords[i]
         if c.root < 0:
             continue
-        local = estimate_key(p.histogram(previous, c.end))
+        local = key_from_histogram(p.histogram(previous, c.end))
         previous = f + 1
         approach = _approach(chords, i)
         v_i = c.quality in TRIADS_MM and _is_dominant_of(approach, c)
@@ -692,7 +693,7 @@ def _sevenths(p: _Piece, chords: list[Chord], index_at) -> list[Seventh]:
 def contrary_perfects(score: Score) -> tuple[int, int, int]:
     """(voice-pair moves, fifths by contrary motion, octaves/unisons by contrary motion).
 
-    Pairs as in composer.metrics: every pair of voices at two consecutive chord onsets, both
+    Pairs as in composer.reports.metrics: every pair of voices at two consecutive chord onsets, both
     sounding at both and both changing pitch; contrary: they move in opposite directions, with a
     perfect fifth (7 modulo 12) or a unison/octave (0 modulo 12) between them at both onsets.
     """
@@ -765,7 +766,7 @@ __all__ = [
     "cadence_kind",
     "classify_sonority",
     "contrary_perfects",
-    "estimate_key",
+    "key_from_histogram",
     "key_of",
     "label_chords",
     "nct_kind",

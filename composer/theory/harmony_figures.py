@@ -1,4 +1,4 @@
-"""Harmony figures of pieces and sets of pieces, count-based like composer.metrics.
+"""Harmony figures of pieces and sets of pieces, count-based like composer.reports.metrics.
 
 ``measure(score) -> HarmonyCounts`` counts one piece from ``composer.theory.harmony.analyse``;
 ``aggregate(items)`` sums the counts of many, so every rate of a set comes from total counts
@@ -44,7 +44,7 @@ Bass and voice pairs:
   (consecutive notes, no rest between, pitch changes) of 1-2, 3-4, 5 or 7, 8-9, 12, and 6, 10,
   11 or more than 12 semitones.
 - contrary_per_100 / contrary_fifths_per_100 / contrary_octaves_per_100: fifths and octaves
-  (unisons) by contrary motion per 100 voice-pair moves (pairs as in composer.metrics).
+  (unisons) by contrary motion per 100 voice-pair moves (pairs as in composer.reports.metrics).
 """
 
 from __future__ import annotations
