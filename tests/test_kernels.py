@@ -241,3 +241,59 @@ def test_each_voices_output_panels_give_the_whole_layers_logits(seqs):
         assert np.isfinite(got[:, rows]).all()
         assert np.isnan(np.delete(got, rows, axis=1)).all()  # nothing else written
         assert np.abs(got[:, rows] - whole[:, rows]).max() < 1e-5
+
+
+@pytest.fixture(scope="module")
+def panel_calls():
+    """Plain compiled calls of the three IR products, one product per call."""
+    from numba import njit
+
+    @njit
+    def block(P, X, out, panel, first):  # 8 sequences from ``first``, one panel
+        kernels.panel_product(P, X, out, panel, first)
+
+    @njit
+    def pair(P, X, out, panel, first):  # one sequence, panels panel and panel + 1
+        kernels.panel_product_1(P, X, out, panel, first)
+
+    @njit
+    def single(P, X, out, panel, first):  # one sequence, one panel
+        kernels.panel_product_1x1(P, X, out, panel, first)
+
+    return {"block": (block, 1, kernels.SEQS), "pair": (pair, 2, 1), "single": (single, 1, 1)}
+
+
+@pytest.mark.parametrize("k", [1, 3, 17, 33, 101])
+@pytest.mark.parametrize("kind", ["block", "pair", "single"])
+def test_ir_panel_products_against_numpy(panel_calls, kind, k):
+    """Each IR product adds exactly its rows x sequences of X @ W.T into out, for odd depths K
+    and a panel and a first sequence other than 0; every other entry of out is left as it was."""
+    call, panels, seqs = panel_calls[kind]
+    rng = np.random.default_rng(k)
+    rows, batch = 3 * kernels.ROWS, kernels.SEQS + 3  # three panels, 11 sequences
+    W = rng.standard_normal((rows, k)).astype(np.float32)
+    X = rng.standard_normal((batch, k)).astype(np.float32)
+    start = rng.standard_normal((batch, rows)).astype(np.float32)
+    out = start.copy()
+    panel, first = 1, 3 if seqs == 1 else 2
+    call(kernels.pack_panels(W), X, out, panel, first)
+    want = start.astype(np.float64)
+    r0, r1 = panel * kernels.ROWS, (panel + panels) * kernels.ROWS
+    s0, s1 = first, first + seqs
+    want[s0:s1, r0:r1] += X[s0:s1].astype(np.float64) @ W[r0:r1].T.astype(np.float64)
+    assert np.abs(out - want).max() < 1e-5 * (1 + np.sqrt(k))
+    untouched = np.ones(out.shape, bool)
+    untouched[s0:s1, r0:r1] = False
+    assert (out[untouched] == start[untouched]).all()
+
+
+@pytest.mark.parametrize("batch", [1, 3, 8, 9, 17])
+def test_layer_product_against_numpy_for_odd_sizes(batch):
+    """The whole product a step makes (blocks of 8 through panel_product, the rest through
+    panel_product_1), for an odd depth and batches that leave 0 to 7 sequences over."""
+    rng = np.random.default_rng(batch)
+    W = rng.standard_normal((4 * kernels.ROWS, 37)).astype(np.float32)
+    X = rng.standard_normal((batch, 37)).astype(np.float32)
+    out = np.zeros((batch, len(W)), np.float32)
+    kernels.layer_product(W, kernels.pack_panels(W), X, out, batch)
+    assert np.abs(out - X.astype(np.float64) @ W.T.astype(np.float64)).max() < 1e-4

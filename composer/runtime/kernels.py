@@ -39,15 +39,16 @@ HOLD = 128
 REST = 129
 END = 130
 
+# Every kernel: cached, releases the GIL, fastmath, numpy's error model. Those with an explicit
+# signature (run_positions, sample_token, ...) are compiled at import; the helpers without one
+# are called only from compiled kernels, typed on first use and compiled into their callers.
 _OPTS = dict(cache=True, nogil=True, fastmath=True, error_model="numpy")
-# helpers called only from compiled kernels: compiled into their callers, typed on first use
-_INNER = dict(cache=True, nogil=True, fastmath=True, error_model="numpy")
 
 
 TANH_CLAMP = np.float32(7.90531110763549805)
 
 
-@njit(**_INNER)
+@njit(**_OPTS)
 def fast_tanh(x):
     """tanh by a rational minimax approximation (max abs error 3e-7 in float32).
 
@@ -70,12 +71,12 @@ def fast_tanh(x):
     return p * x / q
 
 
-@njit(**_INNER)
+@njit(**_OPTS)
 def _sigmoid(x):
     return np.float32(0.5) + np.float32(0.5) * fast_tanh(np.float32(0.5) * x)
 
 
-@njit(**_INNER)
+@njit(**_OPTS)
 def matvec1_add(W, x, out):
     """out += W @ x for one sequence: 4 rows at a time (4 independent sums per loaded x).
     W: [R, K] row-major, x: [K], out: [R]."""
@@ -102,7 +103,7 @@ def matvec1_add(W, x, out):
         out[j] += acc
 
 
-@njit(**_INNER)
+@njit(**_OPTS)
 def matvec_add(W, X, out, batch):
     """out[b, :] += W @ X[b, :] for b < batch. W: [R, K] row-major; X: [B, K]; out: [B, R].
 
@@ -219,8 +220,29 @@ def matvec_add(W, X, out, batch):
 # - panel_product_1: two panels x 1 sequence, 4 accumulators (enough to hide the adds' latency).
 #   At one sequence, a step is bound by memory: this reads two sequential streams.
 #
-# Each sum runs over i in order, one fused multiply-add at a time, in both kernels: a sequence's
+# Each sum runs over i in order, one multiply-add at a time, in both kernels: a sequence's
 # result is the same whichever kernel computes it and whatever the other sequences are.
+#
+# The multiply-add is ``llvm.fmuladd``, not ``llvm.fma``: where the CPU has FMA (x86 since
+# Haswell, every AArch64) LLVM emits the same fused instruction as ``llvm.fma`` would, so the
+# notes are bit for bit those of the fused kernel; where it has none, ``llvm.fma`` must still
+# round once and becomes a call to libm's ``fmaf`` per lane (a library call in the innermost
+# loop), while ``llvm.fmuladd`` becomes a vector multiply and a vector add. Fused or not is the
+# target's choice, the same for every kernel and every batch, so a sequence still samples the
+# same notes alone or in a batch on any one machine; between machines with and without FMA the
+# last bits may differ.
+#
+# Register assumptions. panel_product keeps 16 v16f32 accumulators (8 sequences x 2 vectors)
+# live across the loop, plus the 2 weight vectors and a broadcast: 19 of AVX-512's 32 vector
+# registers, so on AVX-512 they all fit. panel_product_1 needs 4 accumulators + 4 weight
+# vectors + a broadcast. numba compiles for the host CPU, and LLVM splits each v16f32 into the
+# vectors the CPU has: on AVX2 (16 registers of 8 floats) panel_product's accumulators become 32
+# ymm values, more than the registers, so some live on the stack and each multiply-add also
+# loads and stores; on SSE or NEON (4 floats) more so. The results are unchanged (the same
+# operations per lane, in the same order); only the speed drops, by an amount not measured here
+# (this machine has AVX-512; bench/sampler.py's matvec_gmacs would show it). Keeping AVX2 in
+# registers would take a smaller block (say 4 sequences x 2 vectors of 8 floats: 8 accumulators)
+# and panels packed to match.
 # (They live in this file, not a module of their own, because numba's cache of a kernel is only
 # invalidated by changes to the file that defines it.)
 
@@ -270,8 +292,8 @@ def _panel_kernel(count: int, seqs: int):
             panel_i, first_i = args[3:]
             intp = context.get_value_type(types.intp)
             vec = ir.VectorType(ir.FloatType(), LANES)
-            fma = cgutils.get_or_insert_function(
-                builder.module, ir.FunctionType(vec, [vec, vec, vec]), "llvm.fma.v16f32"
+            fmuladd = cgutils.get_or_insert_function(  # see "multiply-add" above
+                builder.module, ir.FunctionType(vec, [vec, vec, vec]), "llvm.fmuladd.v16f32"
             )
 
             def const(n):
@@ -315,7 +337,7 @@ def _panel_kernel(count: int, seqs: int):
                 xv = builder.shuffle_vector(
                     builder.insert_element(undef, xs, const(0)), undef, splat
                 )
-                summed.append([builder.call(fma, [w[h], xv, acc[s][h]]) for h in range(len(w))])
+                summed.append([builder.call(fmuladd, [w[h], xv, acc[s][h]]) for h in range(len(w))])
             i_next = builder.add(i, const(1))
             body = builder.block
             i.add_incoming(i_next, body)
@@ -344,7 +366,7 @@ panel_product_1 = _panel_kernel(2, 1)  # panels in pairs: an even number of them
 panel_product_1x1 = _panel_kernel(1, 1)  # one panel, one sequence: a voice's output rows
 
 
-@njit(**_INNER)
+@njit(**_OPTS)
 def lstm_cell(gates, h, c, batch):
     """Apply LSTM gates [B, 4H] (pre-activation, i f g o) to state h, c [B, H] in place."""
     hidden = h.shape[1]
@@ -362,7 +384,7 @@ def lstm_cell(gates, h, c, batch):
             hb[u] = _sigmoid(go[u]) * fast_tanh(cn)
 
 
-@njit(**_INNER)
+@njit(**_OPTS)
 def _next_random(state, b):
     """splitmix64: advance sequence b's state, return 64 random bits."""
     z = state[b] + types.uint64(0x9E3779B97F4A7C15)
@@ -372,7 +394,7 @@ def _next_random(state, b):
     return z ^ (z >> types.uint64(31))
 
 
-@njit(**_INNER)
+@njit(**_OPTS)
 def uniform(state, b):
     """A float64 in [0, 1) from sequence b's random state."""
     return np.float64(_next_random(state, b) >> types.uint64(11)) * (1.0 / 9007199254740992.0)
@@ -433,7 +455,7 @@ def sample_token(logits, allowed, temperature, top_k, top_p, scratch, cand, stat
     return last
 
 
-@njit(**_INNER)
+@njit(**_OPTS)
 def log_softmax_at(logits, token):
     """log p(token) under softmax(logits) over the tokens a cell can hold (pitch, HOLD, REST)."""
     top = -np.inf
@@ -450,7 +472,7 @@ CTX_GIVEN = 1  # context pitches read from ``ctx`` (JSB: the previous frame)
 CTX_SOUNDING = 2  # each voice's sounding pitch, voice k's pitch p at table row k * 128 + p
 
 
-@njit(**_INNER)
+@njit(**_OPTS)
 def lstm_input(x, i, batch, prev_tok, cond, ctx, sounding, ctx_mode, T_tok, T_ctx, ctx_sum, ctx_of):
     """x[b] = layer-1 input gates of position i: the previous token's table row, the position's
     conditioning row (voice, bar position, fermata, key and lookahead, summed per plan), and
@@ -488,7 +510,7 @@ def lstm_input(x, i, batch, prev_tok, cond, ctx, sounding, ctx_mode, T_tok, T_ct
                 x[b, j] += ctx_sum[b, j]
 
 
-@njit(**_INNER)
+@njit(**_OPTS)
 def layer_product(W, P, X, out, batch):
     """out[b] += W @ X[b] for b < batch, through the packed panels P (pack_panels): blocks
     of 8 sequences with panel_product, the sequences left over one by one with panel_product_1.
@@ -505,7 +527,7 @@ def layer_product(W, P, X, out, batch):
             panel_product_1(P, X, out, p, b)
 
 
-@njit(**_INNER)
+@njit(**_OPTS)
 def lstm_layers(gates, batch, W_first, W_up, P_first, P_up, b_up, h, c, cat):
     """Run every LSTM layer one step for ``batch`` sequences.
 
@@ -527,7 +549,7 @@ def lstm_layers(gates, batch, W_first, W_up, P_first, P_up, b_up, h, c, cat):
         lstm_cell(gates, h[layer], c[layer], batch)
 
 
-@njit(**_INNER)
+@njit(**_OPTS)
 def output_layer(head_W, head_b, top, logits, batch, r0, r1):
     """logits[b, r0:r1] = head_W[r0:r1] @ top[b] + head_b[r0:r1]; the other logits are left
     as they were. With r0 a multiple of 8, each logit is computed exactly as in the whole layer
@@ -537,7 +559,7 @@ def output_layer(head_W, head_b, top, logits, batch, r0, r1):
     matvec_add(head_W[r0:r1], top, logits[:, r0:r1], batch)
 
 
-@njit(**_INNER)
+@njit(**_OPTS)
 def voice_logits(P_out, out_rows, head_b, first, count, top, compact, logits, batch):
     """The logits a voice may sample (its range, HOLD and REST), from its own output panels:
     P_out[first : first + count] holds those rows of the output layer packed (pack_panels),
@@ -572,7 +594,7 @@ RULE_NO_PARALLELS = 2  # no consecutive perfect fifths, octaves or unisons betwe
 RULE_CLOSE_SPACING = 4  # soprano-alto and alto-tenor within an octave
 
 
-@njit(**_INNER)
+@njit(**_OPTS)
 def voice_mask(allowed, b, s, sounding, before, range_lo, range_hi, pitch_ok, rules):
     """allowed[t] for voice s's next token: its range, the key filter, HOLD only while sounding,
     REST always; then the rules against the voices above it, already written at this step.
@@ -764,27 +786,3 @@ def backward_lookahead(fixed, pos, vocab, T_fix, T_pos, W_hh, out_h):
         matvec_add(W_hh, h, gates, 1)
         lstm_cell(gates, h, c, 1)
         out_h[t] = h[0]
-
-
-@njit(types.float64(F2, i64), **_OPTS)
-def read_all(W, repeats):
-    """The memory floor: read every weight once per repeat (a sum, so nothing is skipped)."""
-    acc = 0.0
-    rows, k = W.shape
-    for _ in range(repeats):
-        s = np.float32(0.0)
-        for j in range(rows):
-            w = W[j]
-            for i in range(k):
-                s += w[i]
-        acc += s
-    return acc
-
-
-@njit(types.void(F2, F3, F2, F2, i64), **_OPTS)
-def repeat_matvec(W, P, X, out, repeats):
-    """The compute ceiling: ``repeats`` products out += W @ X (all of X's rows) as a step makes
-    them (layer_product; P: W packed into panels), for weights small enough to stay in cache, so
-    only the arithmetic is timed."""
-    for _ in range(repeats):
-        layer_product(W, P, X, out, X.shape[0])
