@@ -112,18 +112,36 @@ def run(
     return app.exec()
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m composer.app", description="Composer's desktop app"
-    )
-    add_arguments(parser)
-    args = parser.parse_args(argv)
-    return run(args.file, args.screenshot, args.quit_after_compose, audio=not args.no_audio,
-               compose_seed=args.seed, model=args.model)  # fmt: skip
+def has_display() -> bool:
+    """Whether a window can be shown: always on Windows and macOS; elsewhere when DISPLAY or
+    WAYLAND_DISPLAY is set."""
+    import os
+
+    if sys.platform in ("win32", "darwin"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def preflight() -> None:
+    """Raise ComposerError, saying what to do, when the app cannot start here: no display (and
+    no QT_QPA_PLATFORM chosen), or no PySide6. Qt itself is not imported."""
+    import importlib.util
+    import os
+
+    from composer.errors import ComposerError
+
+    if not has_display() and not os.environ.get("QT_QPA_PLATFORM"):
+        raise ComposerError(
+            "no display to open the app on (DISPLAY and WAYLAND_DISPLAY are unset): run it in a "
+            "desktop session, or compose without one: composer start --no-gui"
+        )
+    if importlib.util.find_spec("PySide6") is None:
+        raise ComposerError("the desktop app needs PySide6: pip install 'chorale-composer[app]'")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("file", nargs="?", help="a MIDI file to open (four voices or a melody)")
+    """The app's options, for ``composer gui`` and ``python -m composer.app`` alike."""
+    parser.add_argument("file", nargs="?", help="a MIDI file to open (four voices, or a melody)")
     parser.add_argument(
         "--screenshot",
         metavar="PNG",
@@ -139,3 +157,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--no-audio", action="store_true", help="do not open the audio device (MIDI ports only)"
     )
+
+
+def run_args(args: argparse.Namespace) -> int:
+    """Start the app with the options of ``add_arguments`` (after ``preflight``)."""
+    preflight()
+    return run(args.file, args.screenshot, args.quit_after_compose, audio=not args.no_audio,
+               compose_seed=args.seed, model=args.model)  # fmt: skip
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m composer.app``: the same as ``composer gui``."""
+    from composer.errors import ComposerError
+
+    parser = argparse.ArgumentParser(
+        prog="python -m composer.app", description="Composer's desktop app"
+    )
+    add_arguments(parser)
+    try:
+        return run_args(parser.parse_args(argv))
+    except ComposerError as e:
+        print(f"composer: error: {e}", file=sys.stderr)
+        return e.exit_code

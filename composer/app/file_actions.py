@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtWidgets import QFileDialog
 
 from composer.app import files
+from composer.export import FORMATS, export_score
 
 if TYPE_CHECKING:
     from composer.app.mainwindow import MainWindow
@@ -69,12 +70,12 @@ class FileActions:
             return
         start = w.settings.value("last_dir", str(Path.home()))
         stem = Path(w.doc.source).stem if w.doc.source else "chorale"
-        path, flt = QFileDialog.getSaveFileName(
-            w, "Export", str(Path(start) / f"{stem}.mid"),
-            "MIDI file (*.mid);;WAV audio (*.wav);;MusicXML (*.musicxml)")  # fmt: skip
+        filters = [f"{f.label} (*{f.suffixes[0]})" for f in FORMATS]
+        path, chosen = QFileDialog.getSaveFileName(
+            w, "Export", str(Path(start) / f"{stem}.mid"), ";;".join(filters))  # fmt: skip
         if path:
-            if not Path(path).suffix:
-                path += {"WAV": ".wav", "Mus": ".musicxml"}.get(flt[:3], ".mid")
+            if not Path(path).suffix:  # the suffix of the format chosen in the dialog
+                path += FORMATS[filters.index(chosen) if chosen in filters else 0].suffixes[0]
             self.export(path)
 
     def export(self, path: str) -> Worker | None:
@@ -96,7 +97,7 @@ class FileActions:
         def failed(msg: str, path=path) -> None:
             w.show_error(f"Cannot export {Path(path).name}: {msg}")
 
-        return w._run(files.export, score, path, w.mixer.programs(), inject=False,
+        return w._run(export_score, score, path, None, w.mixer.programs(), inject=False,
                       on_done=done, on_error=failed, name="export")  # fmt: skip
 
     # --- drag and drop ------------------------------------------------------------------------

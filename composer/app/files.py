@@ -1,4 +1,5 @@
-"""File work for the app, as plain functions the workers run: open, export, autosave.
+"""File work for the app, as plain functions the workers run: open and autosave (export is
+composer.export.export_score, shared with the command line).
 
 No Qt. Each raises a ComposerError subclass with a one-line message for anything a user can
 cause (a broken MIDI file, a format that cannot be written, an unwritable folder).
@@ -11,16 +12,11 @@ import os
 from pathlib import Path
 
 from composer.app.document import Document
-from composer.errors import ComposerError, ExportError, MidiFileError
+from composer.errors import ComposerError, MidiFileError
 from composer.fileio import write_text_atomic
 from composer.score import Score
 
 MIDI_SUFFIXES = (".mid", ".midi", ".kar")
-EXPORT_FORMATS = {  # suffix -> label
-    ".mid": "MIDI file",
-    ".wav": "WAV audio",
-    ".musicxml": "MusicXML",
-}
 
 
 def open_midi(path: str | os.PathLike) -> tuple[str, Score]:
@@ -42,35 +38,6 @@ def open_midi(path: str | os.PathLike) -> tuple[str, Score]:
         f"{path.name} has {score.voices} voices: Composer opens four-voice pieces (SATB) or "
         "one-voice melodies to harmonize"
     )
-
-
-def export(score: Score, path: str | os.PathLike, programs: list[int] | None = None) -> Path:
-    """Write ``score`` as MIDI, WAV or MusicXML, chosen by the file's suffix; atomically."""
-    path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix in (".mid", ".midi"):
-        from composer.midi.io import write_midi
-
-        if programs is not None:
-            import dataclasses
-
-            score = dataclasses.replace(score, programs=tuple(programs), meta=dict(score.meta))
-        write_midi(score, path)
-    elif suffix == ".wav":
-        from composer.audio.synth import write_wav
-
-        write_wav(score, path, programs=programs)
-    elif suffix in (".musicxml", ".xml", ".mxl"):
-        try:
-            from composer.notation.musicxml import write_musicxml
-        except ModuleNotFoundError as e:
-            raise ExportError(f"MusicXML export is not available ({e.name} missing)") from None
-        write_musicxml(score, path)
-    else:
-        raise ExportError(
-            f"cannot export {path.name}: choose a name ending in .mid, .wav or .musicxml"
-        )
-    return path
 
 
 def save_autosave(text: str, path: str | os.PathLike) -> None:

@@ -169,7 +169,7 @@ def parse_voices(text: str) -> list[int]:
 
 
 def write_outputs(scores: list, args: argparse.Namespace, started: float) -> None:
-    from composer.midi.io import write_midi
+    from composer.export import export_score
 
     paths = []
 
@@ -179,19 +179,10 @@ def write_outputs(scores: list, args: argparse.Namespace, started: float) -> Non
         return p.with_name(f"{p.stem}-{k + 1}{p.suffix}")
 
     for k, score in enumerate(scores):
-        mid = numbered(args.out, k)
-        write_midi(score, mid)
-        paths.append(str(mid))
-        if args.wav:
-            from composer.audio.synth import write_wav
-
-            write_wav(score, numbered(args.wav, k))
-            paths.append(str(numbered(args.wav, k)))
-        if args.musicxml:
-            from composer.notation.musicxml import write_musicxml
-
-            write_musicxml(score, numbered(args.musicxml, k))
-            paths.append(str(numbered(args.musicxml, k)))
+        # each option names its format: --out writes MIDI whatever its suffix
+        for path, fmt in ((args.out, "midi"), (args.wav, "wav"), (args.musicxml, "musicxml")):
+            if path:
+                paths.append(str(export_score(score, numbered(path, k), fmt)))
     first = scores[0]
     warning = first.meta.get("warning")
     if warning:

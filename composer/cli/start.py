@@ -4,8 +4,6 @@ composed with the bundled model into out/chorale.mid and out/chorale.wav."""
 from __future__ import annotations
 
 import argparse
-import os
-import sys
 from pathlib import Path
 
 
@@ -27,13 +25,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def has_display() -> bool:
-    if sys.platform in ("win32", "darwin"):
-        return True
-    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
-
-
 def run(args: argparse.Namespace) -> int:
+    from composer.app.app import has_display  # Qt-free: imports no Qt
+
     if has_display() and not args.no_gui:
         from composer.cli.main import main
 
