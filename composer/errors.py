@@ -43,3 +43,14 @@ class AudioError(ComposerError):
 
 class ExportError(ComposerError):
     """A file format that cannot be written (e.g. MusicXML without music21)."""
+
+
+class Cancelled(GenerationError):
+    """A job that stopped because it was asked to (its ``cancel()`` callback returned True).
+
+    Not a failure to report: the app shows "cancelled" in the status bar, not an error dialog.
+    A GenerationError, so callers that catch that still catch this.
+    """
+
+    def __init__(self, message: str = "cancelled") -> None:
+        super().__init__(message)

@@ -175,6 +175,50 @@ def test_document_round_trips_through_autosave_dict():
     assert back.undo() and back.piece == doc.undo_stack[-1].piece
 
 
+def test_document_restore_takes_the_saved_history_and_tells_its_listeners():
+    saved = Document()
+    saved.open_piece(chorale(seed=1), "x.mid")
+    saved.set_results([chorale(seed=2)], "New chorale")
+    doc, heard = Document(), []
+    doc.listen(heard.append)
+    doc.restore(Document.from_dict(saved.to_dict()))
+    assert doc.piece == saved.piece and doc.source == "x.mid" and doc.dirty
+    assert {"piece", "variations", "locks", "history", "selection"} <= set(heard)
+    assert doc.undo() and doc.piece == chorale(seed=1)
+
+
+def test_harmonizing_keeps_the_melody_other_results_drop_it():
+    doc = Document()
+    tune = chorale(seed=1)
+    doc.open_melody(tune)
+    doc.set_results([chorale(seed=2)], "Harmonize melody", keep_melody=True)
+    assert doc.melody is tune
+    doc.set_results([chorale(seed=3)], "Continue")
+    assert doc.melody is None
+
+
+def test_modes_have_one_name_each():
+    from composer.app.compose import MODE_LABELS, MODES
+
+    assert MODES == ("generate", "continue", "harmonize", "regenerate") == tuple(MODE_LABELS)
+    assert ComposeParams(mode="new").mode == "generate"  # as saved by earlier versions
+
+
+def test_a_cancelled_job_aborts_instead_of_failing(qtbot):
+    from composer.errors import Cancelled
+
+    def job(progress, cancel):
+        raise Cancelled()
+
+    runner = workers.Runner()
+    failed, aborted = [], []
+    runner.failed.connect(lambda name, msg: failed.append(msg))
+    w = runner.run(job, on_cancel=lambda: aborted.append(1), name="job")
+    qtbot.waitUntil(lambda: not runner.workers, timeout=10_000)
+    w.wait()
+    assert aborted == [1] and failed == []
+
+
 def test_apply_locks_restores_locked_notes_and_cuts_holds():
     orig = chorale(seed=1)
     new = chorale(seed=2)
@@ -231,7 +275,7 @@ def test_window_title_and_no_audio_status(make_window):
 def test_compose_puts_notes_on_the_roll(qtbot, make_window, sampler):
     w = make_window(sampler)
     assert w.doc.piece is None
-    compose(qtbot, w, mode="new", bars=4, variations=2, key="D minor")
+    compose(qtbot, w, mode="generate", bars=4, variations=2, key="D minor")
     piece = w.doc.piece
     assert piece is not None and piece.voices == 4 and piece.bars >= 4
     assert w.variations_panel.list.count() == 2

@@ -85,7 +85,7 @@ def run(
         window.resize(1280, 780)  # the documented size, whatever size was saved last time
         if compose_seed is not None:
             window.compose_panel.seed.setValue(compose_seed)
-        window.compose_panel.set_mode("new")
+        window.compose_panel.set_mode("generate")
         window.compose_panel.variations.setValue(3)
         window.faults_toggle.setChecked(True)
 

@@ -10,15 +10,18 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Literal, get_args
 
 import numpy as np
 
 from composer.errors import GenerationError
 from composer.score import HOLD, Key, Score
 
-MODES = ("new", "continue", "harmonize", "regenerate")
-MODE_LABELS = {
-    "new": "New chorale",
+# The sampler's modes, by the names the command line and the files' metadata use.
+Mode = Literal["generate", "continue", "harmonize", "regenerate"]
+MODES: tuple[Mode, ...] = get_args(Mode)
+MODE_LABELS: dict[Mode, str] = {  # the Mode menu's items; the undo history's and the variations'
+    "generate": "New chorale",
     "continue": "Continue",
     "harmonize": "Harmonize melody",
     "regenerate": "Regenerate selection",
@@ -29,7 +32,7 @@ MODE_LABELS = {
 class ComposeParams:
     """The Composing panel's settings. tempo: quarter notes per minute; bars: whole bars."""
 
-    mode: str = "new"
+    mode: Mode = "generate"
     bars: int = 8
     key: str = "D minor"  # 'Auto' lets harmonize guess the key
     time_signature: tuple[int, int] = (4, 4)
@@ -40,6 +43,10 @@ class ComposeParams:
     variations: int = 3
     voice_leading: str = "bach"  # bach | strict | free (composer.runtime.settings.SamplingSettings)
     particles: int = 16  # harmonize / regenerate: candidates weighed against the music after them
+
+    def __post_init__(self) -> None:
+        if self.mode == "new":  # what settings saved by earlier versions call it
+            self.mode = "generate"
 
 
 VOICE_LEADING_LABELS = {
@@ -82,7 +89,7 @@ def compose(
     s = sampling_settings(params)
     common = {"settings": s, "variations": params.variations, "progress": progress,
               "cancel": cancel}  # fmt: skip
-    if params.mode == "new":
+    if params.mode == "generate":
         key = None if params.key == "Auto" else Key.parse(params.key)
         return sampler.generate(bars=params.bars, key=key or Key.parse("C major"),
                                 time_signature=params.time_signature, tempo=params.tempo,

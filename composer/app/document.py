@@ -175,9 +175,10 @@ class Document:
         self.selection = None
         self._emit("selection", "saved")
 
-    def set_results(self, scores: list[Score], label: str) -> None:
+    def set_results(self, scores: list[Score], label: str, keep_melody: bool = False) -> None:
         """New music from the sampler: the variations, the first one shown. Locks are kept
-        for regenerate/continue (same timeline) and dropped when the length changes."""
+        for regenerate/continue (same timeline) and dropped when the length changes; the
+        melody waiting to be harmonized is kept with ``keep_melody`` (harmonizations of it)."""
         if not scores:
             return
         first = scores[0]
@@ -186,7 +187,7 @@ class Document:
             self.state, piece=first, variations=tuple(scores), current=0, label=label,
             note_locks=self.note_locks if keep else frozenset(),
             voice_locks=self.voice_locks,
-            melody=self.melody if label == "Harmonize" else None,
+            melody=self.melody if keep_melody else None,
         ))  # fmt: skip
 
     def choose_variation(self, index: int) -> None:
@@ -259,6 +260,14 @@ class Document:
         self.dirty = True
         self._emit("piece", "variations", "locks", "history")
         return True
+
+    def restore(self, saved: Document) -> None:
+        """Take over ``saved``'s state, undo and redo history and source (an autosaved session):
+        shown, undoable as it was, and dirty (it was never exported from here)."""
+        self.state = saved.state
+        self.undo_stack, self.redo_stack = list(saved.undo_stack), list(saved.redo_stack)
+        self.source, self.dirty = saved.source, True
+        self._emit("piece", "variations", "locks", "history", "selection")
 
     def mark_exported(self) -> None:
         self.dirty = False

@@ -1,104 +1,121 @@
 """Files from the window: the Open and Export dialogs, the workers that read and write (the
-work itself is composer.app.files, off the GUI thread), the Open Recent menu and dropped MIDI files.
+work itself is composer.app.files and composer.export, off the GUI thread), the Open Recent
+menu and dropped MIDI files.
 
-The last folder used and the recent files (newest first, at most RECENT_MAX) are kept in the
-window's QSettings as 'last_dir' and 'recent'.
+A controller: it is given the document, the runner, the settings and a parent widget for its
+dialogs, changes the document, and tells the window the rest through signals (``opened``,
+``exported``, ``status``, ``error``). The last folder used and the recent files (newest first,
+at most RECENT_MAX) are kept in the settings as 'last_dir' and 'recent'.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from PySide6.QtWidgets import QFileDialog
+from PySide6.QtCore import QObject, QSettings, Signal
+from PySide6.QtWidgets import QFileDialog, QMenu, QWidget
 
 from composer.app import files
+from composer.app.document import Document
+from composer.app.workers import Runner, Worker
 from composer.export import FORMATS, export_score
-
-if TYPE_CHECKING:
-    from composer.app.mainwindow import MainWindow
-    from composer.app.workers import Worker
 
 RECENT_MAX = 8
 
 
-class FileActions:
-    """Open, export, recent files and drops for one MainWindow (its document, status bar,
-    error dialogs, workers and settings)."""
+class FileActions(QObject):
+    """Open, export, recent files and drops for one document.
 
-    def __init__(self, window: MainWindow) -> None:
-        self.window = window
+    Signals: ``opened(kind, path)`` after a file is open in the document (kind 'piece' or
+    'melody', from composer.app.files.open_midi); ``exported(path)``; ``status(message, ms)``
+    for the status bar (ms 0: until replaced); ``error(message)`` for an error dialog.
+    ``recent_menu`` is the Open Recent menu, kept filled from the settings.
+    """
+
+    opened = Signal(str, str)
+    exported = Signal(str)
+    status = Signal(str, int)
+    error = Signal(str)
+
+    def __init__(self, doc: Document, runner: Runner, settings: QSettings,
+                 parent: QWidget) -> None:  # fmt: skip
+        super().__init__(parent)
+        self.doc, self.runner, self.settings = doc, runner, settings
+        self.dialog_parent = parent
+        self.recent_menu = QMenu("Open &Recent", parent)
 
     def open_dialog(self) -> None:
-        w = self.window
-        start = w.settings.value("last_dir", str(Path.home()))
+        start = self.settings.value("last_dir", str(Path.home()))
         kinds = "MIDI files (*.mid *.midi);;All files (*)"
-        path, _ = QFileDialog.getOpenFileName(w, "Open MIDI file", start, kinds)
+        path, _ = QFileDialog.getOpenFileName(self.dialog_parent, "Open MIDI file", start, kinds)
         if path:
             self.open_file(path)
 
     def open_file(self, path: str) -> Worker:
         """Read a MIDI file on a worker; four voices open as a piece, one as a melody."""
-        w = self.window
-        w.statusBar().showMessage(f"Opening {Path(path).name}…")
+        self.status.emit(f"Opening {Path(path).name}…", 0)
 
         def done(result, path=path) -> None:
             kind, score = result
             if kind == "melody":
-                w.doc.open_melody(score, source=path)
-                w.compose_panel.set_mode("harmonize")
+                self.doc.open_melody(score, source=path)
                 msg = "Melody opened: press Ctrl+G to harmonize it"
             else:
-                w.doc.open_piece(score, source=path)
+                self.doc.open_piece(score, source=path)
                 msg = f"Opened {Path(path).name}: {score.bars} bars"
-            w.roll.fit_width()
-            w.roll.center_on_music()
-            w.statusBar().showMessage(msg, 6000)
+            self.opened.emit(kind, path)
+            self.status.emit(msg, 6000)
             self.add_recent(path)
 
         def failed(msg: str, path=path) -> None:
-            w.show_error(f"Cannot open {Path(path).name}: {msg}")
+            self.error.emit(f"Cannot open {Path(path).name}: {msg}")
 
-        return w._run(files.open_midi, path, inject=False, on_done=done, on_error=failed,
-                      name="open")  # fmt: skip
+        return self.runner.run(files.open_midi, path, inject=False, on_done=done,
+                               on_error=failed, name="open")  # fmt: skip
 
-    def export_dialog(self) -> None:
-        w = self.window
-        if w.doc.piece is None:
-            w.statusBar().showMessage("Nothing to export yet", 4000)
-            return
-        start = w.settings.value("last_dir", str(Path.home()))
-        stem = Path(w.doc.source).stem if w.doc.source else "chorale"
+    def ask_export_path(self) -> str | None:
+        """Ask where to export the piece (the Export dialog); None when there is no piece or the
+        dialog was cancelled. A name without a suffix gets the suffix of the format chosen."""
+        if self.doc.piece is None:
+            self.status.emit("Nothing to export yet", 4000)
+            return None
+        start = self.settings.value("last_dir", str(Path.home()))
+        stem = Path(self.doc.source).stem if self.doc.source else "chorale"
         filters = [f"{f.label} (*{f.suffixes[0]})" for f in FORMATS]
         path, chosen = QFileDialog.getSaveFileName(
-            w, "Export", str(Path(start) / f"{stem}.mid"), ";;".join(filters))  # fmt: skip
-        if path:
-            if not Path(path).suffix:  # the suffix of the format chosen in the dialog
-                path += FORMATS[filters.index(chosen) if chosen in filters else 0].suffixes[0]
-            self.export(path)
+            self.dialog_parent, "Export", str(Path(start) / f"{stem}.mid"), ";;".join(filters)
+        )
+        if not path:
+            return None
+        if not Path(path).suffix:
+            path += FORMATS[filters.index(chosen) if chosen in filters else 0].suffixes[0]
+        return path
 
-    def export(self, path: str) -> Worker | None:
-        """Export the piece to ``path`` (format by suffix, at the transport's tempo and the
-        mixer's programs) on a worker."""
-        w = self.window
-        score = w.doc.piece
+    def export(self, path: str, tempo: float | None = None,
+               programs: Sequence[int] | None = None) -> Worker | None:  # fmt: skip
+        """Export the piece to ``path`` (format by suffix) on a worker, at ``tempo`` (quarter
+        notes per minute; default the piece's) with a General MIDI program per voice."""
+        score = self.doc.piece
         if score is None:
             return None
-        score = dataclasses.replace(score, tempo=float(w.transport.tempo.value()),
-                                    meta=dict(score.meta))  # fmt: skip
-        w.statusBar().showMessage(f"Exporting {Path(path).name}…")
+        if tempo is not None:
+            score = dataclasses.replace(score, tempo=float(tempo), meta=dict(score.meta))
+        self.status.emit(f"Exporting {Path(path).name}…", 0)
 
         def done(written, path=path) -> None:
-            w.doc.mark_exported()
-            w.settings.setValue("last_dir", str(Path(path).parent))
-            w.statusBar().showMessage(f"Exported {written}", 6000)
+            self.doc.mark_exported()
+            self.settings.setValue("last_dir", str(Path(path).parent))
+            self.exported.emit(str(written))
+            self.status.emit(f"Exported {written}", 6000)
 
         def failed(msg: str, path=path) -> None:
-            w.show_error(f"Cannot export {Path(path).name}: {msg}")
+            self.error.emit(f"Cannot export {Path(path).name}: {msg}")
 
-        return w._run(export_score, score, path, None, w.mixer.programs(), inject=False,
-                      on_done=done, on_error=failed, name="export")  # fmt: skip
+        programs = list(programs) if programs is not None else None
+        return self.runner.run(export_score, score, path, None, programs, inject=False,
+                               on_done=done, on_error=failed, name="export")  # fmt: skip
 
     # --- drag and drop ------------------------------------------------------------------------
     def drag_enter(self, e) -> None:
@@ -117,20 +134,19 @@ class FileActions:
 
     # --- recent files -------------------------------------------------------------------------
     def add_recent(self, path: str) -> None:
-        settings = self.window.settings
         recent = [p for p in self.recent() if p != path]
-        settings.setValue("recent", [path] + recent[: RECENT_MAX - 1])
-        settings.setValue("last_dir", str(Path(path).parent))
+        self.settings.setValue("recent", [path] + recent[: RECENT_MAX - 1])
+        self.settings.setValue("last_dir", str(Path(path).parent))
         self.update_recent_menu()
 
     def recent(self) -> list[str]:
         """The recent files, newest first."""
-        value = self.window.settings.value("recent", [])
+        value = self.settings.value("recent", [])
         return [value] if isinstance(value, str) else list(value or [])
 
     def update_recent_menu(self) -> None:
-        """Fill the window's Open Recent menu from the settings."""
-        menu = self.window.recent_menu
+        """Fill the Open Recent menu from the settings."""
+        menu = self.recent_menu
         menu.clear()
         for p in self.recent():
             menu.addAction(Path(p).name, lambda p=p: self.open_file(p))

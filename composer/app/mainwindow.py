@@ -2,13 +2,15 @@
 workers (composer.app.workers) and the player (composer.app.player).
 
 Files (open, export, recent, drops) are composer.app.file_actions, autosave and crash recovery
-composer.app.recovery, the settings kept between runs composer.app.settings; the window forwards to
+composer.app.recovery, the settings kept between runs composer.app.settings: controllers given
+the document, the runner and the settings, which answer through signals; the window forwards to
 them. Nothing slow runs here: loading the model, composing, reading and exporting files and
 autosaving are Workers; playback is composer.realtime.playback's scheduler thread.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -28,16 +30,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from composer.app.compose import ComposeParams, compose
+from composer.app.compose import MODE_LABELS, ComposeParams, compose
 from composer.app.document import Document
 from composer.app.file_actions import FileActions
 from composer.app.live_panel import LivePanel
 from composer.app.panels import ComposePanel, MixerPanel, TransportBar, VariationsPanel
 from composer.app.pianoroll import PianoRoll
-from composer.app.player import AppPlayer
+from composer.app.player import AppPlayer, PlayerState
 from composer.app.recovery import Recovery, default_autosave_path
 from composer.app.settings import restore_settings, save_settings
-from composer.app.workers import Worker, stop_all
+from composer.app.workers import Runner, Worker, stop_all
 from composer.score import Score
 
 
@@ -68,7 +70,9 @@ class MainWindow(QMainWindow):
         self.doc = Document()
         self.sampler = None
         self.sampler_error: str | None = None
-        self.workers: set[Worker] = set()
+        self.runner = Runner(self)
+        self.runner.failed.connect(lambda name, msg: self.show_error(f"{name}: {msg}"))
+        self.workers = self.runner.workers  # the jobs running for this window
         self.compose_worker: Worker | None = None
         self._pending_compose: ComposeParams | None = None
         self.last_dialog: QMessageBox | None = None
@@ -77,17 +81,29 @@ class MainWindow(QMainWindow):
         self._t0 = time.perf_counter()
 
         self.player = AppPlayer(self, audio=audio)
-        self.file_actions = FileActions(self)
+        self.file_actions = FileActions(self.doc, self.runner, self.settings, self)
+        self.file_actions.opened.connect(self._file_opened)
+        self.file_actions.status.connect(self._show_status)
+        self.file_actions.error.connect(self.show_error)
         self._build()
         self._build_menus()
-        restore_settings(self)
+        restore_settings(self.settings, self, self.compose_panel, self.mixer, self.faults_toggle)
         self.doc.listen(self._on_doc)
-        self.recovery = Recovery(self, autosave_path or default_autosave_path())
+        self.recovery = Recovery(self.doc, self.runner, autosave_path or default_autosave_path(),
+                                 self._autosave_extra, self)  # fmt: skip
+        self.recovery.restored.connect(self.roll.center_on_music)
+        self.recovery.status.connect(self._show_status)
+        self.recovery.error.connect(self.show_error)
         self._report_audio()
         self.setAcceptDrops(True)
         if sampler_loader is not None:
-            self._run(sampler_loader, inject=False, name="load model", on_done=self._sampler_loaded,
-                      on_error=self._sampler_failed)  # fmt: skip
+            self.runner.run(
+                sampler_loader,
+                inject=False,
+                name="load model",
+                on_done=self._sampler_loaded,
+                on_error=self._sampler_failed,
+            )
             self.model_label.setText("Model: loading…")
 
     # --- layout -----------------------------------------------------------------------------
@@ -160,6 +176,7 @@ class MainWindow(QMainWindow):
         self.transport.outputChosen.connect(self.choose_output)
         self.player.position.connect(self._on_position)
         self.player.stateChanged.connect(self._on_player_state)
+        self.player.failed.connect(lambda msg: self.show_error(f"Playback stopped: {msg}"))
         self.roll.status.connect(lambda m: self.statusBar().showMessage(m, 4000))
         self.faults_toggle.toggled.connect(self._toggle_faults)
         self.refresh_outputs()
@@ -168,7 +185,7 @@ class MainWindow(QMainWindow):
         m = self.menuBar()
         file = m.addMenu("&File")
         self._action(file, "&Open MIDI…", self.open_dialog, QKeySequence.Open)
-        self.recent_menu = file.addMenu("Open &Recent")
+        file.addMenu(self.file_actions.recent_menu)
         file.addSeparator()
         self._action(file, "&Export…", self.export_dialog, "Ctrl+E")
         file.addSeparator()
@@ -210,19 +227,9 @@ class MainWindow(QMainWindow):
         self.addAction(act)
         return act
 
-    # --- workers ----------------------------------------------------------------------------
-    def _run(self, fn, *args, on_done=None, on_error=None, on_progress=None, inject=True,
-             name: str = "", **kwargs) -> Worker:  # fmt: skip
-        w = Worker(fn, *args, inject=inject, name=name, **kwargs)
-        if on_done:
-            w.finished_ok.connect(on_done)
-        w.errored.connect(on_error or (lambda msg, n=name: self.show_error(f"{n}: {msg}")))
-        if on_progress:
-            w.progress.connect(on_progress)
-        self.workers.add(w)
-        w.finished.connect(lambda w=w: self.workers.discard(w))
-        w.start()
-        return w
+    # --- messages ---------------------------------------------------------------------------
+    def _show_status(self, message: str, ms: int = 0) -> None:
+        self.statusBar().showMessage(message, ms)
 
     def show_error(self, message: str, title: str = "Composer") -> QMessageBox:
         """A window-modal error dialog that does not block the event loop."""
@@ -269,16 +276,15 @@ class MainWindow(QMainWindow):
         self.compose_panel.set_busy(True)
         self.statusBar().showMessage(f"Composing ({params.mode})…")
         started = time.perf_counter()
-        label = {"new": "New chorale", "continue": "Continue", "harmonize": "Harmonize",
-                 "regenerate": "Regenerate"}[params.mode]  # fmt: skip
+        label = MODE_LABELS[params.mode]
 
         def done(scores, label=label) -> None:
             self.compose_worker = None
             self.compose_panel.set_busy(False)
             if not scores:
                 return
-            self.doc.set_results(list(scores), label)
-            if params.mode in ("new", "harmonize"):
+            self.doc.set_results(list(scores), label, keep_melody=params.mode == "harmonize")
+            if params.mode in ("generate", "harmonize"):
                 self.roll.fit_width()
             self.roll.center_on_music()
             secs = time.perf_counter() - started
@@ -290,17 +296,19 @@ class MainWindow(QMainWindow):
         def failed(msg: str) -> None:
             self.compose_worker = None
             self.compose_panel.set_busy(False)
-            if msg == "cancelled":
-                self.statusBar().showMessage("Composing cancelled", 4000)
-            else:
-                self.show_error(f"Cannot compose: {msg}")
+            self.show_error(f"Cannot compose: {msg}")
 
-        self.compose_worker = self._run(
+        def cancelled() -> None:
+            self.compose_worker = None
+            self.compose_panel.set_busy(False)
+            self.statusBar().showMessage("Composing cancelled", 4000)
+
+        self.compose_worker = self.runner.run(
             compose, self.sampler, params, d.piece, melody=d.melody, region=region,
             region_voices=voices, voice_locks=d.voice_locks,
             lock_mask=d.lock_mask() if d.piece is not None else None,
-            on_done=done, on_error=failed, on_progress=self.compose_panel.set_progress,
-            name="compose")  # fmt: skip
+            on_done=done, on_error=failed, on_cancel=cancelled,
+            on_progress=self.compose_panel.set_progress, name="compose")  # fmt: skip
 
     def _live_context(self):
         """(sampler, key, tempo, settings) for the Live panel, from the Compose panel."""
@@ -424,10 +432,8 @@ class MainWindow(QMainWindow):
         seconds = step * 15.0 / (self.player.tempo or p.tempo)
         self.transport.set_position(p.bar_of(int(step)), seconds)
 
-    def _on_player_state(self, state: str) -> None:
+    def _on_player_state(self, state: PlayerState) -> None:
         self.transport.set_playing(state == "playing")
-        if state.startswith("error"):
-            self.show_error(f"Playback stopped: {state[7:]}")
 
     def refresh_outputs(self) -> None:
         self.transport.set_outputs(self.player.outputs(), self.player.output_id)
@@ -459,12 +465,22 @@ class MainWindow(QMainWindow):
         """Read a MIDI file on a worker; four voices open as a piece, one as a melody."""
         return self.file_actions.open_file(path)
 
+    def _file_opened(self, kind: str, _path: str) -> None:
+        if kind == "melody":
+            self.compose_panel.set_mode("harmonize")
+        self.roll.fit_width()
+        self.roll.center_on_music()
+
     def export_dialog(self) -> None:
-        self.file_actions.export_dialog()
+        path = self.file_actions.ask_export_path()
+        if path:
+            self.export(path)
 
     def export(self, path: str) -> Worker | None:
-        """Export the piece to ``path`` (format by suffix) on a worker."""
-        return self.file_actions.export(path)
+        """Export the piece to ``path`` (format by suffix) on a worker, at the transport's tempo
+        and with the mixer's programs."""
+        return self.file_actions.export(path, tempo=self.transport.tempo.value(),
+                                        programs=self.mixer.programs())  # fmt: skip
 
     def dragEnterEvent(self, e) -> None:  # noqa: N802
         self.file_actions.drag_enter(e)
@@ -492,8 +508,12 @@ class MainWindow(QMainWindow):
         """After a crash (an autosave left behind), ask whether to restore it."""
         self.recovery.offer()
 
+    def _autosave_extra(self) -> dict:
+        """Saved beside the document: the Compose panel's settings."""
+        return {"params": dataclasses.asdict(self.compose_panel.params())}
+
     def save_settings(self) -> None:
-        save_settings(self)
+        save_settings(self.settings, self, self.compose_panel, self.mixer, self.faults_toggle)
 
     # --- closing ----------------------------------------------------------------------------
     def _ask_on_close(self) -> str:
@@ -515,8 +535,7 @@ class MainWindow(QMainWindow):
                 return
             if answer == "export":
                 self.export_dialog()
-                for w in list(self.workers):
-                    w.wait()
+                self.runner.wait_all()
                 if self.doc.dirty:  # export cancelled or failed: stay open
                     e.ignore()
                     return

@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from composer.app.compose import MODE_LABELS, MODES, VOICE_LEADING_LABELS, ComposeParams
+from composer.app.compose import MODE_LABELS, MODES, VOICE_LEADING_LABELS, ComposeParams, Mode
 from composer.app.pianoroll import VOICE_COLORS
 from composer.score import PITCH_NAMES, Score
 
@@ -120,15 +120,15 @@ class ComposePanel(QGroupBox):
 
     def _mode_changed(self) -> None:
         mode = self.mode.currentData()
-        self.bars.setEnabled(mode in ("new", "continue"))
-        self.time_sig.setEnabled(mode == "new")
-        self.key.setEnabled(mode in ("new", "harmonize"))
+        self.bars.setEnabled(mode in ("generate", "continue"))
+        self.time_sig.setEnabled(mode == "generate")
+        self.key.setEnabled(mode in ("generate", "harmonize"))
         self.particles.setEnabled(mode in ("harmonize", "regenerate"))
 
     def roll_seed(self) -> None:
         self.seed.setValue(random.randrange(2**31 - 1))
 
-    def set_mode(self, mode: str) -> None:
+    def set_mode(self, mode: Mode) -> None:
         self.mode.setCurrentIndex(MODES.index(mode))
 
     def params(self) -> ComposeParams:
@@ -147,7 +147,7 @@ class ComposePanel(QGroupBox):
         )
 
     def set_params(self, p: ComposeParams) -> None:
-        self.set_mode(p.mode if p.mode in MODES else "new")
+        self.set_mode(p.mode if p.mode in MODES else "generate")
         self.bars.setValue(int(p.bars))
         if p.key in KEYS:
             self.key.setCurrentText(p.key)

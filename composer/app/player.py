@@ -3,8 +3,9 @@
 ``AppPlayer`` owns one output at a time: the built-in synth (composer.audio.synth.LiveSynth), an
 existing MIDI output port, or a virtual port named "Composer" (composer.realtime.ports). It plays
 the piece from a step (16th) with an optional loop region, applies mute/solo, volume and
-instrument per voice, and reports the playhead through ``position(step)`` and the transport
-state through ``stateChanged('playing' | 'paused' | 'stopped')``. Every stop path goes through
+instrument per voice, and reports the playhead through ``position(step)``, the transport state
+through ``stateChanged(PlayerState)`` and a playback that died through ``failed(message)``
+(after ``stateChanged('stopped')``). Every stop path goes through
 composer.realtime.playback.Player.stop(), which sends note-offs for every sounding note.
 """
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
+from typing import Literal
 
 import mido
 import numpy as np
@@ -21,6 +23,7 @@ from composer.errors import AudioError, ComposerError, PortError
 from composer.score import HOLD, Score
 
 SYNTH, VIRTUAL = "synth", "virtual"
+PlayerState = Literal["playing", "paused", "stopped"]
 VIRTUAL_NAME = "Composer"
 
 
@@ -78,7 +81,8 @@ class AppPlayer(QObject):
     """See the module docstring. ``audio_error`` says why the built-in synth is unavailable."""
 
     position = Signal(float)
-    stateChanged = Signal(str)
+    stateChanged = Signal(str)  # a PlayerState
+    failed = Signal(str)  # why playback stopped on its own (a port or device error)
 
     def __init__(self, parent: QObject | None = None, audio: bool = True,
                  backend: str | None = None) -> None:  # fmt: skip
@@ -95,7 +99,7 @@ class AppPlayer(QObject):
         self._offset = 0  # step of the piece the current Player started at
         self._region: tuple[int, int] | None = None
         self._score: Score | None = None
-        self.state = "stopped"
+        self.state: PlayerState = "stopped"
         self.audible = [True] * 4
         self.programs = [52] * 4
         self.volumes = [100] * 4
@@ -278,13 +282,13 @@ class AppPlayer(QObject):
             err = p.error
             self.stop()
             if err is not None and not isinstance(err, KeyboardInterrupt):
-                self.stateChanged.emit(f"error: {err}")
+                self.failed.emit(str(err))
             return
         step = self.current_step()
         if step is not None:
             self.position.emit(step)
 
-    def _set_state(self, state: str) -> None:
+    def _set_state(self, state: PlayerState) -> None:
         self.state = state
         self.stateChanged.emit(state)
 

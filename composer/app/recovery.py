@@ -8,18 +8,15 @@ not close normally, and the window offers to restore it.
 
 from __future__ import annotations
 
-import dataclasses
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QStandardPaths, QTimer
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtCore import QObject, QStandardPaths, QTimer, Signal
+from PySide6.QtWidgets import QMessageBox, QWidget
 
 from composer.app import files
-
-if TYPE_CHECKING:
-    from composer.app.mainwindow import MainWindow
-    from composer.app.workers import Worker
+from composer.app.document import Document
+from composer.app.workers import Runner, Worker
 
 AUTOSAVE_DELAY_MS = 1500
 
@@ -29,13 +26,22 @@ def default_autosave_path() -> Path:
     return Path(base) / "autosave.json"
 
 
-class Recovery:
-    """Autosave and recovery for one MainWindow. ``path``: the autosave file."""
+class Recovery(QObject):
+    """Autosave and recovery of one document. ``path``: the autosave file; ``extra()``: the
+    settings saved beside the document (a JSON-ready dict); ``parent``: the widget its question
+    is asked over. Signals: ``restored()`` after a session is back in the document;
+    ``status(message, ms)`` for the status bar; ``error(message)`` for an error dialog."""
 
-    def __init__(self, window: MainWindow, path: Path) -> None:
-        self.window = window
-        self.path = path
-        self.timer = QTimer(window, singleShot=True, interval=AUTOSAVE_DELAY_MS)
+    restored = Signal()
+    status = Signal(str, int)
+    error = Signal(str)
+
+    def __init__(self, doc: Document, runner: Runner, path: Path, extra: Callable[[], dict],
+                 parent: QWidget) -> None:  # fmt: skip
+        super().__init__(parent)
+        self.doc, self.runner, self.path, self.extra = doc, runner, path, extra
+        self.dialog_parent = parent
+        self.timer = QTimer(self, singleShot=True, interval=AUTOSAVE_DELAY_MS)
         self.timer.timeout.connect(self.save_now)
 
     def schedule(self) -> None:
@@ -52,32 +58,26 @@ class Recovery:
 
     def save_now(self) -> Worker | None:
         """Write the autosave on a worker (nothing when there is no piece)."""
-        w = self.window
-        if w.doc.piece is None:
+        if self.doc.piece is None:
             return None
-        text = files.autosave_text(w.doc, {"params": dataclasses.asdict(
-            w.compose_panel.params())})  # fmt: skip
-        return w._run(files.save_autosave, text, self.path, inject=False,
-                      on_error=lambda m: w.statusBar().showMessage(f"Autosave failed: {m}"),
-                      name="autosave")  # fmt: skip
+        text = files.autosave_text(self.doc, self.extra())
+        return self.runner.run(files.save_autosave, text, self.path, inject=False,
+                               on_error=lambda m: self.status.emit(f"Autosave failed: {m}", 0),
+                               name="autosave")  # fmt: skip
 
     def restore(self) -> bool:
-        """Load the autosaved session into the window; True if there was one."""
-        w = self.window
+        """Load the autosaved session into the document; True if there was one."""
         try:
             found = files.load_autosave(self.path)
         except Exception as e:
-            w.show_error(str(e))
+            self.error.emit(str(e))
             return False
         if found is None:
             return False
-        doc, _extra = found
-        w.doc.state, w.doc.undo_stack, w.doc.redo_stack = (
-            doc.state, doc.undo_stack, doc.redo_stack)  # fmt: skip
-        w.doc.source, w.doc.dirty = doc.source, True
-        w.doc._emit("piece", "variations", "locks", "history", "selection")
-        w.roll.center_on_music()
-        w.statusBar().showMessage("Restored your last session", 6000)
+        saved, _extra = found
+        self.doc.restore(saved)
+        self.restored.emit()
+        self.status.emit("Restored your last session", 6000)
         return True
 
     def offer(self) -> None:
@@ -85,7 +85,7 @@ class Recovery:
         if not self.path.is_file():
             return
         answer = QMessageBox.question(
-            self.window,
+            self.dialog_parent,
             "Restore your work?",
             "Composer did not close normally last time. Restore the piece, its variations and "
             "the undo history from then?",

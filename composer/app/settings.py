@@ -7,17 +7,19 @@ output is saved when chosen.)
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QCheckBox, QWidget
 
 from composer.app.compose import ComposeParams
-
-if TYPE_CHECKING:
-    from composer.app.mainwindow import MainWindow
+from composer.app.panels import ComposePanel, MixerPanel
 
 
-def restore_settings(window: MainWindow) -> None:
-    """Apply the saved settings to ``window`` (a first run gets a 1280 x 780 window)."""
-    s = window.settings
+def restore_settings(settings: QSettings, window: QWidget, compose_panel: ComposePanel,
+                     mixer: MixerPanel, faults_toggle: QCheckBox) -> None:  # fmt: skip
+    """Apply the saved settings to the window and its panels (a first run gets a 1280 x 780
+    window)."""
+    s = settings
     geom = s.value("geometry")
     if geom is not None:
         window.restoreGeometry(geom)
@@ -29,20 +31,21 @@ def restore_settings(window: MainWindow) -> None:
             fields = {f.name for f in dataclasses.fields(ComposeParams)}
             p = ComposeParams(**{k: v for k, v in params.items() if k in fields})
             p.time_signature = tuple(int(x) for x in p.time_signature)
-            window.compose_panel.set_params(p)
+            compose_panel.set_params(p)
         except (TypeError, ValueError):
             pass
     programs = s.value("programs")
     if isinstance(programs, list) and len(programs) == 4:
-        window.mixer.set_programs([int(p) for p in programs])
-    window.faults_toggle.setChecked(s.value("faults", False, type=bool))
+        mixer.set_programs([int(p) for p in programs])
+    faults_toggle.setChecked(s.value("faults", False, type=bool))
 
 
-def save_settings(window: MainWindow) -> None:
-    """Write ``window``'s settings and flush them to disk."""
-    s = window.settings
+def save_settings(settings: QSettings, window: QWidget, compose_panel: ComposePanel,
+                  mixer: MixerPanel, faults_toggle: QCheckBox) -> None:  # fmt: skip
+    """Write the window's and its panels' settings and flush them to disk."""
+    s = settings
     s.setValue("geometry", window.saveGeometry())
-    s.setValue("params", dataclasses.asdict(window.compose_panel.params()))
-    s.setValue("programs", window.mixer.programs())
-    s.setValue("faults", window.faults_toggle.isChecked())
+    s.setValue("params", dataclasses.asdict(compose_panel.params()))
+    s.setValue("programs", mixer.programs())
+    s.setValue("faults", faults_toggle.isChecked())
     s.sync()

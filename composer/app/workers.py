@@ -3,9 +3,13 @@
 ``Worker(fn, *args, **kwargs)`` is a QThread that calls ``fn(*args, progress=..., cancel=...,
 **kwargs)`` (pass ``inject=False`` for functions that take neither). If ``fn`` returns a
 generator, each item is emitted as ``yielded`` and the generator's return value as ``finished``.
-Signals: ``progress(float 0..1)``, ``yielded(object)``, ``finished(object)``, ``errored(str)``.
-``cancel()`` asks the job to stop; the job checks ``cancel()`` (cooperative) and a cancelled job
-finishes with ``errored("cancelled")`` unless it returned first.
+Signals: ``progress(float 0..1)``, ``yielded(object)``, ``finished_ok(object)``,
+``errored(str)`` (a one-line message), ``aborted()``. ``cancel()`` asks the job to stop; the
+job checks ``cancel()`` (cooperative) and a cancelled job, or one that raises
+composer.errors.Cancelled, ends with ``aborted`` unless it returned first.
+
+``Runner`` starts workers for a window and its controllers and keeps them until they end; a
+job's error goes to its own ``on_error``, or else to the runner's ``failed(name, message)``.
 
 Every started worker is tracked in ``live_workers()`` until its thread ends, so the app can
 cancel and join them on quit and tests can check that none is left running.
@@ -19,11 +23,9 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QThread, Signal
+from PySide6.QtCore import QObject, QThread, Signal
 
-from composer.errors import ComposerError
-
-CANCELLED = "cancelled"
+from composer.errors import Cancelled, ComposerError
 
 _live: set[Worker] = set()
 _live_lock = threading.Lock()
@@ -51,6 +53,7 @@ class Worker(QThread):
     yielded = Signal(object)
     finished_ok = Signal(object)  # QThread already has a `finished` signal with no arguments
     errored = Signal(str)
+    aborted = Signal()  # cancelled: nothing to report
 
     def __init__(self, fn: Callable[..., Any], *args: Any, inject: bool = True,
                  name: str = "", **kwargs: Any) -> None:  # fmt: skip
@@ -87,14 +90,20 @@ class Worker(QThread):
             if inspect.isgenerator(result):
                 result = self._drain(result)
         except ComposerError as e:
-            self.errored.emit(CANCELLED if self.cancelled() else str(e))
+            if isinstance(e, Cancelled) or self.cancelled():
+                self.aborted.emit()
+            else:
+                self.errored.emit(str(e))
             return
         except Exception as e:  # a bug in the core: report it, never take the app down
             traceback.print_exc()
-            self.errored.emit(CANCELLED if self.cancelled() else f"{type(e).__name__}: {e}")
+            if self.cancelled():
+                self.aborted.emit()
+            else:
+                self.errored.emit(f"{type(e).__name__}: {e}")
             return
         if self.cancelled() and result is None:
-            self.errored.emit(CANCELLED)
+            self.aborted.emit()
         else:
             self.finished_ok.emit(result)
 
@@ -110,3 +119,46 @@ class Worker(QThread):
 
     def _report(self, fraction: float) -> None:
         self.progress.emit(float(fraction))
+
+
+class Runner(QObject):
+    """Starts the workers of one window (and of the controllers it hands this to) and keeps each
+    until its thread ends (``workers``). ``failed(name, message)``: a job without an
+    ``on_error`` of its own failed."""
+
+    failed = Signal(str, str)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.workers: set[Worker] = set()
+
+    def run(
+        self,
+        fn: Callable[..., Any],
+        *args: Any,
+        on_done: Callable[[Any], None] | None = None,
+        on_error: Callable[[str], None] | None = None,
+        on_progress: Callable[[float], None] | None = None,
+        on_cancel: Callable[[], None] | None = None,
+        inject: bool = True,
+        name: str = "",
+        **kwargs: Any,
+    ) -> Worker:
+        """Start ``fn(*args, **kwargs)`` on a Worker (see the module docstring) and return it."""
+        w = Worker(fn, *args, inject=inject, name=name, **kwargs)
+        if on_done:
+            w.finished_ok.connect(on_done)
+        w.errored.connect(on_error or (lambda msg, n=w.name: self.failed.emit(n, msg)))
+        if on_progress:
+            w.progress.connect(on_progress)
+        if on_cancel:
+            w.aborted.connect(on_cancel)
+        self.workers.add(w)
+        w.finished.connect(lambda w=w: self.workers.discard(w))
+        w.start()
+        return w
+
+    def wait_all(self) -> None:
+        """Wait for every job started here to end."""
+        for w in list(self.workers):
+            w.wait()
