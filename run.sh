@@ -10,7 +10,7 @@
 # Set-up: Debian/Ubuntu system libraries (FluidSynth for audio, Qt's X11 libraries) when missing
 # and this user can install them; then .venv/ with everything in pyproject.toml's [dev] extra,
 # installed through constraints.txt (it pins the CPU build of torch). Re-runs are quick: the
-# venv is rebuilt only when pyproject.toml or constraints.txt change.
+# venv is rebuilt only when pyproject.toml, setup.py or constraints.txt change.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 
@@ -47,7 +47,7 @@ setup() {
   install_system_packages
   local stamp="$VENV/.composer-installed"
   local want
-  want=$(cat pyproject.toml constraints.txt | sha256sum | cut -c1-16)
+  want=$(cat pyproject.toml setup.py constraints.txt | sha256sum | cut -c1-16)
   if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && [ -x "$VENV/bin/composer" ]; then
     return 0
   fi
