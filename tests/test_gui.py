@@ -30,10 +30,9 @@ from composer.app.document import Document, Selection  # noqa: E402
 from composer.app.mainwindow import MainWindow  # noqa: E402
 from composer.app.pianoroll import VOICE_COLORS  # noqa: E402
 from composer.app.player import MixOutput, loop_steps  # noqa: E402
-from composer.app.voiceleading import out_of_range, parallels  # noqa: E402
 from composer.midi.io import read_midi, write_midi  # noqa: E402
 from composer.realtime.playback import RecordingOutput  # noqa: E402
-from composer.score import HOLD, REST, Key, Score  # noqa: E402
+from composer.score import HOLD, Key, Score  # noqa: E402
 
 COMPOSE_TIMEOUT_MS = 120_000
 
@@ -229,22 +228,6 @@ def test_apply_locks_restores_locked_notes_and_cuts_holds():
     assert out.grid[8, 1] != HOLD or new.grid[8, 1] != HOLD
     out.validate()
     assert np.array_equal(out.grid[:, 0], new.grid[:, 0])
-
-
-def test_voice_leading_locations_match_metrics():
-    from composer.reports.metrics import measure
-
-    grid = np.full((16, 4), HOLD, np.int16)
-    grid[0] = (67, 64, 60, 48)
-    grid[4] = (69, 65, 62, 50)  # S-B octaves... C-C to D-D: parallel octaves (T-B), fifths none
-    grid[8] = (71, 67, 64, 57)
-    grid[12] = (72, 40, 65, REST)  # alto far below its range
-    s = Score(grid)
-    found = parallels(s)
-    m = measure(s)
-    assert len(found) == m.parallel_fifths + m.parallel_octaves > 0
-    assert any(p.kind == "octaves" and (p.upper, p.lower) == (2, 3) and p.step == 4 for p in found)
-    assert [(o.voice, o.start) for o in out_of_range(s)] == [(1, 12)]
 
 
 def test_loop_steps_and_mix_output():

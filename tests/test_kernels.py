@@ -297,3 +297,35 @@ def test_layer_product_against_numpy_for_odd_sizes(batch):
     out = np.zeros((batch, len(W)), np.float32)
     kernels.layer_product(W, kernels.pack_panels(W), X, out, batch)
     assert np.abs(out - X.astype(np.float64) @ W.T.astype(np.float64)).max() < 1e-4
+
+
+def test_the_masks_parallels_rule_is_the_python_one():
+    """kernels.voice_mask keeps a compiled copy of composer.theory.voiceleading.parallel: for
+    every candidate pitch of the voice being sampled, it is forbidden by RULE_NO_PARALLELS
+    exactly when it makes parallels with a voice above it, as the Python rule says."""
+    from composer.theory.voiceleading import parallel
+
+    rng = np.random.default_rng(0)
+    lo = np.array([60, 53, 48, 40, 0], np.int64)
+    hi = np.array([81, 74, 69, 62, 127], np.int64)
+    pitch_ok = np.ones(128, bool)
+    allowed = np.zeros(kernels.END + 1, bool)
+    forbidden_seen = 0
+    for _ in range(400):
+        s = int(rng.integers(1, 4))  # alto, tenor or bass: the voices with voices above them
+        before = rng.integers(40, 82, (1, 4)).astype(np.int64)
+        sounding = before + rng.integers(-4, 5, (1, 4))
+        sounding[0, rng.random(4) < 0.1] = -1  # now and then a voice rests
+        before[0, rng.random(4) < 0.1] = -1
+        free = allowed.copy()
+        kernels.voice_mask(free, 0, s, sounding, before, lo, hi, pitch_ok, 0)
+        kernels.voice_mask(allowed, 0, s, sounding, before, lo, hi, pitch_ok,
+                           kernels.RULE_NO_PARALLELS)  # fmt: skip
+        for p in range(lo[s], hi[s] + 1):
+            makes = any(
+                parallel((int(before[0, u]), int(sounding[0, u])), (int(before[0, s]), p))
+                for u in range(s)
+            )
+            assert allowed[p] == (free[p] and not makes), (s, before, sounding, p)
+            forbidden_seen += makes
+    assert forbidden_seen > 50  # the draws do reach the rule

@@ -244,19 +244,17 @@ class Document:
         self._emit("selection")
 
     def undo(self) -> bool:
-        if not self.undo_stack:
-            return False
-        self.redo_stack.append(self.state)
-        self.state = self.undo_stack.pop()
-        self.dirty = True
-        self._emit("piece", "variations", "locks", "history")
-        return True
+        return self._travel(self.undo_stack, self.redo_stack)
 
     def redo(self) -> bool:
-        if not self.redo_stack:
+        return self._travel(self.redo_stack, self.undo_stack)
+
+    def _travel(self, back: list[State], forth: list[State]) -> bool:
+        """Undo (back = undo stack) or redo (back = redo stack) one state; False if none."""
+        if not back:
             return False
-        self.undo_stack.append(self.state)
-        self.state = self.redo_stack.pop()
+        forth.append(self.state)
+        self.state = back.pop()
         self.dirty = True
         self._emit("piece", "variations", "locks", "history")
         return True

@@ -12,8 +12,8 @@ from PySide6.QtGui import QAction, QBrush, QColor, QFont, QMouseEvent, QPainter,
 from PySide6.QtWidgets import QAbstractScrollArea, QMenu, QToolTip, QWidget
 
 from composer.app.document import Document, Selection
-from composer.app.voiceleading import out_of_range, parallels
 from composer.score import PITCH_NAMES, Score, pitch_name
+from composer.theory.voiceleading import out_of_range, parallels
 
 KEY_W = 58
 RULER_H = 26

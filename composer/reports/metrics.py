@@ -10,7 +10,8 @@ Definitions (steps are 16th steps; "sounding" = a pitch, not a rest, HOLD resolv
   both voices sound at both onsets and both change pitch.
 - parallel fifth / octave: a voice-pair move where both voices move in the same direction and
   the interval between them is a perfect fifth (7 semitones modulo 12: 5ths, 12ths, ...) at
-  both onsets, or a unison/octave (0 modulo 12) at both onsets. Reported per 100 moves.
+  both onsets, or a unison/octave (0 modulo 12) at both onsets. Reported per 100 moves. (These
+  two are composer.theory.voiceleading's, shared with the app and the harmony figures.)
 - crossing: a (step, adjacent pair) where both sound and the lower voice is strictly above the
   upper one, as a percentage of (step, adjacent pair) with both sounding.
 - crossed chords: chord onsets where some adjacent pair is crossed, as a percentage of chord
@@ -32,9 +33,9 @@ from dataclasses import dataclass, field, fields
 import numpy as np
 
 from composer.score import VOICE_RANGES, Score
+from composer.theory.voiceleading import pair_motions
 
 LENGTH_BINS = 16
-PERFECT_FIFTH = 7
 
 # (attribute, label, unit) of the figures a report shows, in order.
 FIGURES: tuple[tuple[str, str, str], ...] = (
@@ -158,30 +159,17 @@ def measure(score: Score) -> Metrics:
     m = Metrics(pieces=1, steps=score.steps)
     pitch = score.pitch_grid().astype(np.int32)  # (T, V), REST = -1
     sounding = pitch >= 0
-    _count_parallels(score, pitch, sounding, m)
+    _count_parallels(score, m)
     _count_crossing_and_spacing(score, pitch, sounding, m)
     _count_notes(score, m)
     return m
 
 
-def _count_parallels(score: Score, pitch: np.ndarray, sounding: np.ndarray, m: Metrics) -> None:
-    onsets = np.flatnonzero((score.grid >= 0).any(axis=1))
-    if len(onsets) < 2:
-        return
-    a, b = pitch[onsets[:-1]], pitch[onsets[1:]]  # (N, V): consecutive chord onsets
-    ok = sounding[onsets[:-1]] & sounding[onsets[1:]]
-    step = np.sign(b - a)  # (N, V): -1 down, 0 stays, +1 up
-    for i in range(score.voices):
-        for j in range(i + 1, score.voices):
-            moves = ok[:, i] & ok[:, j] & (step[:, i] != 0) & (step[:, j] != 0)
-            same = moves & (step[:, i] == step[:, j])
-            before = np.abs(a[:, i] - a[:, j]) % 12
-            after = np.abs(b[:, i] - b[:, j]) % 12
-            m.pair_moves += int(moves.sum())
-            m.parallel_fifths += int(
-                (same & (before == PERFECT_FIFTH) & (after == PERFECT_FIFTH)).sum()
-            )
-            m.parallel_octaves += int((same & (before == 0) & (after == 0)).sum())
+def _count_parallels(score: Score, m: Metrics) -> None:
+    for pair in pair_motions(score):  # composer.theory.voiceleading: the one definition
+        m.pair_moves += int(pair.moves.sum())
+        m.parallel_fifths += int(pair.perfect("fifths").sum())
+        m.parallel_octaves += int(pair.perfect("octaves").sum())
 
 
 def _count_crossing_and_spacing(

@@ -600,7 +600,9 @@ def voice_mask(allowed, b, s, sounding, before, range_lo, range_hi, pitch_ok, ru
     REST always; then the rules against the voices above it, already written at this step.
 
     A new pitch p for voice s makes consecutive fifths/octaves with voice u (above) when both
-    move in the same direction from an interval of a fifth or octave (mod 12) to the same one.
+    move in the same direction from an interval of a fifth or octave (mod 12) to the same one:
+    composer.theory.voiceleading.parallel's rule, compiled (tests/test_kernels.py holds the two
+    equal).
     """
     v = allowed.shape[0]
     for t in range(v):

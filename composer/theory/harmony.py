@@ -86,6 +86,7 @@ import numpy as np
 
 from composer.score import REST, Key, Note, Score
 from composer.theory.plan import estimate_key
+from composer.theory.voiceleading import pair_motions
 
 TEMPLATES: dict[str, tuple[int, ...]] = {
     "major": (0, 4, 7),
@@ -693,28 +694,17 @@ def _sevenths(p: _Piece, chords: list[Chord], index_at) -> list[Seventh]:
 def contrary_perfects(score: Score) -> tuple[int, int, int]:
     """(voice-pair moves, fifths by contrary motion, octaves/unisons by contrary motion).
 
-    Pairs as in composer.reports.metrics: every pair of voices at two consecutive chord onsets, both
-    sounding at both and both changing pitch; contrary: they move in opposite directions, with a
-    perfect fifth (7 modulo 12) or a unison/octave (0 modulo 12) between them at both onsets.
+    Pairs as in composer.reports.metrics (composer.theory.voiceleading.pair_motions): every pair
+    of voices at two consecutive chord onsets, both sounding at both and both changing pitch;
+    contrary: they move in opposite directions, with a perfect fifth (7 modulo 12) or a
+    unison/octave (0 modulo 12) between them at both onsets.
     """
-    onsets = np.flatnonzero((score.grid >= 0).any(axis=1))
-    if len(onsets) < 2:
-        return 0, 0, 0
-    pitch = score.pitch_grid().astype(np.int32)
-    a, b = pitch[onsets[:-1]], pitch[onsets[1:]]  # (N, V)
-    ok = (a >= 0) & (b >= 0)
-    step = np.sign(b - a)
-    moves = fifths = octaves = 0
-    for i in range(score.voices):
-        for j in range(i + 1, score.voices):
-            move = ok[:, i] & ok[:, j] & (step[:, i] != 0) & (step[:, j] != 0)
-            contrary = move & (step[:, i] == -step[:, j])
-            before = np.abs(a[:, i] - a[:, j]) % 12
-            after = np.abs(b[:, i] - b[:, j]) % 12
-            moves += int(move.sum())
-            fifths += int((contrary & (before == 7) & (after == 7)).sum())
-            octaves += int((contrary & (before == 0) & (after == 0)).sum())
-    return moves, fifths, octaves
+    pairs = pair_motions(score)
+    return (
+        sum(int(m.moves.sum()) for m in pairs),
+        sum(int(m.perfect("fifths", direction=-1).sum()) for m in pairs),
+        sum(int(m.perfect("octaves", direction=-1).sum()) for m in pairs),
+    )
 
 
 BASS_MOVES = ("step", "third", "fourth/fifth", "sixth", "octave", "tritone/7th/>8ve")
