@@ -16,12 +16,16 @@ from __future__ import annotations
 import base64
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import Literal
 
 import numpy as np
 
 from composer.score import HOLD, Key, Score
 
 UNDO_LIMIT = 100
+
+# What a listener is told changed (``doc.listen(fn)``: ``fn(change)``).
+Change = Literal["piece", "variations", "locks", "selection", "history", "saved"]
 
 
 @dataclass(frozen=True)
@@ -71,13 +75,13 @@ class Document:
     dirty: bool = False  # music changed since it was last exported
     undo_stack: list[State] = field(default_factory=list)
     redo_stack: list[State] = field(default_factory=list)
-    _listeners: list[Callable[[str], None]] = field(default_factory=list, repr=False)
+    _listeners: list[Callable[[Change], None]] = field(default_factory=list, repr=False)
 
     # --- observing ------------------------------------------------------------------------
-    def listen(self, fn: Callable[[str], None]) -> None:
+    def listen(self, fn: Callable[[Change], None]) -> None:
         self._listeners.append(fn)
 
-    def _emit(self, *what: str) -> None:
+    def _emit(self, *what: Change) -> None:
         for w in what:
             for fn in list(self._listeners):
                 fn(w)

@@ -14,6 +14,7 @@ import dataclasses
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Literal
 
 from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
@@ -31,7 +32,7 @@ from PySide6.QtWidgets import (
 )
 
 from composer.app.compose import MODE_LABELS, ComposeParams, compose
-from composer.app.document import Document
+from composer.app.document import Change, Document
 from composer.app.file_actions import FileActions
 from composer.app.live_panel import LivePanel
 from composer.app.panels import ComposePanel, MixerPanel, TransportBar, VariationsPanel
@@ -41,6 +42,8 @@ from composer.app.recovery import Recovery, default_autosave_path
 from composer.app.settings import restore_settings, save_settings
 from composer.app.workers import Runner, Worker, stop_all
 from composer.score import Score
+
+CloseAnswer = Literal["export", "discard", "cancel"]  # closing with a piece not exported
 
 
 def load_sampler(model: str | None = None):
@@ -76,7 +79,7 @@ class MainWindow(QMainWindow):
         self.compose_worker: Worker | None = None
         self._pending_compose: ComposeParams | None = None
         self.last_dialog: QMessageBox | None = None
-        self.ask_on_close: Callable[[], str] = self._ask_on_close
+        self.ask_on_close: Callable[[], CloseAnswer] = self._ask_on_close
         self._closing = False
         self._t0 = time.perf_counter()
 
@@ -327,7 +330,7 @@ class MainWindow(QMainWindow):
             self.compose_panel.set_busy(False)
 
     # --- document -> views ------------------------------------------------------------------
-    def _on_doc(self, what: str) -> None:
+    def _on_doc(self, what: Change) -> None:
         if what == "variations":
             self.variations_panel.show_variations(self.doc.variations, self.doc.current)
         elif what == "locks":
@@ -516,7 +519,7 @@ class MainWindow(QMainWindow):
         save_settings(self.settings, self, self.compose_panel, self.mixer, self.faults_toggle)
 
     # --- closing ----------------------------------------------------------------------------
-    def _ask_on_close(self) -> str:
+    def _ask_on_close(self) -> CloseAnswer:
         box = QMessageBox(QMessageBox.Question, "Close Composer",
                           "This piece has not been exported. Export it before closing?",
                           parent=self)  # fmt: skip
