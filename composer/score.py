@@ -24,6 +24,18 @@ STEPS_PER_QUARTER = 4
 
 SATB = ("Soprano", "Alto", "Tenor", "Bass")
 CHOIR_AAHS = 52  # General MIDI program (0-based) used by default for every voice
+# Ensembles a chorale is played by: General MIDI programs (0-based) for S, A, T, B.
+ENSEMBLES: dict[str, tuple[int, int, int, int]] = {
+    "choir": (CHOIR_AAHS,) * 4,
+    "voices": (53,) * 4,  # Voice Oohs
+    "organ": (19,) * 4,  # Church Organ
+    "strings": (40, 40, 41, 42),  # violin, violin, viola, cello: a string quartet
+    "winds": (73, 68, 71, 70),  # flute, oboe, clarinet, bassoon
+    "brass": (56, 60, 57, 58),  # trumpet, horn, trombone, tuba
+    "recorders": (74, 74, 74, 74),
+    "piano": (0,) * 4,
+    "harpsichord": (6,) * 4,
+}
 
 # Comfortable ranges (MIDI pitch, inclusive) of each voice in Bach's chorales, with a little room.
 VOICE_RANGES: dict[str, tuple[int, int]] = {
@@ -34,61 +46,80 @@ VOICE_RANGES: dict[str, tuple[int, int]] = {
 }
 
 PITCH_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
-_NAME_TO_PC = {
-    "C": 0,
-    "B#": 0,
-    "C#": 1,
-    "DB": 1,
-    "D": 2,
-    "D#": 3,
-    "EB": 3,
-    "E": 4,
-    "FB": 4,
-    "E#": 5,
-    "F": 5,
-    "F#": 6,
-    "GB": 6,
-    "G": 7,
-    "G#": 8,
-    "AB": 8,
-    "A": 9,
-    "A#": 10,
-    "BB": 10,
-    "B": 11,
-    "CB": 11,
-}
+SHARP_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
+FLAT_NAMES = ("C", "Db", "D", "Eb", "E", "F", "Gb", "G", "Ab", "A", "Bb", "B")
+# The usual name of each key's tonic (by pitch class): the spelling with the smaller signature.
+MAJOR_TONICS = ("C", "Db", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
+MINOR_TONICS = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "Bb", "B")
+_LETTER_PC = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
+_LETTER_FIFTHS = {"F": -1, "C": 0, "G": 1, "D": 2, "A": 3, "E": 4, "B": 5}
 
 
-def pitch_name(pitch: int) -> str:
-    """MIDI pitch -> scientific name, e.g. 60 -> 'C4'."""
-    return f"{PITCH_NAMES[pitch % 12]}{pitch // 12 - 1}"
+def pitch_name(pitch: int, key: Key | None = None) -> str:
+    """MIDI pitch -> scientific name, e.g. 60 -> 'C4'; black keys as sharps in sharp keys and
+    flats in flat keys when ``key`` is given (C# Eb F# Ab Bb without one)."""
+    names = PITCH_NAMES
+    if key is not None:
+        names = FLAT_NAMES if key.sharps < 0 else SHARP_NAMES
+    return f"{names[pitch % 12]}{pitch // 12 - 1}"
+
+
+def tonic_fifths(name: str) -> int:
+    """A note name's place on the circle of fifths from C: 'G' -> 1, 'Bb' -> -2, 'C#' -> 7."""
+    return _LETTER_FIFTHS[name[0]] + 7 * (name.count("#") - name.count("b"))
 
 
 @dataclass(frozen=True)
 class Key:
-    """A key: tonic pitch class (0 = C) and mode ('major' or 'minor')."""
+    """A key: tonic pitch class (0 = C) and mode ('major' or 'minor').
+
+    ``spelling`` is the tonic as written ('Db', 'C#'); '' means the usual name (MAJOR_TONICS,
+    MINOR_TONICS). It decides the name and the signature (Db major: 5 flats, C# major: 7
+    sharps) but not equality: Key(1) == Key(1, spelling='C#').
+    """
 
     tonic: int
     mode: str = "major"
+    spelling: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
         if not 0 <= self.tonic < 12:
             raise ScoreError(f"key tonic must be a pitch class 0-11, not {self.tonic}")
         if self.mode not in ("major", "minor"):
             raise ScoreError(f"key mode must be 'major' or 'minor', not {self.mode!r}")
+        if self.spelling:
+            sp = self.spelling
+            if (
+                not re.fullmatch(r"[A-G](#|b)?", sp)
+                or (_LETTER_PC[sp[0]] + sp.count("#") - sp.count("b")) % 12 != self.tonic
+            ):
+                raise ScoreError(f"{sp!r} does not name pitch class {self.tonic}")
+            usual = (MINOR_TONICS if self.mode == "minor" else MAJOR_TONICS)[self.tonic]
+            if abs(self.sharps) > 7:
+                raise ScoreError(
+                    f"{sp} {self.mode} has no key signature ({abs(self.sharps)} "
+                    f"{'sharps' if self.sharps > 0 else 'flats'}): write {usual} {self.mode}"
+                )
 
     @classmethod
     def parse(cls, text: str) -> Key:
-        """'D minor', 'F# major', 'Bb', 'c#m' -> Key. Raises ScoreError with the accepted form."""
+        """'D minor', 'F# major', 'Bb', 'c#m', 'Db major' -> Key, spelled as written (Db stays
+        Db). Raises ScoreError with the accepted form."""
         m = re.fullmatch(r"\s*([A-Ga-g])([#b♯♭]?)\s*(major|minor|maj|min|m|M)?\s*", text)
         if not m:
             raise ScoreError(
                 f"cannot read key {text!r}: write a tonic and a mode, e.g. 'D minor' or 'Bb major'"
             )
         letter, accidental, mode = m.groups()
-        name = letter.upper() + accidental.replace("♯", "#").replace("♭", "b").upper()
+        name = letter.upper() + accidental.replace("♯", "#").replace("♭", "b")
         mode_name = "minor" if mode in ("minor", "min", "m") else "major"
-        return cls(_NAME_TO_PC[name], mode_name)
+        pc = (_LETTER_PC[name[0]] + name.count("#") - name.count("b")) % 12
+        return cls(pc, mode_name, name)
+
+    @property
+    def name(self) -> str:
+        """The tonic's name: as spelled, else the usual one ('Db' major, 'C#' minor)."""
+        return self.spelling or (MINOR_TONICS if self.mode == "minor" else MAJOR_TONICS)[self.tonic]
 
     @property
     def index(self) -> int:
@@ -98,6 +129,20 @@ class Key:
     @classmethod
     def from_index(cls, index: int) -> Key:
         return cls(index % 12, "minor" if index >= 12 else "major")
+
+    @classmethod
+    def from_sharps(cls, sharps: int, mode: str = "major") -> Key:
+        """The key of a signature: 2 -> D major (B minor), -5 -> Db major (Bb minor)."""
+        if not -7 <= sharps <= 7:
+            raise ScoreError(f"a key signature has -7 to 7 sharps, not {sharps}")
+        fifths = sharps + (3 if mode == "minor" else 0)
+        letter = "FCGDAEB"[(fifths + 1) % 7]
+        acc = (fifths + 1) // 7
+        name = letter + ("#" * acc if acc > 0 else "b" * -acc)
+        if len(name) > 2:
+            raise ScoreError(f"{sharps} sharps in {mode} names no key Composer writes")
+        pc = (_LETTER_PC[letter] + acc) % 12
+        return cls(pc, mode, name)
 
     def transpose(self, semitones: int) -> Key:
         return Key((self.tonic + semitones) % 12, self.mode)
@@ -110,13 +155,10 @@ class Key:
     @property
     def sharps(self) -> int:
         """Signature: number of sharps (negative for flats), as in a MIDI key signature."""
-        major_tonic = self.tonic if self.mode == "major" else (self.tonic + 3) % 12
-        return {0: 0, 7: 1, 2: 2, 9: 3, 4: 4, 11: 5, 6: 6, 1: -5, 8: -4, 3: -3, 10: -2, 5: -1}[
-            major_tonic
-        ]
+        return tonic_fifths(self.name) - (3 if self.mode == "minor" else 0)
 
     def __str__(self) -> str:
-        return f"{PITCH_NAMES[self.tonic]} {self.mode}"
+        return f"{self.name} {self.mode}"
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,7 @@ from composer.runtime.bundle import Bundle, load_bundle
 from composer.runtime.settings import SamplingSettings
 from composer.runtime.stream import LiveHarmonizer, Stream
 from composer.runtime.tables import Tables
-from composer.score import HOLD, REST, SATB, Key, Score
+from composer.score import CHOIR_AAHS, HOLD, REST, SATB, Key, Score
 from composer.theory.plan import check_meter, estimate_key, fit_melody, plan_fermatas
 
 Progress = Callable[[float], None] | None
@@ -188,7 +188,7 @@ class Sampler:
             grid=grid,
             key=key,
             voice_names=SATB,
-            programs=(melody.programs[0],) * 4,
+            programs=(CHOIR_AAHS,) * 4,  # the ensemble is the caller's choice
         )
         out = self._finish(
             plan, like, settings, variations, progress, cancel, mode="harmonize", extra={}

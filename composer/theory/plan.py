@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from composer.errors import GenerationError
-from composer.score import VOICE_RANGES, Key, Score
+from composer.score import VOICE_RANGES, Key, Score, pitch_name
 
 
 def plan_fermatas(steps: int, time_signature: tuple[int, int], pickup: int) -> np.ndarray:
@@ -32,10 +32,28 @@ def plan_fermatas(steps: int, time_signature: tuple[int, int], pickup: int) -> n
     return mask
 
 
+# The meters the model writes: Bach's chorales are in 4/4 and 3/4 (one in 3/2); 2/2 and 2/4 are
+# 4/4 bars under other names. The model knows a bar by its 16th position in it (at most 16
+# positions, and a duple or triple family): a compound meter (6/8, 9/8, 12/8) would be written in
+# simple rhythms (6/8 as 3/4), 3/2 and 5/4 bars are longer than it can tell apart or of a family
+# it never heard. Those are refused, with this message, rather than written wrong.
+MODEL_METERS = ((4, 4), (3, 4), (2, 2), (2, 4))
+
+
 def check_meter(time_signature: tuple[int, int]) -> None:
     num, den = time_signature
     if den not in (2, 4, 8) or not 1 <= num <= 12 or (num * 16) % den:
         raise GenerationError(f"time signature {num}/{den} is not supported; use e.g. 4/4 or 3/4")
+    if (num, den) not in MODEL_METERS:
+        kind = (
+            "a compound meter: the model would write it in simple rhythms (6/8 as 3/4)"
+            if num in (6, 9, 12) and den == 8
+            else "a meter the model never learned (Bach's chorales are in 4/4 and 3/4)"
+        )
+        raise GenerationError(
+            f"time signature {num}/{den} is {kind}; Composer writes "
+            + ", ".join(f"{a}/{b}" for a, b in MODEL_METERS)
+        )
 
 
 def fit_melody(tune: np.ndarray) -> tuple[np.ndarray, str]:
@@ -47,7 +65,9 @@ def fit_melody(tune: np.ndarray) -> tuple[np.ndarray, str]:
     span = int(pitches.max() - pitches.min())
     if span > hi - lo:
         raise GenerationError(
-            f"the melody spans {span} semitones; a soprano sings at most {hi - lo} (MIDI {lo}-{hi})"
+            f"the melody spans {span} semitones ({pitch_name(int(pitches.min()))}-"
+            f"{pitch_name(int(pitches.max()))}); a soprano sings at most {hi - lo} "
+            f"({pitch_name(lo)}-{pitch_name(hi)})"
         )
     shift = 0
     while pitches.min() + shift < lo:
@@ -56,8 +76,9 @@ def fit_melody(tune: np.ndarray) -> tuple[np.ndarray, str]:
         shift -= 12
     if pitches.min() + shift < lo:
         raise GenerationError(
-            f"the melody (MIDI {pitches.min()}-{pitches.max()}) cannot be moved "
-            f"by octaves into the soprano's range (MIDI {lo}-{hi})"
+            f"the melody ({pitch_name(int(pitches.min()))}-{pitch_name(int(pitches.max()))}) "
+            f"cannot be moved by octaves into the soprano's range ({pitch_name(lo)}-"
+            f"{pitch_name(hi)})"
         )
     if shift == 0:
         return tune, ""
