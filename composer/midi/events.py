@@ -2,9 +2,11 @@
 
 ``collect`` pairs each note-on with its note-off (first on, first off, per channel and pitch)
 into parts keyed by (track, channel), skips drum notes (channel 10), caps the note count at
-MAX_NOTES, and keeps the first tempo, time and key signature, track names, program changes,
-'fermata' markers and the 'composer:' settings text. ``ticks_per_quarter`` gives the file's
-time resolution, converting SMPTE divisions at the first tempo.
+MAX_NOTES, and keeps the first tempo, time and key signature (and every tempo and time signature,
+for pickup bars and changes), track names, program changes, 'fermata' markers and Composer's
+settings (a sequencer-specific event, or the 'composer:' text of older files).
+``ticks_per_quarter`` gives the file's time resolution, converting SMPTE divisions at the first
+tempo.
 """
 
 from __future__ import annotations
@@ -17,7 +19,12 @@ from typing import TYPE_CHECKING
 import mido
 
 from composer.midi.read import read_error
-from composer.midi.write import FERMATA_MARKER, SETTINGS_PREFIX, from_midi_text
+from composer.midi.write import (
+    FERMATA_MARKER,
+    SETTINGS_PREFIX,
+    from_midi_text,
+    settings_from_sequencer,
+)
 
 if TYPE_CHECKING:
     from composer.midi.report import ReadReport
@@ -43,6 +50,10 @@ class Events:
     fermatas: list[int] = field(default_factory=list)
     meta: dict[str, str] = field(default_factory=dict)
     end: int = 0  # the latest end-of-track tick
+    # every time signature and tempo, (tick, value) sorted by tick: pickup bars and changes
+    time_signatures: list[tuple[int, tuple[int, int]]] = field(default_factory=list)
+    tempos: list[tuple[int, int]] = field(default_factory=list)
+    composer_file: bool = False  # written by Composer (its settings event): bars as written
 
 
 def collect(tracks: list[mido.MidiTrack], name: str, report: ReadReport) -> Events:
@@ -89,6 +100,10 @@ def collect(tracks: list[mido.MidiTrack], name: str, report: ReadReport) -> Even
                 ev.fermatas.append(tick)
             elif kind == "text" and msg.text.startswith(SETTINGS_PREFIX):
                 ev.meta.update(_parse_settings(from_midi_text(msg.text)[len(SETTINGS_PREFIX) :]))
+                ev.composer_file = True
+            elif kind == "sequencer_specific" and settings_from_sequencer(msg.data) is not None:
+                ev.meta.update(_parse_settings(settings_from_sequencer(msg.data) or ""))
+                ev.composer_file = True
             elif kind in ("set_tempo", "time_signature", "key_signature"):
                 value = {
                     "set_tempo": lambda m: m.tempo,
@@ -98,8 +113,12 @@ def collect(tracks: list[mido.MidiTrack], name: str, report: ReadReport) -> Even
                 first = firsts.get(kind)
                 if first is None or (tick, ti) < first[:2]:
                     firsts[kind] = (tick, ti, value)
-                if first is not None and first[2] != value:
+                if kind == "key_signature" and first is not None and first[2] != value:
                     changes[kind] = changes.get(kind, 0) + 1
+                elif kind == "time_signature":
+                    ev.time_signatures.append((tick, value))  # type: ignore[arg-type]
+                elif kind == "set_tempo":
+                    ev.tempos.append((tick, value))  # type: ignore[arg-type]
         for (channel, pitch), queue in sounding.items():
             for start in queue:
                 if tick > start:
@@ -125,10 +144,11 @@ def collect(tracks: list[mido.MidiTrack], name: str, report: ReadReport) -> Even
         ev.time_signature = firsts["time_signature"][2]  # type: ignore[assignment]
     if "key_signature" in firsts:
         ev.key = str(firsts["key_signature"][2])
-    for kind, what in (("set_tempo", "tempo"), ("time_signature", "time signature"),
-                       ("key_signature", "key signature")):  # fmt: skip
-        if changes.get(kind):
-            report.warnings.append(f"the {what} changes; kept the first one")
+    if changes.get("key_signature"):
+        report.warnings.append("the key signature changes; kept the first one")
+    # tempo and meter changes are reported by composer.midi.io, which knows the bars
+    ev.time_signatures.sort(key=lambda e: e[0])
+    ev.tempos.sort(key=lambda e: e[0])
     return ev
 
 

@@ -1,14 +1,18 @@
 """MIDI files <-> Score: the entry points.
 
 ``write_midi(score, path)`` writes a type 1 file: a conductor track (title, tempo, time and key
-signatures, fermata markers, generation settings as a text event) and one named track per voice
+signatures, fermata markers, generation settings as a sequencer-specific event) and one named
+track per voice
 on its own channel. A pickup is written as leading rests that fill its first bar, so bar lines
 line up in every DAW and notation program; reading trims them back into ``Score.pickup``.
 
 ``read_midi(path) -> Score`` reads type 0 and 1 files: voices from tracks, channels, or one
 part split by pitch order; positions quantized in ticks to 16th steps; leading silence trimmed
-into a pickup. ``read_midi_report`` also returns a ReadReport (notes moved by quantization,
-notes dropped, warnings); ``read_midi_data`` reads bytes. Every file that cannot be read, for
+into a pickup, a short first bar in its own time signature read as a pickup (as notation
+programs write one), a pickup guessed (with a warning) for music that starts on its first note
+but fits the bars only with one (composer.midi.bars); tempo and meter changes reported.
+``read_midi_report`` also returns a ReadReport (notes moved by quantization, notes dropped,
+warnings); ``read_midi_data`` reads bytes. Every file that cannot be read, for
 whatever reason, raises MidiFileError naming the file, the problem and what to do; sizes are
 capped (MAX_FILE_BYTES, MAX_TRACKS, MAX_NOTES, MAX_STEPS) before anything big is built.
 
@@ -25,6 +29,13 @@ from fractions import Fraction
 
 import numpy as np
 
+from composer.midi.bars import (
+    bar_lines,
+    describe_meter_changes,
+    guess_pickup,
+    mode_of,
+    tempo_changes,
+)
 from composer.midi.events import (
     DEFAULT_TEMPO_US,
     DRUM_CHANNEL,
@@ -60,7 +71,7 @@ from composer.midi.write import (
     score_to_midifile,
     write_midi,
 )
-from composer.score import CHOIR_AAHS, HOLD, REST, Score, default_voice_names
+from composer.score import CHOIR_AAHS, HOLD, REST, Key, Score, default_voice_names
 
 __all__ = [
     "DEFAULT_TEMPO_US",
@@ -92,6 +103,11 @@ __all__ = [
 MAX_STEPS = 20_000  # 16th steps from the first note to the end (about 55 minutes at 90 bpm)
 MAX_VOICES = 4
 MAX_TRAILING_BARS = 4  # end-of-track silence kept after the last note, in bars
+# Track names that programs give a conductor track, not a title (Composer's own default too)
+GENERIC_TITLES = frozenset(
+    {"", "conductor", "tempo", "tempo track", "tempo map", "untitled", "track 1", "track 0",
+     "sequence", "master", "global", "composer"}
+)  # fmt: skip
 
 
 def read_midi(path: str | os.PathLike, max_voices: int = MAX_VOICES) -> Score:
@@ -115,8 +131,9 @@ def read_midi_report(
     The end of the track is the end of the piece, if it comes at most MAX_TRAILING_BARS bars
     after the last note.
     Metadata: the first tempo (bpm rounded to 2 decimals), time signature and key signature;
-    'fermata' markers; track names as voice names; program changes; the 'composer:' text
-    event as ``Score.meta``.
+    'fermata' markers; track names as voice names; program changes; Composer's settings event
+    as ``Score.meta``. A conductor track's name is the title unless it is a generic one
+    (GENERIC_TITLES: 'Conductor', 'Tempo Track', ...).
 
     Raises MidiFileError (naming the file, the problem and what to do) for every file that
     cannot be read: missing, not MIDI, damaged, too big or too long, or with no usable notes.
@@ -190,6 +207,9 @@ def _build_score(
         )
 
     num, den = _time_signature(ev.time_signature, name, report.warnings)
+    first_tick = min(part_notes[0][0] for part_notes in (ev.parts[k] for k in keys) if part_notes)
+    bars = bar_lines(ev.time_signatures, (num, den), first_tick, step, end_step=last)
+    num, den = bars.meter
     per_bar = num * 16 // den
     end = step(ev.end)
     if end <= last or end - last > MAX_TRAILING_BARS * per_bar:
@@ -229,12 +249,46 @@ def _build_score(
     fermatas = sorted({step(t) - first for t in ev.fermatas} & set(range(steps)))
     conductor = report.tracks == 1 or all(k[0] != 0 for k in ev.parts)
     title = ev.track_names.get(0, "") if conductor else ""
+    if title.strip().lower() in GENERIC_TITLES:
+        title = ""
+    key = key_from_mido(ev.key) if ev.key else None
+    if key is not None and not ev.composer_file:  # MuseScore writes every key as major
+        notes = [(n.start, n.end, n.pitch) for vn in voices for n in vn]
+        mode = mode_of(key.sharps, notes, declared=key.mode)
+        if mode != key.mode:
+            read_as = Key.from_sharps(key.sharps, mode)
+            report.warnings.append(
+                f"the key signature says {key} but the notes are in {read_as} (the relative "
+                f"{mode}, ending on its tonic): read as {read_as}"
+            )
+            key = read_as
+    pickup = (bars.origin - first) % per_bar
+
+    def bar_of(s: int) -> int:  # the bar number a step of the file shows in the Score
+        return (s - first - pickup) // per_bar + 1 if s - first >= pickup else 0
+
+    if bars.origin == 0 and first == 0 and not ev.composer_file and ev.time_signature:
+        notes = [(n.start, n.end, n.pitch) for vn in voices for n in vn]
+        guess = guess_pickup(notes, (num, den), key, fermatas)
+        if guess:
+            pickup = guess
+            report.warnings.append(
+                f"the music starts on the first bar line, but its notes fit the bars only with "
+                f"the first {guess} 16ths as a pickup: read them as one (a notation program "
+                "writes a pickup as a short first bar; export it so to be sure)"
+            )
+    for warning in (describe_meter_changes(bars, bar_of),
+                    tempo_changes(ev.tempos, step, bar_of)):  # fmt: skip
+        if warning:
+            report.warnings.append(warning)
+    report.found = [what for what, there in (("key", ev.key), ("time_signature",
+                    ev.time_signature), ("tempo", ev.tempo_us)) if there]  # fmt: skip
     score = Score(
         grid,
         tempo=round(60_000_000 / (ev.tempo_us or DEFAULT_TEMPO_US), 2),
         time_signature=(num, den),
-        key=key_from_mido(ev.key) if ev.key else None,
-        pickup=(per_bar - first % per_bar) % per_bar,
+        key=key,
+        pickup=pickup,
         fermatas=tuple(fermatas),
         voice_names=voice_names,
         programs=tuple(programs),

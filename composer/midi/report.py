@@ -14,7 +14,9 @@ class ReadReport:
     notes: notes in the Score. notes_moved: notes whose start or end was moved onto the
     16th-step grid. notes_dropped / notes_shortened: notes left out or cut short to fit the
     voices. voice_sources: where each voice came from ('track 2 "Alto"', 'track 1 channel 3',
-    'track 1 part 2 of 4'). ticks_per_quarter: the file's time resolution.
+    'track 1 part 2 of 4'). ticks_per_quarter: the file's time resolution. found: which of
+    key, time signature and tempo the file gives (the rest are defaults). kind: 'midi' or
+    'musicxml'.
     """
 
     path: str
@@ -28,6 +30,8 @@ class ReadReport:
     drum_notes: int = 0
     voice_sources: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    found: list[str] = field(default_factory=list)  # of "key", "time_signature", "tempo"
+    kind: str = "midi"  # or "musicxml"
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

@@ -1,10 +1,10 @@
 """Score -> MIDI file, and the conventions the reader reads back.
 
 ``write_midi(score, path)`` writes a type 1 file: a conductor track (title, tempo, time and key
-signatures, fermata markers, generation settings as a text event) and one named track per voice
-on its own channel, TICKS_PER_QUARTER ticks per quarter note. A pickup is written as leading
-rests that fill its first bar, so bar lines line up in every DAW and notation program; reading
-(composer.midi.io) trims them back into ``Score.pickup``.
+signatures, fermata markers, generation settings as a sequencer-specific event) and one named
+track per voice on its own channel, TICKS_PER_QUARTER ticks per quarter note. A pickup is
+written as leading rests that fill its first bar, so bar lines line up in every DAW and notation
+program; reading (composer.midi.io) trims them back into ``Score.pickup``.
 
 The pieces the reader shares with the writer live here too: the fermata marker, the settings
 text event, key-signature names and the encoding of meta-event text.
@@ -24,6 +24,7 @@ TICKS_PER_STEP = TICKS_PER_QUARTER // 4
 VELOCITY = 80
 FERMATA_MARKER = "fermata"
 SETTINGS_PREFIX = "composer:"
+SEQUENCER_ID = 0x7D  # MIDI's manufacturer id for non-commercial use
 
 # mido key-signature names, by (sharps, mode).
 _MAJOR_KEYS = {-7: "Cb", -6: "Gb", -5: "Db", -4: "Ab", -3: "Eb", -2: "Bb", -1: "F", 0: "C",
@@ -40,9 +41,24 @@ def key_to_mido(key: Key) -> str:
 
 
 def key_from_mido(name: str) -> Key:
-    """mido key-signature name -> Key."""
+    """mido key-signature name -> Key, spelled as the signature says (Db: 5 flats, C#: 7 sharps)."""
     minor = name.endswith("m")
-    return Key(_TONIC_PC[name[:-1] if minor else name], "minor" if minor else "major")
+    tonic = name[:-1] if minor else name
+    return Key(_TONIC_PC[tonic], "minor" if minor else "major", tonic)
+
+
+def settings_event_data(text: str) -> tuple[int, ...]:
+    """The data of Composer's sequencer-specific settings event: the non-commercial
+    manufacturer id 0x7D, then 'composer:' and the settings as UTF-8."""
+    return (SEQUENCER_ID, *f"{SETTINGS_PREFIX} {text}".strip().encode("utf-8"))
+
+
+def settings_from_sequencer(data: tuple[int, ...] | list[int]) -> str | None:
+    """The settings text of a sequencer-specific event written by Composer, else None."""
+    head = (SEQUENCER_ID, *SETTINGS_PREFIX.encode("ascii"))
+    if tuple(data[: len(head)]) != head:
+        return None
+    return bytes(data[len(head) :]).decode("utf-8", errors="replace")
 
 
 def _to_midi_text(text: str) -> str:
@@ -86,11 +102,11 @@ def score_to_midifile(score: Score) -> mido.MidiFile:
     ]
     if score.key is not None:
         conductor.append((0, mido.MetaMessage("key_signature", key=key_to_mido(score.key))))
-    if score.meta:
-        text = " ".join(f"{k}={v}" for k, v in score.meta.items())
-        conductor.append(
-            (0, mido.MetaMessage("text", text=_to_midi_text(f"{SETTINGS_PREFIX} {text}")))
-        )
+    # The settings as a sequencer-specific event, which notation programs do not print (a
+    # text event becomes lyrics or staff text in MuseScore); always written, so a reader knows
+    # the file is Composer's and its bars are as written.
+    text = " ".join(f"{k}={v}" for k, v in score.meta.items())
+    conductor.append((0, mido.MetaMessage("sequencer_specific", data=settings_event_data(text))))
     for f in score.fermatas:
         conductor.append((tick(f), mido.MetaMessage("marker", text=FERMATA_MARKER)))
     end = tick(score.steps)
