@@ -2,7 +2,8 @@
 
 The one way out for both the command line (``composer generate --out/--wav/--musicxml``) and
 the app's File > Export...; each format's writer is imported only when it is used, so MIDI
-export needs neither FluidSynth nor music21. Every file is written atomically.
+export needs no FluidSynth (and MusicXML, written by composer.notation, no music21). Every file
+is written atomically.
 
 Not to be confused with composer.train.export (``composer export``: a training checkpoint -> a
 model bundle). May import composer.midi, composer.audio, composer.notation, composer.score and
@@ -57,11 +58,13 @@ def export_score(
     path: str | os.PathLike,
     fmt: Format | None = None,
     programs: Sequence[int] | None = None,
+    layout: str = "open",
 ) -> Path:
     """Write ``score`` to ``path`` as ``fmt`` (default: by the suffix, ``format_of``); returns
-    the path. ``programs``: a General MIDI program per voice for MIDI and WAV (default: the
-    score's own). Raises ExportError for a suffix or format it cannot write (MusicXML without
-    music21), AudioError when WAV cannot be rendered.
+    the path. ``programs``: a General MIDI program per voice (default: the score's own).
+    ``layout``: MusicXML as a staff per voice ("open") or S/A and T/B on two staves ("closed").
+    Raises ExportError for a suffix or format it cannot write, AudioError when WAV cannot be
+    rendered.
     """
     path = Path(path)
     fmt = fmt or format_of(path)
@@ -78,7 +81,9 @@ def export_score(
     elif fmt == "musicxml":
         from composer.notation.musicxml import write_musicxml
 
-        write_musicxml(score, path)
+        if programs is not None:
+            score = dataclasses.replace(score, programs=tuple(programs), meta=dict(score.meta))
+        write_musicxml(score, path, layout=layout)
     else:
         raise ExportError(f"unknown export format {fmt!r}: choose midi, wav or musicxml")
     return path

@@ -1,16 +1,20 @@
 """``composer generate | continue | harmonize | regenerate``: compose with a model bundle.
 
 Each writes MIDI (and optionally WAV and MusicXML) and prints what it wrote. With
-``--variations K`` (K > 1) the files are numbered: ``out-1.mid`` ... ``out-K.mid``.
+``--variations K`` (K > 1) the files are numbered: ``out-1.mid`` ... ``out-K.mid``. The files
+they read may be MIDI or MusicXML (composer.notation.read); what reading could not keep (a tempo
+or meter change, a guessed pickup, notes moved) is printed as warnings on stderr.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 
 from composer.errors import GenerationError
+from composer.score import ENSEMBLES
 
 VOICES = {"soprano": 0, "alto": 1, "tenor": 2, "bass": 3, "s": 0, "a": 1, "t": 2, "b": 3}
 
@@ -43,7 +47,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         formatter_class=fmt,
         description="Keep PRIMER exactly and add new bars.",
     )
-    c.add_argument("primer", type=Path, help="a four-voice MIDI file")
+    c.add_argument("primer", type=Path, help="a four-voice MIDI or MusicXML file")
     c.add_argument("--bars", type=int, default=8, help="bars to add")
     _common(c, "out/continued.mid")
     c.set_defaults(func=run_continue)
@@ -53,11 +57,17 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="write alto, tenor and bass under a melody",
         formatter_class=fmt,
         description="Harmonize a melody (the top voice of "
-        "MELODY) as a four-part chorale; the melody is kept exactly.",
+        "MELODY, or --part) as a four-part chorale; the melody is kept exactly.",
     )
-    h.add_argument("melody", type=Path, help="a MIDI file; its top voice is the melody")
+    h.add_argument("melody", type=Path, help="a MIDI or MusicXML (.musicxml, .xml, .mxl) file")
+    h.add_argument(
+        "--part",
+        default=None,
+        metavar="NAME|N",
+        help="the part (track) that is the melody, by name or number (default: the top one)",
+    )
     h.add_argument("--key", default=None, help="default: the file's key, or estimated")
-    _common(h, "out/harmonized.mid")
+    _common(h, "out/harmonized.mid", melody=True)
     _particles(h)
     h.set_defaults(func=run_harmonize)
 
@@ -69,8 +79,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         "voices; everything else is kept. Example: composer regenerate d.mid "
         "--bars 5-6 --voices alto,tenor --out d2.mid",
     )
-    r.add_argument("piece", type=Path, help="a four-voice MIDI file")
-    r.add_argument("--bars", required=True, help="X-Y (1-based, inclusive) or X")
+    r.add_argument("piece", type=Path, help="a four-voice MIDI or MusicXML file")
+    r.add_argument(
+        "--bars",
+        required=True,
+        help="X-Y or X, inclusive, numbered as the score prints them: 1 is the first full "
+        "bar, 0 a pickup",
+    )
     r.add_argument(
         "--voices", default="alto,tenor,bass", help="comma-separated: soprano, alto, tenor, bass"
     )
@@ -79,10 +94,24 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.set_defaults(func=run_regenerate)
 
 
-def _common(p: argparse.ArgumentParser, default_out: str) -> None:
+def _common(p: argparse.ArgumentParser, default_out: str, melody: bool = False) -> None:
     p.add_argument("--out", type=Path, default=Path(default_out), help="MIDI file to write")
     p.add_argument("--wav", type=Path, default=None, help="also render audio to this WAV file")
     p.add_argument("--musicxml", type=Path, default=None, help="also write MusicXML here")
+    p.add_argument(
+        "--layout",
+        choices=("open", "closed"),
+        default="open",
+        help="MusicXML: open (a staff per voice) or closed (S/A and T/B on two staves)",
+    )
+    p.add_argument(
+        "--instrument",
+        default="choir",
+        help="the ensemble that plays it (MIDI programs, WAV, MusicXML): "
+        + ", ".join(ENSEMBLES)
+        + (", melody (every voice on the melody's instrument)" if melody else "")
+        + ", or a General MIDI program 0-127",
+    )
     p.add_argument("--model", default=None, help="model bundle (default: models/bach-satb)")
     p.add_argument("--seed", type=int, default=None, help="same seed, same notes (default: random)")
     p.add_argument("--temperature", type=float, default=1.0, help="lower: safer; higher: bolder")
@@ -168,9 +197,40 @@ def parse_voices(text: str) -> list[int]:
     return sorted(set(out))
 
 
-def write_outputs(scores: list, args: argparse.Namespace, started: float) -> None:
+def programs_for(text: str, melody_program: int | None = None) -> tuple[int, ...]:
+    """--instrument -> a General MIDI program (0-based) per voice S, A, T, B."""
+    name = text.strip().lower()
+    if name in ENSEMBLES:
+        return ENSEMBLES[name]
+    if name == "melody" and melody_program is not None:
+        return (melody_program,) * 4
+    if name.isdigit() and 0 <= int(name) <= 127:
+        return (int(name),) * 4
+    choices = ", ".join(ENSEMBLES) + (", melody" if melody_program is not None else "")
+    raise GenerationError(
+        f"--instrument {text!r}: choose one of {choices}, or a General MIDI program 0-127"
+    )
+
+
+def read_input(path: Path, part: str | None = None, melody: bool = False):
+    """Read a MIDI or MusicXML file; print what reading could not keep, on stderr."""
+    from composer.notation.read import read_score
+
+    score, report = read_score(path, part=part, melody=melody)
+    for w in report.warnings:
+        print(f"warning: {path}: {w}", file=sys.stderr)
+    return score
+
+
+def write_outputs(
+    scores: list, args: argparse.Namespace, started: float, melody_program: int | None = None
+) -> None:
+    import dataclasses
+
     from composer.export import export_score
 
+    programs = programs_for(getattr(args, "instrument", "choir"), melody_program)
+    scores = [dataclasses.replace(s, programs=programs, meta=dict(s.meta)) for s in scores]
     paths = []
 
     def numbered(p: Path | None, k: int) -> Path | None:
@@ -182,7 +242,8 @@ def write_outputs(scores: list, args: argparse.Namespace, started: float) -> Non
         # each option names its format: --out writes MIDI whatever its suffix
         for path, fmt in ((args.out, "midi"), (args.wav, "wav"), (args.musicxml, "musicxml")):
             if path:
-                paths.append(str(export_score(score, numbered(path, k), fmt)))
+                out = export_score(score, numbered(path, k), fmt, layout=args.layout)
+                paths.append(str(out))
     first = scores[0]
     warning = first.meta.get("warning")
     if warning:
@@ -207,6 +268,7 @@ def run_generate(args: argparse.Namespace) -> int:
 
     started = time.monotonic()
     key = Key.parse(args.key)
+    programs_for(args.instrument)
     scores = _sampler(args).generate(
         bars=args.bars,
         key=key,
@@ -221,10 +283,9 @@ def run_generate(args: argparse.Namespace) -> int:
 
 
 def run_continue(args: argparse.Namespace) -> int:
-    from composer.midi.io import read_midi
-
     started = time.monotonic()
-    primer = read_midi(args.primer)
+    programs_for(args.instrument)
+    primer = read_input(args.primer)
     scores = _sampler(args).continue_(
         primer, bars=args.bars, settings=settings_from(args), variations=args.variations
     )
@@ -233,24 +294,23 @@ def run_continue(args: argparse.Namespace) -> int:
 
 
 def run_harmonize(args: argparse.Namespace) -> int:
-    from composer.midi.io import read_midi
     from composer.score import Key
 
     started = time.monotonic()
-    melody = read_midi(args.melody)
+    programs_for(args.instrument, 0)
     key = Key.parse(args.key) if args.key else None
+    melody = read_input(args.melody, part=args.part, melody=True)
     scores = _sampler(args).harmonize(
         melody, key=key, settings=settings_from(args), variations=args.variations
     )
-    write_outputs(scores, args, started)
+    write_outputs(scores, args, started, melody_program=melody.programs[0])
     return 0
 
 
 def run_regenerate(args: argparse.Namespace) -> int:
-    from composer.midi.io import read_midi
-
     started = time.monotonic()
-    piece = read_midi(args.piece)
+    programs_for(args.instrument)
+    piece = read_input(args.piece)
     first, last = parse_bars(args.bars)
     lowest, highest = (0 if piece.pickup else 1), piece.bar_of(piece.steps - 1)
     if first < lowest or last > highest:

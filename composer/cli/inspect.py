@@ -1,5 +1,6 @@
-"""``composer inspect FILE``: what Composer reads from a MIDI file: voices, length, key, time
-signature, tempo, each voice's range, notes moved by quantization, and warnings."""
+"""``composer inspect FILE``: what Composer reads from a MIDI or MusicXML file: voices, length,
+key, time signature, tempo, pickup, each voice's range, notes moved by quantization, and
+warnings (tempo and meter changes, a guessed pickup, ...)."""
 
 from __future__ import annotations
 
@@ -10,13 +11,19 @@ import json
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "inspect",
-        help="show what Composer reads from a MIDI file",
-        description="Read a MIDI file as Composer does (16th-note grid, up to 4 voices) and show "
-        "its voices, length, key, time signature, tempo, each voice's range, how many notes "
-        "quantization moved, and any warnings. A file that cannot be read gives one error line "
-        "and exit status 2.",
+        help="show what Composer reads from a MIDI or MusicXML file",
+        description="Read a MIDI or MusicXML file as Composer does (16th-note grid, up to 4 "
+        "voices) and show its voices, length, key, time signature, tempo, pickup, each voice's "
+        "range, how many notes quantization moved, and any warnings. A file that cannot be read "
+        "gives one error line and exit status 2.",
     )
-    p.add_argument("file", metavar="FILE", help="a MIDI file (.mid)")
+    p.add_argument("file", metavar="FILE", help="a MIDI (.mid) or MusicXML (.musicxml, .mxl) file")
+    p.add_argument(
+        "--part",
+        default=None,
+        metavar="NAME|N",
+        help="read only this part (a melody), by name or number",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=run)
 
@@ -31,13 +38,15 @@ def summary(score, report) -> dict:
         notes.append(len(pitches))
         if pitches:
             lo, hi = min(pitches), max(pitches)
-            ranges.append(f"{pitch_name(lo)}-{pitch_name(hi)}")
+            ranges.append(f"{pitch_name(lo, score.key)}-{pitch_name(hi, score.key)}")
             ranges_midi.append([lo, hi])
         else:
             ranges.append("")
             ranges_midi.append(None)
     return {
         "file": report.path,
+        "kind": report.kind,
+        "found": list(report.found),
         "voices": list(score.voice_names),
         "steps": score.steps,
         "bars": score.bars,
@@ -65,18 +74,23 @@ def summary(score, report) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
-    from composer.midi.io import read_midi_report
+    from composer.notation.read import read_score
 
-    info = summary(*read_midi_report(args.file))
+    info = summary(*read_score(args.file, part=args.part))
     if args.json:
         print(json.dumps(info))
         return 0
     key = info["key"] or "no key signature"
-    pickup = f", pickup of {info['pickup']} steps" if info["pickup"] else ""
+    pickup = f", a pickup of {info['pickup']} steps (bar 0)" if info["pickup"] else ""
+    given = {"key": "", "time_signature": "", "tempo": ""}
+    for what in given:
+        if what not in info["found"]:
+            given[what] = " (not in the file)" if what != "key" or info["key"] else ""
     print(f"{info['file']}" + (f" ({info['title']})" if info["title"] else ""))
     print(f"  {len(info['voices'])} voices, {info['steps']} steps of a 16th = {info['bars']} bars"
           f"{pickup}, {info['seconds']:g} s")  # fmt: skip
-    print(f"  key {key}, time {info['time_signature']}, tempo {info['tempo']:g} bpm")
+    print(f"  key {key}{given['key']}, time {info['time_signature']}{given['time_signature']}, "
+          f"tempo {info['tempo']:g} bpm{given['tempo']}")  # fmt: skip
     width = max(len(n) for n in info["voices"])
     for name, rng, n, src in zip(info["voices"], info["ranges"], info["notes"],
                                  info["voice_sources"], strict=True):  # fmt: skip
