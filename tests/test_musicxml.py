@@ -256,3 +256,24 @@ def test_export_needs_no_music21(tmp_path: Path) -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert "OK" in out.stdout, out.stderr
     assert (tmp_path / "x.musicxml").exists()
+
+
+def test_engraving_works_from_any_thread() -> None:
+    """verovio keeps its resource path per thread; the score view engraves on workers."""
+    pytest.importorskip("verovio")
+    import threading
+
+    from composer.notation.engrave import engrave
+
+    score = read_midi(CHORALES / "riem001-bwv269.mid")
+    results = []
+    for _ in range(2):
+        t = threading.Thread(target=lambda: results.append(engrave(score, 800)))
+        t.start()
+        t.join()
+    results.append(engrave(score, 800))
+    assert len(results) == 3
+    for e in results:
+        assert e.bars[0].number == 0 and len(e.bars) == score.bar_of(score.steps - 1) + 1
+        assert {n.voice for n in e.notes} == {0, 1, 2, 3}
+        assert "<svg class=" not in e.svg  # no nested <svg> left for Qt's SVG Tiny renderer

@@ -39,6 +39,7 @@ from composer.app.panels import ComposePanel, MixerPanel, TransportBar, Variatio
 from composer.app.pianoroll import PianoRoll
 from composer.app.player import AppPlayer, PlayerState
 from composer.app.recovery import Recovery, default_autosave_path
+from composer.app.scoreview import ScoreView
 from composer.app.settings import restore_settings, save_settings
 from composer.app.workers import Runner, Worker, stop_all
 from composer.score import Score
@@ -112,6 +113,7 @@ class MainWindow(QMainWindow):
     # --- layout -----------------------------------------------------------------------------
     def _build(self) -> None:
         self.roll = PianoRoll(self.doc)
+        self.score_view = ScoreView(self.doc, self.runner.run)
         self.compose_panel = ComposePanel()
         self.variations_panel = VariationsPanel()
         self.mixer = MixerPanel()
@@ -144,9 +146,14 @@ class MainWindow(QMainWindow):
         right.addTab(self.live_panel, "Live")
         right.setMinimumWidth(290)
 
+        center = QSplitter(Qt.Vertical)  # the roll above, the engraved score below
+        center.addWidget(self.roll)
+        center.addWidget(self.score_view)
+        center.setSizes([380, 320])
+        center.setCollapsible(0, False)
         split = QSplitter(Qt.Horizontal)
         split.addWidget(left_scroll)
-        split.addWidget(self.roll)
+        split.addWidget(center)
         split.addWidget(right)
         split.setStretchFactor(1, 1)
         split.setSizes([left_scroll.minimumWidth(), 700, 300])
@@ -187,7 +194,7 @@ class MainWindow(QMainWindow):
     def _build_menus(self) -> None:
         m = self.menuBar()
         file = m.addMenu("&File")
-        self._action(file, "&Open MIDI…", self.open_dialog, QKeySequence.Open)
+        self._action(file, "&Open…", self.open_dialog, QKeySequence.Open)
         file.addMenu(self.file_actions.recent_menu)
         file.addSeparator()
         self._action(file, "&Export…", self.export_dialog, "Ctrl+E")
@@ -217,6 +224,9 @@ class MainWindow(QMainWindow):
         self._action(view, "Zoom out", lambda: self.roll.zoom(0.8), QKeySequence.ZoomOut)
         self._action(view, "Fit piece", self.roll.fit_width, "Ctrl+0")
         view.addAction(self.faults_toggle.text(), self.faults_toggle.toggle)
+        score = view.addAction("Show the score", self.score_view.setVisible)
+        score.setCheckable(True)
+        score.setChecked(True)
         self._update_history_actions()
         self.file_actions.update_recent_menu()
 
@@ -430,8 +440,10 @@ class MainWindow(QMainWindow):
         p = self.doc.piece
         if step < 0 or p is None:
             self.roll.set_playhead(None)
+            self.score_view.set_playhead(None)
             return
         self.roll.set_playhead(step)
+        self.score_view.set_playhead(step)
         seconds = step * 15.0 / (self.player.tempo or p.tempo)
         self.transport.set_position(p.bar_of(int(step)), seconds)
 
@@ -465,7 +477,8 @@ class MainWindow(QMainWindow):
         self.file_actions.open_dialog()
 
     def open_file(self, path: str) -> Worker:
-        """Read a MIDI file on a worker; four voices open as a piece, one as a melody."""
+        """Read a MIDI or MusicXML file on a worker; four voices open as a piece, one as a
+        melody."""
         return self.file_actions.open_file(path)
 
     def _file_opened(self, kind: str, _path: str) -> None:
