@@ -230,13 +230,14 @@ class Score:
         return self.steps * 15.0 / self.tempo
 
     def bar_of(self, step: int) -> int:
-        """1-based bar number of a step (a pickup is bar 0)."""
+        """The bar number of a step as a score prints it: the first full bar is 1, a pickup is
+        bar 0 (as in MusicXML measure numbers, the CLI's --bars and the app)."""
         if step < self.pickup:
             return 0
         return (step - self.pickup) // self.steps_per_bar + 1
 
     def bar_start(self, bar: int) -> int:
-        """First step of a 1-based bar."""
+        """First step of a bar (numbered as ``bar_of``; bar 0, a pickup, starts before 0)."""
         return self.pickup + (bar - 1) * self.steps_per_bar
 
     def position_in_bar(self) -> np.ndarray:

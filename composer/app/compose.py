@@ -43,6 +43,7 @@ class ComposeParams:
     variations: int = 3
     voice_leading: str = "bach"  # bach | strict | free (composer.runtime.settings.SamplingSettings)
     particles: int = 16  # harmonize / regenerate: candidates weighed against the music after them
+    pickup: int | None = None  # generate: 16ths before the first bar line (None: the usual)
 
     def __post_init__(self) -> None:
         if self.mode == "new":  # what settings saved by earlier versions call it
@@ -93,7 +94,7 @@ def compose(
         key = None if params.key == "Auto" else Key.parse(params.key)
         return sampler.generate(bars=params.bars, key=key or Key.parse("C major"),
                                 time_signature=params.time_signature, tempo=params.tempo,
-                                **common)  # fmt: skip
+                                pickup=params.pickup, **common)  # fmt: skip
     if params.mode == "continue":
         if piece is None:
             raise GenerationError("nothing to continue: compose or open a piece first")

@@ -4,8 +4,9 @@ Plain Python, no Qt: views draw it and call its methods; it tells listeners what
 through plain callbacks (``doc.listen(fn)``, ``fn(what)`` with what in ``"piece"``,
 ``"variations"``, ``"locks"``, ``"selection"``, ``"history"``, ``"saved"``).
 
-Units: steps are 16th notes of the current piece (``Score.grid`` rows); bars are 1-based as in
-``Score.bar_of``; voices are 0 (soprano) .. 3 (bass).
+Units: steps are 16th notes of the current piece (``Score.grid`` rows); bars are numbered as the
+score prints them (``Score.bar_of``: the first full bar is 1, a pickup is bar 0), as in the
+CLI's ``--bars`` and MusicXML; voices are 0 (soprano) .. 3 (bass).
 
 Every change that alters music or locks goes through ``_commit``, which pushes the previous
 state on the undo stack. A state is immutable by convention: Scores are never edited in place.
@@ -30,7 +31,7 @@ Change = Literal["piece", "variations", "locks", "selection", "history", "saved"
 
 @dataclass(frozen=True)
 class Selection:
-    """A region of bars x voices: bars ``first..last`` (1-based, inclusive)."""
+    """A region of bars x voices: bars ``first..last`` (inclusive; a pickup is bar 0)."""
 
     first_bar: int
     last_bar: int
@@ -307,7 +308,7 @@ def score_to_dict(s: Score) -> dict:
         "shape": list(grid.shape),
         "tempo": s.tempo,
         "time_signature": list(s.time_signature),
-        "key": [s.key.tonic, s.key.mode] if s.key else None,
+        "key": [s.key.tonic, s.key.mode, s.key.spelling] if s.key else None,
         "pickup": s.pickup,
         "fermatas": list(s.fermatas),
         "voice_names": list(s.voice_names),
@@ -323,7 +324,7 @@ def score_from_dict(d: dict) -> Score:
         grid.astype(np.int16),
         tempo=d["tempo"],
         time_signature=tuple(d["time_signature"]),
-        key=Key(d["key"][0], d["key"][1]) if d["key"] else None,
+        key=Key(*d["key"][:3]) if d["key"] else None,
         pickup=d["pickup"],
         fermatas=tuple(d["fermatas"]),
         voice_names=tuple(d["voice_names"]),

@@ -17,27 +17,58 @@ from composer.fileio import write_text_atomic
 from composer.score import Score
 
 MIDI_SUFFIXES = (".mid", ".midi", ".kar")
+MUSICXML_SUFFIXES = (".musicxml", ".xml", ".mxl")
+OPEN_SUFFIXES = MIDI_SUFFIXES + MUSICXML_SUFFIXES
+EXPORT_WORDS = {"harmonize": "harmonized", "continue": "continued", "regenerate": "rewritten",
+                "generate": "chorale"}  # fmt: skip
 
 
-def open_midi(path: str | os.PathLike) -> tuple[str, Score]:
-    """Read a MIDI file: ('piece', Score) for four voices, ('melody', Score) for one voice.
+def open_score(path: str | os.PathLike):
+    """Read a MIDI or MusicXML file: ('piece', Score, ReadReport) for four voices, ('melody',
+    Score, ReadReport) for one voice (a score with other parts gives its top part).
 
     Raises MidiFileError for a broken file or another number of voices.
     """
-    from composer.midi.io import read_midi
+    from composer.notation.read import read_score
 
     path = Path(path)
     if not path.is_file():
-        raise MidiFileError(f"{path} does not exist: choose an existing MIDI file")
-    score = read_midi(path)
+        raise MidiFileError(f"{path} does not exist: choose an existing MIDI or MusicXML file")
+    score, report = read_score(path)
     if score.voices == 1:
-        return "melody", score
+        return "melody", score, report
     if score.voices == 4:
-        return "piece", score
+        return "piece", score, report
+    if report.kind == "musicxml":  # a song with accompaniment: its top part is the melody
+        score, report = read_score(path, melody=True)
+        return "melody", score, report
     raise MidiFileError(
         f"{path.name} has {score.voices} voices: Composer opens four-voice pieces (SATB) or "
         "one-voice melodies to harmonize"
     )
+
+
+def open_midi(path: str | os.PathLike) -> tuple[str, Score]:
+    """``open_score`` without the report."""
+    kind, score, _ = open_score(path)
+    return kind, score
+
+
+def suggest_export_path(source: str, last_dir: str, mode: str = "", suffix: str = ".mid") -> Path:
+    """A new file name for an export, beside the input when there is one: 'tune.mid' ->
+    'tune-harmonized.mid' (then '-2', '-3' ... if taken); never the input itself."""
+    word = EXPORT_WORDS.get(mode, "export")
+    if source:
+        src = Path(source)
+        folder, stem = src.parent, f"{src.stem}-{word}"
+    else:
+        folder, stem = Path(last_dir), "chorale"
+    path = folder / f"{stem}{suffix}"
+    k = 2
+    while path.exists() or (source and path == Path(source)):
+        path = folder / f"{stem}-{k}{suffix}"
+        k += 1
+    return path
 
 
 def save_autosave(text: str, path: str | os.PathLike) -> None:

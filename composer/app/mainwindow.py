@@ -87,6 +87,8 @@ class MainWindow(QMainWindow):
         self.player = AppPlayer(self, audio=audio)
         self.file_actions = FileActions(self.doc, self.runner, self.settings, self)
         self.file_actions.opened.connect(self._file_opened)
+        # the panel shows the key, meter, tempo and pickup the file gave (Auto for no key)
+        self.file_actions.read.connect(lambda s, r: self.compose_panel.follow(s, r.found))
         self.file_actions.status.connect(self._show_status)
         self.file_actions.error.connect(self.show_error)
         self._build()

@@ -30,10 +30,19 @@ from PySide6.QtWidgets import (
 
 from composer.app.compose import MODE_LABELS, MODES, VOICE_LEADING_LABELS, ComposeParams, Mode
 from composer.app.pianoroll import VOICE_COLORS
-from composer.score import PITCH_NAMES, Score
+from composer.score import ENSEMBLES, Key, Score
 
-KEYS = ["Auto"] + [f"{PITCH_NAMES[t]} {m}" for m in ("major", "minor") for t in range(12)]
-TIME_SIGNATURES = {"4/4": (4, 4), "3/4": (3, 4), "2/4": (2, 4), "3/2": (3, 2)}
+# Every key with a signature, enharmonic spellings both offered (Db major and C# major), by tonic
+KEYS = ["Auto"] + [
+    str(k)
+    for mode in ("major", "minor")
+    for k in sorted(
+        (Key.from_sharps(s, mode) for s in range(-7, 8)), key=lambda k: (k.tonic, k.sharps)
+    )  # fmt: skip
+]
+TIME_SIGNATURES = {"4/4": (4, 4), "3/4": (3, 4), "2/4": (2, 4), "2/2": (2, 2)}  # the model's
+PICKUPS = {"Auto": None, "None": 0, "An 8th": 2, "A quarter": 4, "Two quarters": 8,
+           "Three quarters": 12}  # fmt: skip
 INSTRUMENTS = {  # General MIDI programs (0-based) that suit a chorale voice
     "Choir Aahs": 52, "Voice Oohs": 53, "Church Organ": 19, "Reed Organ": 20,
     "Acoustic Grand": 0, "Harpsichord": 6, "String Ensemble": 48, "Violin": 40, "Viola": 41,
@@ -61,6 +70,15 @@ class ComposePanel(QGroupBox):
         self.key.addItems(KEYS)
         self.time_sig = QComboBox()
         self.time_sig.addItems(list(TIME_SIGNATURES))
+        self.pickup = QComboBox()
+        for name, steps in PICKUPS.items():
+            self.pickup.addItem(name, steps)
+        self.pickup.setToolTip(
+            "The beats before the first bar line (bar 0).\nAuto: a quarter in 4/4, none in 3/4."
+        )
+        self.read_label = QLabel("")
+        self.read_label.setObjectName("hint")
+        self.read_label.setWordWrap(True)
         self.tempo = QSpinBox(minimum=30, maximum=220, value=80, suffix=" bpm")
         self.temperature = QDoubleSpinBox(minimum=0.1, maximum=2.0, singleStep=0.05, value=1.0)
         self.top_p = QDoubleSpinBox(minimum=0.05, maximum=1.0, singleStep=0.05, value=0.95)
@@ -90,6 +108,7 @@ class ComposePanel(QGroupBox):
         form.addRow("Length", self.bars)
         form.addRow("Key", self.key)
         form.addRow("Time", self.time_sig)
+        form.addRow("Pickup", self.pickup)
         form.addRow("Tempo", self.tempo)
         form.addRow("Temperature", self.temperature)
         form.addRow("Top-p", self.top_p)
@@ -109,6 +128,7 @@ class ComposePanel(QGroupBox):
         self.cancel_button.clicked.connect(self.cancelRequested)
         box = QVBoxLayout(self)
         box.addLayout(form)
+        box.addWidget(self.read_label)
         box.addWidget(self.selection_label)
         box.addWidget(self.compose_button)
         box.addWidget(self.progress)
@@ -122,6 +142,7 @@ class ComposePanel(QGroupBox):
         mode = self.mode.currentData()
         self.bars.setEnabled(mode in ("generate", "continue"))
         self.time_sig.setEnabled(mode == "generate")
+        self.pickup.setEnabled(mode == "generate")
         self.key.setEnabled(mode in ("generate", "harmonize"))
         self.particles.setEnabled(mode in ("harmonize", "regenerate"))
 
@@ -144,6 +165,35 @@ class ComposePanel(QGroupBox):
             variations=self.variations.value(),
             voice_leading=self.voice_leading.currentData(),
             particles=self.particles.value(),
+            pickup=self.pickup.currentData(),
+        )
+
+    def follow(self, score: Score, found: list[str] | tuple[str, ...] = ()) -> None:
+        """Show what an opened file gave: its key, meter, tempo and pickup ("Auto" for a key
+        the file does not give, so harmonize finds it), and say so under the form."""
+        key = str(score.key) if score.key is not None and "key" in found else "Auto"
+        if self.key.findText(key) < 0:
+            self.key.addItem(key)
+        self.key.setCurrentText(key)
+        num, den = score.time_signature
+        name = f"{num}/{den}"
+        if self.time_sig.findText(name) < 0:
+            TIME_SIGNATURES.setdefault(name, (num, den))
+            self.time_sig.addItem(name)
+        self.time_sig.setCurrentText(name)
+        if "tempo" in found:
+            self.tempo.setValue(int(round(score.tempo)))
+        i = self.pickup.findData(score.pickup)
+        if i < 0:
+            self.pickup.addItem(f"{score.pickup} 16ths", score.pickup)
+            i = self.pickup.count() - 1
+        self.pickup.setCurrentIndex(i)
+        given = [w for w, f in (("key", "key"), ("time", "time_signature"), ("tempo", "tempo"))
+                 if f in found]  # fmt: skip
+        pickup = f"a pickup of {score.pickup} 16ths" if score.pickup else "no pickup"
+        self.read_label.setText(
+            f"From the file: {', '.join(given) or 'no key, time or tempo'}; {pickup}"
+            + ("" if "key" in found else " (key: Auto, found from the notes)")
         )
 
     def set_params(self, p: ComposeParams) -> None:
@@ -162,6 +212,7 @@ class ComposePanel(QGroupBox):
         index = self.voice_leading.findData(p.voice_leading)
         self.voice_leading.setCurrentIndex(max(0, index))
         self.particles.setValue(int(p.particles))
+        self.pickup.setCurrentIndex(max(0, self.pickup.findData(p.pickup)))
 
     def set_busy(self, busy: bool, text: str = "") -> None:
         self.compose_button.setEnabled(not busy)
@@ -229,6 +280,14 @@ class MixerPanel(QGroupBox):
         grid = QGridLayout(self)
         grid.setHorizontalSpacing(4)
         grid.setVerticalSpacing(3)
+        self.ensemble = QComboBox()
+        self.ensemble.setToolTip("Every voice at once: the ensemble that plays the chorale")
+        self.ensemble.addItem("Custom", "")
+        for name in ENSEMBLES:
+            self.ensemble.addItem(name.capitalize(), name)
+        self.ensemble.activated.connect(self._ensemble_chosen)
+        grid.addWidget(QLabel("Ensemble"), 8, 0)
+        grid.addWidget(self.ensemble, 8, 1, 1, 3)
         self.instruments: list[QComboBox] = []
         self.volumes: list[QSlider] = []
         self.mutes: list[QToolButton] = []
@@ -243,6 +302,7 @@ class MixerPanel(QGroupBox):
             inst.currentIndexChanged.connect(
                 lambda _i, v=v, c=inst: self.programChanged.emit(v, int(c.currentData()))
             )
+            inst.currentIndexChanged.connect(lambda _i: self._show_ensemble())
             vol = QSlider(Qt.Horizontal, minimum=0, maximum=127, value=100)
             vol.setToolTip(f"{name} volume")
             vol.valueChanged.connect(lambda x, v=v: self.volumeChanged.emit(v, x))
@@ -268,6 +328,7 @@ class MixerPanel(QGroupBox):
             self.solos.append(solo)
             self.locks.append(lock)
         grid.setColumnStretch(0, 1)
+        self._show_ensemble()
 
     def audible(self) -> list[bool]:
         """Which voices sound: soloed ones if any solo is on, else the unmuted ones."""
@@ -278,6 +339,19 @@ class MixerPanel(QGroupBox):
 
     def programs(self) -> list[int]:
         return [int(c.currentData()) for c in self.instruments]
+
+    def _ensemble_chosen(self, _index: int) -> None:
+        programs = ENSEMBLES.get(self.ensemble.currentData() or "")
+        if programs is not None:
+            self.set_programs(list(programs))
+
+    def _show_ensemble(self) -> None:
+        now = tuple(self.programs())
+        name = next((n for n, progs in ENSEMBLES.items() if progs == now), "")
+        i = self.ensemble.findData(name)
+        self.ensemble.blockSignals(True)
+        self.ensemble.setCurrentIndex(max(0, i))
+        self.ensemble.blockSignals(False)
 
     def set_programs(self, programs: list[int]) -> None:
         for c, p in zip(self.instruments, programs, strict=False):

@@ -7,6 +7,8 @@ Zoom with Ctrl+wheel or ``zoom(factor)``; scroll with the wheel and the scroll b
 
 from __future__ import annotations
 
+import time
+
 from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QAction, QBrush, QColor, QFont, QMouseEvent, QPainter, QPen
 from PySide6.QtWidgets import QAbstractScrollArea, QMenu, QToolTip, QWidget
@@ -47,6 +49,7 @@ class PianoRoll(QAbstractScrollArea):
         self._drag_from: QPointF | None = None
         self._drag_to: QPointF | None = None
         self._faults: tuple = ([], [])
+        self._focus_click_until = 0.0  # a click that only gives the roll focus keeps the selection
         self.viewport().setMouseTracking(True)
         self.setMinimumSize(480, 300)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOn)
@@ -395,10 +398,17 @@ class PianoRoll(QAbstractScrollArea):
         a, b = self._drag_from, e.position()
         self._drag_from = self._drag_to = None
         if abs(a.x() - b.x()) < 4 and abs(a.y() - b.y()) < 4:
-            self.doc.select(None)  # a click clears the selection
+            if time.monotonic() > self._focus_click_until:
+                self.doc.select(None)  # a click clears the selection; a focusing click does not
+            self._focus_click_until = 0.0
         else:
             self.select_rect(a, b)
         self.viewport().update()
+
+    def focusInEvent(self, e) -> None:  # noqa: N802
+        if e.reason() in (Qt.MouseFocusReason, Qt.ActiveWindowFocusReason):
+            self._focus_click_until = time.monotonic() + 1.0
+        super().focusInEvent(e)
 
     def mouseDoubleClickEvent(self, e: QMouseEvent) -> None:  # noqa: N802
         note = self.note_at(e.position())
@@ -416,7 +426,7 @@ class PianoRoll(QAbstractScrollArea):
         p_hi, p_lo = self.y_to_pitch(min(a.y(), b.y())), self.y_to_pitch(max(a.y(), b.y()))
         voices = sorted({n.voice for n in s.notes() if n.start <= t1 and n.end > t0
                          and p_lo <= n.pitch <= p_hi})  # fmt: skip
-        first, last = max(1, s.bar_of(int(t0))), max(1, s.bar_of(int(t1)))
+        first, last = s.bar_of(int(t0)), s.bar_of(int(t1))  # a pickup is bar 0
         sel = Selection(first, last, tuple(voices) or tuple(range(s.voices)))
         self.doc.select(sel)
         self.selectionMade.emit(sel)
