@@ -81,6 +81,8 @@ def test_musescore_reads_composers_musicxml_as_written(name, score, layout, tmp_
     # short last bar the same way: read as a pickup, with no meter change reported
     assert midi.pickup == score.pickup and midi.time_signature == score.time_signature
     assert not any("time signature" in w for w in report.warnings)
-    assert midi.key == score.key  # MuseScore writes every mode as major; the notes decide
+    # MuseScore's MIDI writes every mode as major: the signature must be right; the mode is
+    # guessed from the notes (bench/notation.py counts how often it is right)
+    assert midi.key.sharps == score.key.sharps
     if layout == "open":
         assert np.array_equal(midi.grid, score.grid)

@@ -91,9 +91,14 @@ def run(
 
         def composed() -> None:
             times["composed"] = process_age()
-            QTimer.singleShot(400, save)
+            # the score view engraves the new piece on a worker: shoot once it is shown
+            window.score_view.engraved.connect(lambda: QTimer.singleShot(300, save))
+            QTimer.singleShot(6000, save)
 
         def save() -> None:
+            if times.get("saved"):
+                return
+            times["saved"] = process_age()
             window.doc.select(None)
             window._on_position(float(window.doc.piece.steps_per_bar * 2 + 6))
             app.processEvents()

@@ -259,7 +259,7 @@ def _build_score(
             read_as = Key.from_sharps(key.sharps, mode)
             report.warnings.append(
                 f"the key signature says {key} but the notes are in {read_as} (the relative "
-                f"{mode}, ending on its tonic): read as {read_as}"
+                f"{mode}): read as {read_as}; give --key if not"
             )
             key = read_as
     pickup = (bars.origin - first) % per_bar
