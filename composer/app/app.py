@@ -146,7 +146,9 @@ def preflight() -> None:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The app's options, for ``composer gui`` and ``python -m composer.app`` alike."""
-    parser.add_argument("file", nargs="?", help="a MIDI file to open (four voices, or a melody)")
+    parser.add_argument(
+        "file", nargs="?", help="a MIDI or MusicXML file to open (four voices, or a melody)"
+    )
     parser.add_argument(
         "--screenshot",
         metavar="PNG",

@@ -1,4 +1,4 @@
-"""``composer gui [FILE.mid]``: the desktop app (needs PySide6: chorale-composer[app]).
+"""``composer gui [FILE]``: the desktop app (needs PySide6: chorale-composer[app]).
 
 Its options and start-up checks are the app's own (composer.app.app: ``add_arguments``,
 ``preflight``, ``run_args``), shared with ``python -m composer.app``; neither imports Qt until
