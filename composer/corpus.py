@@ -249,3 +249,24 @@ def load_jsb(name: str = "jsb-quarter", split: str = "train", path: Path | None 
     if split not in data:
         raise DataError(f"{path} has no split {split!r}; it has {', '.join(sorted(data))}")
     return data[split]
+
+
+def jsb16_scores(pieces: list) -> list[Score]:
+    """JSB 16th-note SATB pieces (lists of [S, A, T, B] steps, -1 silent) -> Scores.
+
+    Every sounding cell is a pitch (the data cannot tell a held note from a repeated one, so
+    there is no HOLD); 4/4 from the first step, no key and no fermatas (the data has none).
+    """
+    out = []
+    for i, piece in enumerate(pieces):
+        try:
+            grid = np.asarray(piece, dtype=np.int64)
+        except (TypeError, ValueError):
+            raise DataError(f"JSB 16th piece {i} is not a list of [S, A, T, B] steps") from None
+        if grid.ndim != 2 or grid.shape[1] != 4 or len(grid) == 0:
+            raise DataError(f"JSB 16th piece {i} is not a list of [S, A, T, B] steps")
+        if ((grid < -1) | (grid > 127)).any():
+            raise DataError(f"JSB 16th piece {i} holds a pitch outside -1..127")
+        grid = np.where(grid < 0, REST, grid).astype(np.int16)
+        out.append(Score(grid, time_signature=(4, 4), key=None, pickup=0))
+    return out

@@ -31,6 +31,11 @@ VOCAB = 133
 N_SLOT = 5  # voice (SATB: 0-3) or slot within a JSB frame (0-4)
 N_POS = 48  # position in bar: 16 per meter family (see position_index)
 N_KEY = 25  # 24 keys + 24 = unknown
+# Where the music is going (SATB plan conditioning): steps to the next fermata and to the end.
+N_TO_FERMATA = 66  # 0: under a fermata; 1-63: steps to the next fermata onset; 64: 64 or more
+FERMATA_NONE = 65  # no fermata ahead
+N_TO_END = 73  # 0-63: steps left after this one; 64-71: 64-191 in 16-step bands; 72: far/unknown
+END_UNKNOWN = 72
 
 KEY_UNKNOWN = 24
 SATB_VOICES = 4
@@ -74,6 +79,8 @@ class Encoded:
     pos: np.ndarray  # position-in-bar index
     fermata: np.ndarray  # 0/1
     key: np.ndarray  # 0..24
+    to_fermata: np.ndarray | None = None  # 0..N_TO_FERMATA-1 (SATB; see plan_conditioning)
+    to_end: np.ndarray | None = None  # 0..N_TO_END-1 (SATB)
 
     def __len__(self) -> int:
         return len(self.tokens)
@@ -84,6 +91,42 @@ class Encoded:
 
 
 # --- SATB -------------------------------------------------------------------------------------
+def steps_to_fermata(fermata: np.ndarray) -> np.ndarray:
+    """int64[T]: per step, 0 under a fermata, else the steps to the next fermata onset (1-63,
+    64 for 64 or more), FERMATA_NONE when no fermata follows."""
+    fermata = np.asarray(fermata, dtype=bool)
+    out = np.full(len(fermata), FERMATA_NONE, np.int64)
+    nxt = -1
+    for t in range(len(fermata) - 1, -1, -1):
+        if fermata[t]:
+            nxt = t
+            out[t] = 0
+        elif nxt >= 0:
+            out[t] = min(nxt - t, 64)
+    return out
+
+
+def steps_to_end(steps: int, known: bool = True) -> np.ndarray:
+    """int64[T]: per step, how many steps follow it (0-63 exactly, then 16-step bands up to 191,
+    then END_UNKNOWN); all END_UNKNOWN when the end is not known (endless streams)."""
+    if not known:
+        return np.full(steps, END_UNKNOWN, np.int64)
+    left = steps - 1 - np.arange(steps)
+    bands = 64 + (left - 64) // 16
+    return np.where(left < 64, left, np.minimum(bands, END_UNKNOWN)).astype(np.int64)
+
+
+def plan_conditioning(
+    steps: int, fermata: np.ndarray, end_known: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per-token (to_fermata, to_end) arrays, each int64[steps * 4]: where the phrase and the
+    piece end, so a forward model can prepare its cadences."""
+    return (
+        np.repeat(steps_to_fermata(fermata), SATB_VOICES),
+        np.repeat(steps_to_end(steps, end_known), SATB_VOICES),
+    )
+
+
 def satb_conditioning(
     steps: int, time_signature: tuple[int, int], pickup: int, fermata: np.ndarray, key: Key | None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -104,10 +147,12 @@ def encode_satb(score: Score) -> Encoded:
         raise ValueError(f"the SATB encoding needs 4 voices, not {score.voices}")
     grid = score.grid.astype(np.int64)
     tokens = np.where(grid == HOLD, TOK_HOLD, np.where(grid == REST, TOK_REST, grid)).reshape(-1)
+    fermata = score.fermata_mask()
     slot, pos, ferm, key = satb_conditioning(
-        score.steps, score.time_signature, score.pickup, score.fermata_mask(), score.key
+        score.steps, score.time_signature, score.pickup, fermata, score.key
     )
-    return Encoded(tokens.astype(np.int64), slot, pos, ferm, key)
+    to_fermata, to_end = plan_conditioning(score.steps, fermata)
+    return Encoded(tokens.astype(np.int64), slot, pos, ferm, key, to_fermata, to_end)
 
 
 def satb_context(score: Score) -> np.ndarray:

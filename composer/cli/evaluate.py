@@ -16,11 +16,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         "writes a musical report instead.",
     )
     p.add_argument("--model", default="models/bach-satb", help="bundle folder or name")
-    p.add_argument("--data", default=None, help="bach | jsb-quarter | a folder of MIDI files")
+    p.add_argument("--data", default=None, help="bach | jsb-quarter | jsb-16th | a folder of MIDI files")
     p.add_argument(
         "--data-file",
         default=None,
-        help="a JSON file in the format of ../shared/jsb/jsb-quarter.json",
+        help="a JSON file in the format of ../shared/jsb/jsb-quarter.json or jsb-16th-satb.json",
     )
     p.add_argument("--split", default="valid", help="valid (default), test or train")
     p.add_argument(

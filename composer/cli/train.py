@@ -16,7 +16,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--data",
         default="bach",
-        help="bach (data/chorales), jsb-quarter (../shared/jsb) or a folder of MIDI",
+        help="bach (data/chorales), jsb-quarter or jsb-16th (../shared/jsb), or a folder of MIDI",
     )
     p.add_argument("--out", required=True, help="bundle folder to write, e.g. models/mine")
     p.add_argument("--checkpoint-dir", default="", help="default: checkpoints/<name>")
@@ -45,6 +45,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--layers", type=int, default=2)
     p.add_argument("--dropout", type=float, default=0.3)
     p.add_argument("--lookahead", type=int, default=128, help="backward LSTM size (0: none)")
+    p.add_argument(
+        "--no-plan",
+        dest="plan",
+        action="store_false",
+        help="SATB: do not tell each token the steps to the next fermata and to the end",
+    )
     p.set_defaults(func=run)
 
 
@@ -60,6 +66,7 @@ def run(args: argparse.Namespace) -> int:
         layers=args.layers,
         dropout=args.dropout,
         lookahead=args.lookahead,
+        plan=args.plan,
     )
     cfg = TrainConfig(
         data=args.data,

@@ -28,6 +28,7 @@ from composer.encoding import (
     encode_frames,
     encode_satb,
     satb_context,
+    steps_to_end,
 )
 from composer.score import Score
 
@@ -63,11 +64,26 @@ def fixing_pattern(n_steps: int, rng: np.random.Generator, pattern: str) -> np.n
     return fixed
 
 
-def satb_example(score: Score, rng: np.random.Generator | None, pattern: str = "free") -> Example:
-    """One training (or evaluation) example from a Score. rng=None: no augmentation."""
+def satb_example(
+    score: Score,
+    rng: np.random.Generator | None,
+    pattern: str = "free",
+    end_known: bool = True,
+    max_shift: int = 6,
+) -> Example:
+    """One training (or evaluation) example from a Score. rng=None: no augmentation.
+
+    end_known=False hides where the piece ends (as in an endless stream); with rng, "free"
+    examples hide it half the time, so one model serves streams and pieces of known length.
+    """
     if rng is not None:
-        score = score.transpose(int(rng.choice(allowed_transpositions(score))))
+        shifts = allowed_transpositions(score, max_shift=max_shift)
+        score = score.transpose(int(rng.choice(shifts)))
+        if pattern == "free" and rng.random() < 0.5:
+            end_known = False
     enc = encode_satb(score)
+    if not end_known:
+        enc.to_end = steps_to_end(score.steps, known=False).repeat(SATB_VOICES)
     fixed_cells = fixing_pattern(score.steps, rng or np.random.default_rng(0), pattern)
     fixed_flat = fixed_cells.reshape(-1)
     fixed = np.where(fixed_flat, enc.tokens, TOK_UNKNOWN).astype(np.int64)
@@ -110,6 +126,9 @@ def collate(examples: list[Example]) -> dict[str, torch.Tensor]:
         "lengths": torch.tensor([len(e.enc) for e in examples], dtype=torch.int64),
         "use_lookahead": torch.tensor([e.use_lookahead for e in examples], dtype=torch.int64),
     }
+    if examples[0].enc.to_fermata is not None:
+        batch["to_fermata"] = pad([e.enc.to_fermata for e in examples], 0, np.int64)
+        batch["to_end"] = pad([e.enc.to_end for e in examples], 0, np.int64)
     if examples[0].context is not None:
         batch["context"] = pad([e.context for e in examples], -1, np.int64, (4,))
     return batch
@@ -139,7 +158,7 @@ class PieceDataset:
         self.jsb_shift = jsb_shift
 
     def length(self, piece) -> int:
-        return piece.steps * SATB_VOICES if self.encoding == "satb" else len(piece)
+        return piece.steps * SATB_VOICES if self.encoding != "jsb-quarter" else len(piece)
 
     def batch_indices(self, epoch: int) -> list[list[int]]:
         rng = np.random.default_rng([self.seed, epoch])
@@ -165,4 +184,6 @@ class PieceDataset:
         if self.encoding == "satb":
             pattern = PATTERNS[rng.choice(len(PATTERNS), p=PATTERN_P)]
             return satb_example(piece, rng if self.augment else None, pattern)
+        if self.encoding == "jsb-16th":  # the benchmark: free, every transposition in range
+            return satb_example(piece, rng if self.augment else None, "free", max_shift=12)
         return jsb_example(piece, rng if self.augment else None, self.jsb_shift)

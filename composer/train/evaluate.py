@@ -104,6 +104,23 @@ def soprano_log_likelihood(sampler, score, particles: int, seed: int = 0) -> flo
     return sampler.sample(plan, settings, 1, seed, particles=particles)[1]
 
 
+def evaluate_jsb16(model, scores: list) -> dict:
+    """The JSB 16th-note benchmark: NLL per voice token (every voice, every step, rests
+    included, S-A-T-B order, nothing given), exact: each token's softmax is over what the model
+    may emit there (pitch or REST)."""
+    nlls = token_nlls(model, [satb_example(s, None, "free") for s in scores])
+    all_tokens = np.concatenate(nlls)
+    out: dict = {
+        "pieces": len(scores),
+        "nll_per_token": float(all_tokens.mean()),
+        "nll_per_step": float(all_tokens.mean() * SATB_VOICES),
+        "tokens": int(len(all_tokens)),
+    }
+    for v, name in enumerate(VOICE_NAMES):
+        out[f"nll_{name}"] = float(np.concatenate([n[v::SATB_VOICES] for n in nlls]).mean())
+    return out
+
+
 def evaluate_satb(model, scores: list, sampler=None, particles: int = 0) -> dict:
     out: dict = {"pieces": len(scores)}
     free = [satb_example(s, None, "free") for s in scores]
@@ -159,9 +176,17 @@ def evaluate(
         if data_file is None:
             train = load_jsb("jsb-quarter", "train")
             result["baseline"] = frequency_baseline(train, pieces)
+    elif encoding == "jsb-16th":
+        from composer.corpus import jsb16_scores, load_jsb
+
+        if data not in (None, "jsb-16th"):
+            raise DataError(f"{bundle.path} is a JSB 16th-note model; use --data jsb-16th")
+        result.update(evaluate_jsb16(model, jsb16_scores(load_jsb("jsb-16th-satb", split, data_file))))
     else:
         from composer.train.loop import load_pieces
 
+        if data not in (None, "bach") and data.startswith("jsb"):
+            raise DataError(f"{bundle.path} is a SATB chorale model; use --data bach or a folder")
         if data_file:
             raise DataError("--data-file takes a JSB JSON file; a SATB model reads --data")
         scores, _, _ = load_pieces(data or "bach", split)

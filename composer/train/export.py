@@ -25,9 +25,10 @@ def encoding_info(encoding: str) -> dict:
             "start": TOK_START,
             "unknown": TOK_UNKNOWN,
         },
-        "grid": "16th steps, tokens S A T B per step"
-        if encoding == "satb"
-        else "quarter-note frames, pitches high to low then END",
+        "grid": {
+            "satb": "16th steps, tokens S A T B per step",
+            "jsb-16th": "16th steps, tokens S A T B per step (pitch or REST: no HOLD)",
+        }.get(encoding, "quarter-note frames, pitches high to low then END"),
     }
 
 

@@ -20,12 +20,24 @@ from dataclasses import dataclass
 import torch
 import torch.nn as nn
 
-from composer.encoding import N_KEY, N_PITCH, N_POS, N_SLOT, TOK_END, VOCAB
+from composer.encoding import (
+    N_KEY,
+    N_PITCH,
+    N_POS,
+    N_SLOT,
+    N_TO_END,
+    N_TO_FERMATA,
+    TOK_END,
+    TOK_HOLD,
+    VOCAB,
+)
 
 
 @dataclass
 class ModelConfig:
-    encoding: str = "satb"  # "satb" (16th steps, SATB tokens) or "jsb-quarter" (frames)
+    # "satb" (16th steps, SATB tokens), "jsb-16th" (the same without HOLD: the benchmark's
+    # data cannot tell a held note from a repeated one) or "jsb-quarter" (frames)
+    encoding: str = "satb"
     vocab: int = VOCAB
     embed: int = 128
     hidden: int = 256
@@ -34,6 +46,7 @@ class ModelConfig:
     lookahead: int = 128  # hidden size of the backward LSTM; 0 = no lookahead
     context: bool = False  # a context of 4 pitches per token (JSB: the previous frame)
     context_voices: bool = False  # the context's pitches are per voice (SATB: sounding pitches)
+    plan: bool = False  # SATB: each token also knows the steps to the next fermata and the end
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -53,6 +66,9 @@ class ChoraleLSTM(nn.Module):
         self.pos_emb = nn.Embedding(N_POS, c.embed)
         self.ferm_emb = nn.Embedding(2, c.embed)
         self.key_emb = nn.Embedding(N_KEY, c.embed)
+        if c.plan:
+            self.phrase_emb = nn.Embedding(N_TO_FERMATA, c.embed)
+            self.end_emb = nn.Embedding(N_TO_END, c.embed)
         if c.context:  # the last index is "no pitch" (padding)
             rows = (4 if c.context_voices else 1) * N_PITCH
             self.ctx_emb = nn.Embedding(rows + 1, c.embed, padding_idx=rows)
@@ -71,13 +87,17 @@ class ChoraleLSTM(nn.Module):
 
     def conditioning(self, batch: dict) -> torch.Tensor:
         """(B, N, E): the sum of the conditioning embeddings of each position (voice, bar
-        position, fermata, key): what is known of every position before any note is."""
-        return (
+        position, fermata, key; with ``plan``, steps to the next fermata and to the end): what
+        is known of every position before any note is."""
+        x = (
             self.slot_emb(batch["slot"])
             + self.pos_emb(batch["pos"])
             + self.ferm_emb(batch["fermata"])
             + self.key_emb(batch["key"])
         )
+        if self.config.plan:
+            x = x + self.phrase_emb(batch["to_fermata"]) + self.end_emb(batch["to_end"])
+        return x
 
     def context(self, batch: dict) -> torch.Tensor:
         """(B, N, E): the embedding of the pitches sounding before each token. The forward LSTM
@@ -140,6 +160,8 @@ class ChoraleLSTM(nn.Module):
             first = batch["slot"] == 0
             bound = torch.where(first, torch.full_like(inputs, N_PITCH), inputs)  # (B, N)
             ok = (v.view(1, 1, -1) < bound.unsqueeze(-1)) | (v.view(1, 1, -1) == TOK_END)
+        elif self.config.encoding == "jsb-16th":  # pitch or REST: this data has no HOLD
+            ok = ((v < TOK_END) & (v != TOK_HOLD)).view(1, 1, -1).expand(*inputs.shape, -1)
         else:
             ok = (v < TOK_END).view(1, 1, -1).expand(*inputs.shape, -1)  # pitch, HOLD, REST
         return torch.where(ok, 0.0, float("-inf"))
