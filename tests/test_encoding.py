@@ -88,3 +88,35 @@ def test_allowed_transpositions_keep_voices_in_range():
     assert 0 in shifts
     assert max(shifts) == 4  # G5 + 4 = B5 = A5 + 2 (the margin)
     assert min(shifts) == -6
+
+
+def test_steps_to_fermata_counts_down_to_each_fermata_onset():
+    from composer.encoding import FERMATA_NONE, steps_to_fermata
+
+    mask = np.zeros(80, dtype=bool)
+    mask[10:14] = True
+    mask[78:] = True
+    d = steps_to_fermata(mask)
+    assert list(d[:11]) == [10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0]
+    assert list(d[10:14]) == [0, 0, 0, 0]
+    assert d[14] == 64 and d[77] == 1 and d[78] == 0  # 64 steps or more share one value
+    assert steps_to_fermata(np.zeros(5, bool)).tolist() == [FERMATA_NONE] * 5
+
+
+def test_steps_to_end_is_exact_near_the_end_and_banded_before():
+    from composer.encoding import END_UNKNOWN, steps_to_end
+
+    d = steps_to_end(300)
+    assert d[-1] == 0 and d[-64] == 63 and d[-65] == 64 and d[-80] == 64 and d[-81] == 65
+    assert d[-192] == 71 and d[0] == END_UNKNOWN
+    assert np.all(np.diff(d) <= 0)
+    assert steps_to_end(10, known=False).tolist() == [END_UNKNOWN] * 10
+
+
+def test_a_score_encodes_where_its_phrases_and_the_piece_end():
+    grid = np.full((32, 4), HOLD, np.int16)
+    grid[0] = grid[16] = [72, 67, 64, 48]
+    score = Score(grid, fermatas=(16,))
+    enc = encode_satb(score)
+    assert enc.to_fermata.reshape(-1, 4)[:, 0].tolist()[:17] == [*range(16, 0, -1), 0]
+    assert enc.to_end.reshape(-1, 4)[-1].tolist() == [0, 0, 0, 0]

@@ -9,7 +9,7 @@ import pytest
 from composer.errors import GenerationError
 from composer.runtime.sampler import Sampler
 from composer.runtime.settings import SamplingSettings
-from composer.score import HOLD, SATB, VOICE_RANGES, Key, Score
+from composer.score import HOLD, REST, SATB, VOICE_RANGES, Key, Score
 from composer.theory.plan import estimate_key, fit_melody, plan_fermatas
 
 
@@ -321,3 +321,22 @@ def test_chords_prepared_ahead_are_the_chords_computed_at_once(sampler):
     h.hold(1)  # the state moved on: what was prepared no longer applies
     h.chord(72)
     assert h.answered_ahead == 0
+
+
+def test_a_melody_breathes_where_its_phrases_end_and_its_last_note_gets_a_fermata():
+    from composer.theory.plan import melody_fermatas
+
+    H, R = HOLD, REST
+    # a hymn tune in G with a quarter pickup: D | G A B G | A (half) G (quarter)
+    tune = [62, H, H, H, 67, H, H, H, 69, H, H, H, 71, H, H, H, 67, H, H, H]
+    tune += [69, H, H, H, H, H, H, H, 67, H, H, H]
+    mask = melody_fermatas(np.array(tune), (4, 4), 4)
+    assert np.flatnonzero(mask).tolist() == [28, 29, 30, 31]  # the final G, not the bar's A
+    # a half note on a beat, and a note before a rest, end phrases; a file's own marks win
+    tune2 = [67, H, H, H] * 4 + [69, H, H, H, H, H, H, H] + [67, H, H, H] * 5
+    tune2 += [65, H, H, H, R, R, R, R] + [64, H, H, H] * 4 + [60, H, H, H, H, H, H, H]
+    mask2 = melody_fermatas(np.array(tune2), (4, 4), 0)
+    starts = [t for t in range(len(tune2)) if mask2[t] and (t == 0 or not mask2[t - 1])]
+    assert starts == [16, 44, len(tune2) - 8]
+    marked = melody_fermatas(np.array(tune2), (4, 4), 0, onsets=(36,))
+    assert [t for t in range(len(tune2)) if marked[t] and not marked[t - 1]] == [36, len(tune2) - 8]

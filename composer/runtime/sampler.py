@@ -26,6 +26,7 @@ from composer.encoding import (
     TOK_HOLD,
     TOK_REST,
     decode_satb,
+    plan_conditioning,
     satb_conditioning,
 )
 from composer.errors import GenerationError, ModelError
@@ -34,7 +35,13 @@ from composer.runtime.settings import SamplingSettings
 from composer.runtime.stream import LiveHarmonizer, Stream
 from composer.runtime.tables import Tables
 from composer.score import CHOIR_AAHS, HOLD, REST, SATB, Key, Score
-from composer.theory.plan import check_meter, estimate_key, fit_melody, plan_fermatas
+from composer.theory.plan import (
+    check_meter,
+    estimate_key,
+    fit_melody,
+    melody_fermatas,
+    plan_fermatas,
+)
 
 Progress = Callable[[float], None] | None
 Cancel = Callable[[], bool] | None
@@ -54,6 +61,7 @@ class Plan:
     fermata_steps: np.ndarray  # bool[steps]
     forced: np.ndarray  # int64[N]: token, or -1 where the model chooses
     lookahead: bool  # does the backward LSTM read the fixed channel?
+    end_known: bool = True  # does the model know where the piece ends?
 
 
 class Sampler:
@@ -175,11 +183,7 @@ class Sampler:
         key = key or melody.key or estimate_key(melody)
         grid = np.full((melody.steps, 4), REST, np.int16)
         grid[:, 0] = tune
-        ferm = (
-            melody.fermata_mask()
-            if melody.fermatas
-            else plan_fermatas(melody.steps, melody.time_signature, melody.pickup)
-        )
+        ferm = melody_fermatas(tune, melody.time_signature, melody.pickup, melody.fermatas)
         forced = np.full(melody.steps * 4, -1, np.int64)
         forced[0::4] = _tokens(tune)
         plan = Plan(melody.steps, melody.time_signature, melody.pickup, key, ferm, forced, True)
@@ -335,7 +339,16 @@ class Sampler:
         slot, pos, ferm, key = satb_conditioning(
             plan.steps, plan.time_signature, plan.pickup, plan.fermata_steps, plan.key
         )
-        cond = t.conditioning(slot, pos, ferm, key, plan.forced if plan.lookahead else None)
+        to_fermata, to_end = plan_conditioning(plan.steps, plan.fermata_steps, plan.end_known)
+        cond = t.conditioning(
+            slot,
+            pos,
+            ferm,
+            key,
+            plan.forced if plan.lookahead else None,
+            to_fermata=to_fermata,
+            to_end=to_end,
+        )
         n = plan.steps * 4
         out = np.zeros((batch, n), np.int64)
         out_forced = np.full((batch, n), -1, np.int64)

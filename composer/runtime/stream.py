@@ -6,7 +6,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from composer.encoding import N_PITCH, TOK_HOLD, TOK_REST, satb_conditioning
+from composer.encoding import (
+    N_PITCH,
+    SATB_VOICES,
+    TOK_HOLD,
+    TOK_REST,
+    satb_conditioning,
+    steps_to_end,
+    steps_to_fermata,
+)
 from composer.errors import GenerationError
 from composer.runtime.settings import SamplingSettings
 from composer.runtime.tables import Tables
@@ -33,9 +41,14 @@ class Stream:
         spb = time_signature[0] * 16 // time_signature[1]
         period = (2 if time_signature[0] % 2 == 0 else 4) * spb
         # one phrase of conditioning, repeated: a fermata closes every phrase
-        ferm = plan_fermatas(period * 3, time_signature, 0)[period : 2 * period]
+        phrases = plan_fermatas(period * 3, time_signature, 0)
+        ferm = phrases[period : 2 * period]
+        to_fermata = steps_to_fermata(phrases)[period : 2 * period].repeat(SATB_VOICES)
+        to_end = steps_to_end(period, known=False).repeat(SATB_VOICES)  # endless
         self.slot, pos, ferm, key = satb_conditioning(period, time_signature, 0, ferm, self.key)
-        self.cond = self.t.conditioning(self.slot, pos, ferm, key)  # no lookahead: endless
+        self.cond = self.t.conditioning(  # no lookahead: endless
+            self.slot, pos, ferm, key, to_fermata=to_fermata, to_end=to_end
+        )
         self.period = period
         self.step_index = 0
         self.forced = np.full(period * 4, -1, np.int64)

@@ -34,6 +34,10 @@ class Tables:
         self.T_pos = c(w["pos_emb.weight"] @ w_x.T)
         self.T_ferm = c(w["ferm_emb.weight"] @ w_x.T)
         self.T_key = c(w["key_emb.weight"] @ w_x.T)
+        self.plan = bool(cfg.get("plan"))  # steps to the next fermata and to the end
+        if self.plan:
+            self.T_phrase = c(w["phrase_emb.weight"] @ w_x.T)
+            self.T_end = c(w["end_emb.weight"] @ w_x.T)
         self.T_ctx = (
             c(w["ctx_emb.weight"] @ w_x.T) if cfg.get("context") else np.zeros((1, g), np.float32)
         )
@@ -100,15 +104,23 @@ class Tables:
         self.no_logits = np.zeros((1, 1, 1), np.float32)
         self.no_weight = np.zeros(1, np.float64)
 
-    def conditioning(self, slot, pos, ferm, key, forced=None) -> np.ndarray:
+    def conditioning(
+        self, slot, pos, ferm, key, forced=None, to_fermata=None, to_end=None
+    ) -> np.ndarray:
         """float32[N, G]: each position's conditioning rows summed, once per plan: voice, bar
-        position, fermata and key, plus the lookahead over ``forced`` (the fixed tokens, -1
-        where free) when it is given and the model has one."""
+        position, fermata and key; for a model with ``plan``, the steps to the next fermata and
+        to the end (encoding.plan_conditioning; required then); plus the lookahead over
+        ``forced`` (the fixed tokens, -1 where free) when it is given and the model has one."""
         cond = np.empty((len(slot), self.T_slot.shape[1]), np.float32)
         i64 = [np.ascontiguousarray(a, np.int64) for a in (slot, pos, ferm, key)]
         kernels.conditioning_rows(
             self.T_slot, i64[0], self.T_pos, i64[1], self.T_ferm, i64[2], self.T_key, i64[3], cond
         )
+        if self.plan:
+            if to_fermata is None or to_end is None:
+                raise ValueError("this model needs the steps to the next fermata and to the end")
+            cond += self.T_phrase[np.asarray(to_fermata, np.int64)]
+            cond += self.T_end[np.asarray(to_end, np.int64)]
         if forced is not None and self.look_size:
             fixed = np.where(forced >= 0, forced, TOK_UNKNOWN).astype(np.int64).reshape(-1, 4)
             out_h = np.zeros((len(fixed), self.look_size), np.float32)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from composer.errors import GenerationError
-from composer.score import VOICE_RANGES, Key, Score, pitch_name
+from composer.score import HOLD, REST, VOICE_RANGES, Key, Score, pitch_name
 
 
 def plan_fermatas(steps: int, time_signature: tuple[int, int], pickup: int) -> np.ndarray:
@@ -105,3 +105,58 @@ def estimate_key(score: Score) -> Key:
             if r > best:
                 best, best_key = r, Key(tonic, mode)
     return best_key
+
+
+def melody_fermatas(
+    tune: np.ndarray, time_signature: tuple[int, int], pickup: int, onsets: tuple[int, ...] = ()
+) -> np.ndarray:
+    """bool[T]: the steps under a fermata for a melody (cells: pitch, HOLD or REST).
+
+    ``onsets``: fermatas the melody file marks; they are kept. Otherwise phrases end where the
+    melody breathes: a note followed by a rest, or a note on a beat at least twice the tune's
+    usual length (a half note in a tune of quarters), at least a bar apart. The last note always
+    carries one, from its own onset (not the last bar's downbeat), so it gets its own chord.
+    A tune with neither gets plan_fermatas' phrases, on the notes that start there.
+    A fermata lasts from its onset until the melody moves on.
+    """
+    tune = np.asarray(tune)
+    steps = len(tune)
+    spb = time_signature[0] * 16 // time_signature[1]
+    beat = 16 // time_signature[1] if time_signature[0] % 3 else 3 * 16 // time_signature[1]
+    starts = [t for t in range(steps) if tune[t] >= 0]
+    mask = np.zeros(steps, dtype=bool)
+    if not starts:
+        return mask
+    ends = [*starts[1:], steps]
+    length = {}
+    for a, b in zip(starts, ends):
+        held = a + 1
+        while held < b and tune[held] == HOLD:
+            held += 1
+        length[a] = held - a
+    last = starts[-1]
+    chosen = sorted({int(f) for f in onsets if 0 <= f < steps})
+    if not chosen:
+        usual = float(np.median(list(length.values())))
+        previous = -spb
+        for a in starts[:-1]:
+            rest_after = a + length[a] < steps and tune[a + length[a]] == REST
+            on_beat = (a - pickup) % beat == 0
+            long = on_beat and length[a] >= max(2 * usual, beat + 1)
+            if (rest_after or long) and a - previous >= spb and last - a >= spb:
+                chosen.append(a)
+                previous = a
+        if not chosen:  # a tune that never breathes: phrases where Bach's usually end
+            grid = plan_fermatas(steps, time_signature, pickup)
+            planned = [t for t in range(steps) if grid[t] and (t == 0 or not grid[t - 1])]
+            chosen = [t for t in planned if t in length and last - t >= spb]
+    if not chosen or chosen[-1] < last:
+        chosen.append(last)
+    for f in chosen:
+        mask[f] = True
+        t = f + 1
+        while t < steps and tune[t] == HOLD:
+            mask[t] = True
+            t += 1
+    mask[last:] = True
+    return mask
