@@ -40,6 +40,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--jsb-shift", type=int, default=0, help="JSB: random transposition by up to N semitones"
     )
     p.add_argument("--threads", type=int, default=0, help="torch threads (0: default)")
+    p.add_argument(
+        "--init-from",
+        default="",
+        metavar="BUNDLE",
+        help="fine-tune: start from a bundle's weights (new inputs start at zero)",
+    )
     p.add_argument("--embed", type=int, default=128)
     p.add_argument("--hidden", type=int, default=256)
     p.add_argument("--layers", type=int, default=2)
@@ -85,6 +91,7 @@ def run(args: argparse.Namespace) -> int:
         full=args.full,
         jsb_shift=args.jsb_shift,
         threads=args.threads,
+        init_from=args.init_from,
         model=model,
     )
     bars: list = []  # the bar appears with the first step, after the data has loaded

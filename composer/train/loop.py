@@ -50,6 +50,7 @@ class TrainConfig:
     full: bool = False  # train on every split (for a shipped model, after a held-out run)
     jsb_shift: int = 0  # JSB: random transposition by up to this many semitones
     threads: int = 0  # torch threads per process (0 = torch's default)
+    init_from: str = ""  # a bundle whose weights start the model (new parts start at zero)
     model: ModelConfig = field(default_factory=ModelConfig)
 
     def to_dict(self) -> dict:
@@ -217,6 +218,8 @@ def train(
     else:
         cfg.model.context, cfg.model.context_voices = True, True
     model = ChoraleLSTM(cfg.model)
+    if cfg.init_from:
+        init_from_bundle(model, cfg.init_from)
     optim = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     data = PieceDataset(
         train_pieces, encoding, cfg.batch_size, augment=True, seed=cfg.seed, jsb_shift=cfg.jsb_shift
@@ -338,6 +341,29 @@ def train(
         history=state["history"],
     )
     return info
+
+
+def init_from_bundle(model: ChoraleLSTM, bundle_dir: str) -> list[str]:
+    """Start ``model`` from a bundle's weights (fine-tuning). Arrays the bundle lacks (a new
+    input such as the plan embeddings) start at zero, so the model starts as the bundle's;
+    arrays of another shape are an error. Returns the names that started at zero."""
+    from composer.bundle import load_bundle
+
+    bundle = load_bundle(bundle_dir)
+    own = model.state_dict()
+    for name, array in bundle.weights.items():
+        if name in own and tuple(own[name].shape) != array.shape:
+            raise DataError(
+                f"--init-from {bundle_dir}: {name} is {array.shape}, the model's is "
+                f"{tuple(own[name].shape)}; give the same --embed/--hidden/--layers/--lookahead"
+            )
+    fresh = [name for name in own if name not in bundle.weights]
+    with torch.no_grad():
+        for name in fresh:
+            own[name].zero_()
+    model.load_state_dict({**own, **{k: torch.from_numpy(v) for k, v in bundle.weights.items()
+                                     if k in own}})  # fmt: skip
+    return fresh
 
 
 def export_best(model: ChoraleLSTM, cfg: TrainConfig, state: dict, info: dict) -> None:
