@@ -39,6 +39,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="16th steps before the first bar line (default: a quarter in 4/4)",
     )
     _common(g, "out/chorale.mid")
+    _particles(g)
     g.set_defaults(func=run_generate)
 
     c = sub.add_parser(
@@ -50,6 +51,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     c.add_argument("primer", type=Path, help="a four-voice MIDI or MusicXML file")
     c.add_argument("--bars", type=int, default=8, help="bars to add")
     _common(c, "out/continued.mid")
+    _particles(c)
     c.set_defaults(func=run_continue)
 
     h = sub.add_parser(
@@ -137,7 +139,13 @@ def _particles(p: argparse.ArgumentParser) -> None:
         type=int,
         default=16,
         help="candidates written together; beat by beat those that fit the fixed notes still "
-        "to come are kept (the lookahead over the whole melody). 0: the backward LSTM alone",
+        "to come are kept (the lookahead over the whole melody), and one that ends on the "
+        "tonic chord is chosen. 0: one pass with the backward LSTM's lookahead",
+    )
+    p.add_argument(
+        "--free-ending",
+        action="store_true",
+        help="do not insist on ending on the key's tonic chord (a Picardy third allowed)",
     )
 
 
@@ -165,6 +173,7 @@ def settings_from(args: argparse.Namespace):
         seed=args.seed,
         in_key=args.in_key,
         particles=getattr(args, "particles", 0),
+        tonic_ending=not getattr(args, "free_ending", False),
     )
 
 

@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from composer.encoding import (
+    SATB_VOICES,
     TOK_HOLD,
     TOK_REST,
     decode_satb,
@@ -287,10 +288,15 @@ class Sampler:
         if not 0 <= settings.particles <= MAX_PARTICLES:
             raise GenerationError(f"particles must be 0-{MAX_PARTICLES}, not {settings.particles}")
         seed = settings.resolved_seed()
-        particles = settings.particles if mode in ("harmonize", "regenerate") else 0
+        particles = settings.particles if mode != "stream" else 0
         if particles:  # the model as a joint model of every voice: no backward LSTM
             plan = dataclasses.replace(plan, lookahead=False)
-        tokens, _ = self.sample(plan, settings, variations, seed, progress, cancel, particles)
+        ending = None
+        if settings.tonic_ending and plan.key is not None and mode != "regenerate":
+            ending = _tonic_ending_check(plan)
+        tokens, _ = self.sample(
+            plan, settings, variations, seed, progress, cancel, particles, accept=ending
+        )
         out = []
         fermatas = _fermata_onsets(plan.fermata_steps)
         for k in range(variations):
@@ -318,6 +324,7 @@ class Sampler:
         progress: Progress = None,
         cancel: Cancel = None,
         particles: int = 0,
+        accept: Callable[[np.ndarray], bool] | None = None,
     ) -> tuple[np.ndarray, float]:
         """Sample the plan: (int64[variations, steps * 4] tokens, log-likelihood of the forced
         tokens).
@@ -434,8 +441,52 @@ class Sampler:
             lw = log_weight[f0 : f0 + per]
             log_likelihood += _log_mean_exp(lw)
             w = np.exp(lw - lw.max())
+            if accept is not None:  # condition on the event: keep only the particles with it
+                ok = np.array([accept(out[f0 + k]) for k in range(per)])
+                if ok.any():
+                    w = w * ok
             keep.append(f0 + int(resampler.choice(per, p=w / w.sum())))
         return out[keep], log_likelihood / variations
+
+
+def final_chord(tokens: np.ndarray) -> list[int]:
+    """The pitches sounding at the end of a SATB token sequence (S, A, T, B; -1 for a rest)."""
+    steps = tokens.reshape(-1, SATB_VOICES)
+    chord = []
+    for v in range(SATB_VOICES):
+        pitch = -1
+        for t in range(len(steps) - 1, -1, -1):
+            tok = int(steps[t, v])
+            if tok != TOK_HOLD:
+                pitch = tok if tok < TOK_HOLD else -1
+                break
+        chord.append(pitch)
+    return chord
+
+
+def is_tonic_chord(chord: list[int], key: Key) -> bool:
+    """A complete tonic triad over the tonic in the bass (in minor, the Picardy third too)."""
+    if any(p < 0 for p in chord):
+        return False
+    tonic = key.tonic
+    thirds = {(tonic + 3) % 12, (tonic + 4) % 12} if key.mode == "minor" else {(tonic + 4) % 12}
+    pcs = {p % 12 for p in chord}
+    return chord[-1] % 12 == tonic and bool(pcs & thirds) and pcs <= {tonic, (tonic + 7) % 12} | thirds
+
+
+def _tonic_ending_check(plan: Plan) -> Callable[[np.ndarray], bool] | None:
+    """The event generation and harmonization are conditioned on: the piece ends on the key's
+    tonic chord. None where it cannot hold: a fixed last soprano note outside the tonic triad
+    (a melody that ends elsewhere), or a fixed last chord."""
+    key = plan.key
+    last = plan.forced.reshape(-1, SATB_VOICES)
+    fixed = [int(t) for t in final_chord(np.where(last < 0, TOK_HOLD, last))]
+    if all(p >= 0 for p in fixed):
+        return None
+    triad = {key.tonic, (key.tonic + 7) % 12, (key.tonic + 3) % 12, (key.tonic + 4) % 12}
+    if fixed[0] >= 0 and fixed[0] % 12 not in triad:
+        return None
+    return lambda tokens: is_tonic_chord(final_chord(tokens), key)
 
 
 def _log_mean_exp(x: np.ndarray) -> float:

@@ -23,9 +23,13 @@ class SamplingSettings:
     no_crossing: a voice never sounds above the voice over it. no_parallels: no consecutive
     perfect fifths or octaves. close_spacing: soprano-alto and alto-tenor within an octave.
     in_key: pitches of the key's scale only.
-    particles: harmonize and regenerate sample this many candidates at once and, beat by beat,
-    keep those under which the model finds the fixed notes still to come likely (sequential Monte
-    Carlo): the lookahead over the whole melody. 0: the backward LSTM's lookahead alone.
+    particles: every mode but the stream samples this many candidates at once; in harmonize and
+    regenerate, beat by beat, those under which the model finds the fixed notes still to come
+    likely are kept (sequential Monte Carlo): the lookahead over the whole melody. 0: the
+    backward LSTM's lookahead alone.
+    tonic_ending: generate, continue and harmonize keep only candidates that end on the key's
+    tonic chord (a Picardy third allowed), when any does and the melody's last note allows it:
+    the model's own distribution conditioned on a closed ending.
     """
 
     temperature: float = 1.0
@@ -38,6 +42,7 @@ class SamplingSettings:
     close_spacing: bool = False
     in_key: bool = False
     particles: int = 16
+    tonic_ending: bool = True
 
     def resolved_seed(self) -> int:
         return self.seed if self.seed is not None else random.randrange(2**31)
