@@ -11,6 +11,7 @@ Columns, side by side:
 Each model column is followed by its ratio to Bach, held-out.
 
     .venv/bin/python bench/harmony.py [--pieces N] [--model DIR] [--json]
+        [--temperature T] [--top-p P] [--particles N] [--free-ending]   # decoding to compare
 
 About 1 s per generated piece and 2-3 s per harmonization on 2 cores; the analysis itself is
 about 10 ms a piece.
@@ -48,25 +49,25 @@ def design(seed: int) -> dict:
     }
 
 
-def generated(sampler, pieces: int) -> list[Score]:
+def generated(sampler, pieces: int, decoding: dict) -> list[Score]:
     from composer.runtime.settings import SamplingSettings
 
     out = []
     for seed in range(1, pieces + 1):
         d = design(seed)
-        settings = SamplingSettings.voice_leading("bach", seed=seed)
+        settings = SamplingSettings.voice_leading("bach", seed=seed, **decoding)
         [score] = sampler.generate(tempo=80.0, settings=settings, **d)
         out.append(score)
     return out
 
 
-def harmonized(sampler, held_out: list[Score], pieces: int) -> list[Score]:
+def harmonized(sampler, held_out: list[Score], pieces: int, decoding: dict) -> list[Score]:
     from composer.runtime.settings import SamplingSettings
 
     out = []
     for seed, ref in enumerate(held_out[:pieces], start=1):
         melody = dataclasses.replace(ref, grid=ref.grid[:, :1].copy(), meta={})
-        settings = SamplingSettings.voice_leading("bach", seed=seed)
+        settings = SamplingSettings.voice_leading("bach", seed=seed, **decoding)
         [score] = sampler.harmonize(melody, key=ref.key, settings=settings)
         out.append(score)
     return out
@@ -102,7 +103,15 @@ def main() -> int:
     ap.add_argument("--pieces", type=int, default=20, help="generated and harmonized pieces")
     ap.add_argument("--model", default=None, help="bundle (default: models/bach-satb)")
     ap.add_argument("--json", action="store_true", help="print one JSON object instead")
+    ap.add_argument("--temperature", type=float, default=None, help="default: the sampler's")
+    ap.add_argument("--top-p", type=float, default=None, help="default: the sampler's")
+    ap.add_argument("--particles", type=int, default=None, help="default: the sampler's")
+    ap.add_argument("--free-ending", action="store_true", help="no tonic-ending condition")
     args = ap.parse_args()
+    decoding = {k: v for k, v in (("temperature", args.temperature), ("top_p", args.top_p),
+                                  ("particles", args.particles)) if v is not None}  # fmt: skip
+    if args.free_ending:
+        decoding["tonic_ending"] = False
 
     t0 = time.perf_counter()
     held_out = [s for s in load_chorales("valid") + load_chorales("test") if s.steps >= 32]
@@ -113,15 +122,15 @@ def main() -> int:
 
         sampler = Sampler.load(args.model)
         t = time.perf_counter()
-        columns["generated"] = aggregate(generated(sampler, args.pieces))
+        columns["generated"] = aggregate(generated(sampler, args.pieces, decoding))
         times["generated"] = time.perf_counter() - t
         t = time.perf_counter()
-        columns["harmonized"] = aggregate(harmonized(sampler, held_out, args.pieces))
+        columns["harmonized"] = aggregate(harmonized(sampler, held_out, args.pieces, decoding))
         times["harmonized"] = time.perf_counter() - t
     if args.json:
         out = {name: c.as_json() for name, c in columns.items()}
-        print(json.dumps({"pieces": args.pieces, "model": args.model, "columns": out,
-                          "seconds": times}))  # fmt: skip
+        print(json.dumps({"pieces": args.pieces, "model": args.model, "decoding": decoding,
+                          "columns": out, "seconds": times}))  # fmt: skip
         return 0
     print(table(columns, "Bach, held-out"))
     print("seconds: " + ", ".join(f"{k} {v:.1f}" for k, v in times.items()))

@@ -36,6 +36,7 @@ from composer.runtime.settings import SamplingSettings
 from composer.runtime.stream import LiveHarmonizer, Stream
 from composer.runtime.tables import Tables
 from composer.score import CHOIR_AAHS, HOLD, REST, SATB, Key, Score
+from composer.theory.cadence import closes_phrase, ending_rank, sounding
 from composer.theory.plan import (
     check_meter,
     estimate_key,
@@ -291,11 +292,9 @@ class Sampler:
         particles = settings.particles if mode != "stream" else 0
         if particles:  # the model as a joint model of every voice: no backward LSTM
             plan = dataclasses.replace(plan, lookahead=False)
-        ending = None
-        if settings.tonic_ending and plan.key is not None and mode != "regenerate":
-            ending = _tonic_ending_check(plan)
+        conditions = _conditions(plan, mode, settings) if particles else None
         tokens, _ = self.sample(
-            plan, settings, variations, seed, progress, cancel, particles, accept=ending
+            plan, settings, variations, seed, progress, cancel, particles, conditions
         )
         out = []
         fermatas = _fermata_onsets(plan.fermata_steps)
@@ -324,7 +323,7 @@ class Sampler:
         progress: Progress = None,
         cancel: Cancel = None,
         particles: int = 0,
-        accept: Callable[[np.ndarray], bool] | None = None,
+        conditions: Conditions | None = None,
     ) -> tuple[np.ndarray, float]:
         """Sample the plan: (int64[variations, steps * 4] tokens, log-likelihood of the forced
         tokens).
@@ -339,6 +338,10 @@ class Sampler:
         resampling soon gives every particle the same ancestor for the early bars. The
         log-likelihood returned is the filters' mean estimate of log p(forced tokens); without
         particles it is 0.
+
+        conditions (the modes' events, see Conditions): a candidate that does not close a phrase
+        at a fermata is weighed down there, and each variation is chosen among the candidates
+        with the best ending. The log-likelihood is then no longer an estimate of p(forced).
         """
         t = self.tables
         per = max(1, min(particles, MAX_PARTICLES // variations))
@@ -430,6 +433,8 @@ class Sampler:
                     work(0, start, stop)
                     if other:
                         other.result()
+                    if conditions is not None:
+                        _weigh_cadences(out, log_weight, start // 4, stop // 4, conditions)
                     if stop < n:
                         log_likelihood += _resample(states, groups, out, log_weight, resampler, per)
         if progress:
@@ -441,52 +446,61 @@ class Sampler:
             lw = log_weight[f0 : f0 + per]
             log_likelihood += _log_mean_exp(lw)
             w = np.exp(lw - lw.max())
-            if accept is not None:  # condition on the event: keep only the particles with it
-                ok = np.array([accept(out[f0 + k]) for k in range(per)])
-                if ok.any():
-                    w = w * ok
+            if conditions is not None and conditions.ending:  # the best ending there is
+                rank = np.array([ending_rank(out[f0 + k], conditions.key) for k in range(per)])
+                w = w * (rank == rank.max())
             keep.append(f0 + int(resampler.choice(per, p=w / w.sum())))
         return out[keep], log_likelihood / variations
 
 
-def final_chord(tokens: np.ndarray) -> list[int]:
-    """The pitches sounding at the end of a SATB token sequence (S, A, T, B; -1 for a rest)."""
-    steps = tokens.reshape(-1, SATB_VOICES)
-    chord = []
-    for v in range(SATB_VOICES):
-        pitch = -1
-        for t in range(len(steps) - 1, -1, -1):
-            tok = int(steps[t, v])
-            if tok != TOK_HOLD:
-                pitch = tok if tok < TOK_HOLD else -1
-                break
-        chord.append(pitch)
-    return chord
+@dataclass
+class Conditions:
+    """Events the candidates of a mode are conditioned on (particles only).
+
+    ending: rank of a finished candidate's ending (higher is better; theory.cadence.ending_rank);
+    the final choice is among the best ranked. cadences: fermata onsets (steps) where a phrase
+    should close (theory.cadence.closes_phrase); a candidate that does not is weighed down by
+    ``CADENCE_PENALTY`` nats there, so the filter resamples towards those that do.
+    """
+
+    key: Key | None
+    ending: bool
+    cadences: tuple[int, ...]
 
 
-def is_tonic_chord(chord: list[int], key: Key) -> bool:
-    """A complete tonic triad over the tonic in the bass (in minor, the Picardy third too)."""
-    if any(p < 0 for p in chord):
-        return False
-    tonic = key.tonic
-    thirds = {(tonic + 3) % 12, (tonic + 4) % 12} if key.mode == "minor" else {(tonic + 4) % 12}
-    pcs = {p % 12 for p in chord}
-    return chord[-1] % 12 == tonic and bool(pcs & thirds) and pcs <= {tonic, (tonic + 7) % 12} | thirds
+CADENCE_PENALTY = 3.0  # nats: a soft condition; a candidate that misses is 20x less likely
 
 
-def _tonic_ending_check(plan: Plan) -> Callable[[np.ndarray], bool] | None:
-    """The event generation and harmonization are conditioned on: the piece ends on the key's
-    tonic chord. None where it cannot hold: a fixed last soprano note outside the tonic triad
-    (a melody that ends elsewhere), or a fixed last chord."""
+def _conditions(plan: Plan, mode: str, settings: SamplingSettings) -> Conditions | None:
+    """What a mode conditions on: a closed ending on the key's tonic (unless the last chord is
+    fixed, or a fixed last soprano note lies outside the tonic triad) and a cadence at every
+    fermata whose chord is not fixed."""
+    if not settings.tonic_ending or plan.key is None or mode in ("regenerate", "stream"):
+        return None
     key = plan.key
-    last = plan.forced.reshape(-1, SATB_VOICES)
-    fixed = [int(t) for t in final_chord(np.where(last < 0, TOK_HOLD, last))]
-    if all(p >= 0 for p in fixed):
-        return None
+    forced = plan.forced.reshape(-1, SATB_VOICES)
+    last = forced[-1]
     triad = {key.tonic, (key.tonic + 7) % 12, (key.tonic + 3) % 12, (key.tonic + 4) % 12}
-    if fixed[0] >= 0 and fixed[0] % 12 not in triad:
-        return None
-    return lambda tokens: is_tonic_chord(final_chord(tokens), key)
+    melody_end = sounding(np.where(forced[:, :1] < 0, TOK_HOLD, forced[:, :1]), len(forced))[-1, 0]
+    ending = not (last >= 0).all() and (melody_end < 0 or melody_end % 12 in triad)
+    onsets = [
+        t for t in range(1, plan.steps) if plan.fermata_steps[t] and not plan.fermata_steps[t - 1]
+    ]
+    final = max(onsets) if onsets else plan.steps
+    cadences = tuple(t for t in onsets if t < final and not (forced[t] >= 0).all())
+    return Conditions(key, ending, cadences)
+
+
+def _weigh_cadences(
+    out: np.ndarray, log_weight: np.ndarray, first: int, stop: int, conditions: Conditions
+) -> None:
+    """Weigh down the candidates that do not close a phrase at a fermata onset among steps
+    [first, stop), now written."""
+    for f in conditions.cadences:
+        if first <= f < stop:
+            for b in range(len(out)):
+                if not closes_phrase(sounding(out[b], f + 1), f, conditions.key):
+                    log_weight[b] -= CADENCE_PENALTY
 
 
 def _log_mean_exp(x: np.ndarray) -> float:
