@@ -92,9 +92,10 @@ class ComposePanel(QGroupBox):
         self.variations = QSpinBox(minimum=1, maximum=8, value=3)
         self.particles = QSpinBox(minimum=0, maximum=64, value=16, suffix=" candidates")
         self.particles.setToolTip(
-            "Harmonize and regenerate: candidates written together; after every beat those\n"
-            "that fit the music still to come are kept. More: a closer fit, slower.\n"
-            "0: one pass, with the model's own lookahead only."
+            "Candidates written together. Harmonize and regenerate: after every beat those\n"
+            "that fit the music still to come are kept. New, continue and harmonize: those\n"
+            "that close each phrase with a cadence and end on the tonic are chosen.\n"
+            "More: a closer fit, slower. 0: one pass, with the model's own lookahead only."
         )
         self.voice_leading = QComboBox()
         for style, label in VOICE_LEADING_LABELS.items():
@@ -144,7 +145,6 @@ class ComposePanel(QGroupBox):
         self.time_sig.setEnabled(mode == "generate")
         self.pickup.setEnabled(mode == "generate")
         self.key.setEnabled(mode in ("generate", "harmonize"))
-        self.particles.setEnabled(mode in ("harmonize", "regenerate"))
 
     def roll_seed(self) -> None:
         self.seed.setValue(random.randrange(2**31 - 1))

@@ -23,14 +23,12 @@ MAJOR, MINOR = (0, 4, 7), (0, 3, 7)
 def sounding(tokens: np.ndarray, steps: int) -> np.ndarray:
     """int64[steps, 4]: the pitch each voice sounds at each of the first ``steps`` steps
     (HOLD resolved), -1 where it rests."""
-    rows = np.asarray(tokens[: steps * SATB_VOICES]).reshape(-1, SATB_VOICES)
-    out = np.full(rows.shape, -1, np.int64)
-    current = np.full(SATB_VOICES, -1, np.int64)
-    for t in range(len(rows)):
-        row = rows[t]
-        current = np.where(row == TOK_HOLD, current, np.where(row < TOK_HOLD, row, -1))
-        out[t] = current
-    return out
+    rows = np.asarray(tokens[: steps * SATB_VOICES], np.int64).reshape(-1, SATB_VOICES)
+    struck = rows != TOK_HOLD
+    index = np.where(struck, np.arange(len(rows))[:, None], -1)
+    last = np.maximum.accumulate(index, axis=0)  # the step each voice's sound was struck
+    pitch = np.take_along_axis(rows, np.maximum(last, 0), axis=0)
+    return np.where((last >= 0) & (pitch < TOK_HOLD), pitch, -1)
 
 
 def triad_root(chord: np.ndarray) -> int:
