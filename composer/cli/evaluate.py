@@ -16,7 +16,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "writes a musical report instead.",
     )
     p.add_argument("--model", default="models/bach-satb", help="bundle folder or name")
-    p.add_argument("--data", default=None, help="bach | jsb-quarter | jsb-16th | a folder of MIDI files")
+    p.add_argument(
+        "--data", default=None, help="bach | jsb-quarter | jsb-16th | a folder of MIDI files"
+    )
     p.add_argument(
         "--data-file",
         default=None,

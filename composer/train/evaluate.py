@@ -181,7 +181,9 @@ def evaluate(
 
         if data not in (None, "jsb-16th"):
             raise DataError(f"{bundle.path} is a JSB 16th-note model; use --data jsb-16th")
-        result.update(evaluate_jsb16(model, jsb16_scores(load_jsb("jsb-16th-satb", split, data_file))))
+        result.update(
+            evaluate_jsb16(model, jsb16_scores(load_jsb("jsb-16th-satb", split, data_file)))
+        )
     else:
         from composer.train.loop import load_pieces
 
