@@ -202,3 +202,76 @@ def test_user_midi_folder_lists_unusable_files(tmp_path):
     valid_pieces, _, vproblems = load_midi_folder(folder, "valid")
     assert len(train_pieces) + len(valid_pieces) == 20
     assert any("broken.mid" in p for p in problems + vproblems)
+
+
+def _tiny_jsb16(tmp: Path) -> Path:
+    rng = np.random.default_rng(0)
+
+    def piece(steps: int) -> list:
+        base = np.array([72, 67, 60, 48])
+        notes = base + rng.integers(-2, 3, size=(steps // 4, 4))
+        grid = np.repeat(notes, 4, axis=0)
+        grid[-3:, 1] = -1  # the alto rests at the end
+        return grid.tolist()
+
+    path = tmp / "jsb-16th-satb.json"
+    path.write_text(json.dumps({"train": [piece(32), piece(48), piece(40)],
+                                "valid": [piece(32), piece(24)]}))  # fmt: skip
+    return path
+
+
+def test_the_jsb_16th_benchmark_trains_and_evaluates_exactly(tmp_path, monkeypatch):
+    import composer.corpus as corpus
+    from composer.train.evaluate import evaluate
+    from composer.train.export import model_from_bundle
+
+    data = _tiny_jsb16(tmp_path)
+    monkeypatch.setattr(corpus, "JSB_DIR", tmp_path)
+    train(tiny_config(tmp_path, data="jsb-16th", batch_size=2))
+    bundle = load_bundle(tmp_path / "model")
+    assert bundle.model["encoding"] == "jsb-16th" and not bundle.model["plan"]
+    assert bundle.model["lookahead"] == 0
+    result = evaluate(tmp_path / "model", "jsb-16th", "valid", str(data), particles=0)
+    assert result["pieces"] == 2 and result["tokens"] == (32 + 24) * 4
+    assert result["nll_per_step"] == pytest.approx(4 * result["nll_per_token"])
+    # exact: every token's softmax is over pitch and REST only (the data has no HOLD)
+    from composer.corpus import jsb16_scores
+    from composer.train.dataset import collate, satb_example
+
+    model = model_from_bundle(bundle)
+    [score] = jsb16_scores([json.loads(data.read_text())["valid"][1]])
+    batch = collate([satb_example(score, None, "free")])
+    with torch.no_grad():
+        p = torch.softmax(model(batch), dim=-1)[0]  # (N, vocab)
+    assert torch.allclose(p.sum(-1), torch.ones(len(p)), atol=1e-5)
+    assert float(p[:, 128].max()) == 0.0  # HOLD never
+    targets = batch["targets"][0]
+    nll = -torch.log(p[torch.arange(len(p)), targets]).mean()
+    one = evaluate(tmp_path / "model", "jsb-16th", "valid", str(data), particles=0)
+    assert one["nll_per_token"] == result["nll_per_token"]
+    assert float(nll) > 0
+
+
+def test_fine_tuning_starts_where_the_bundle_left_off(tmp_path):
+    from composer.train.export import model_from_bundle
+    from composer.train.loop import init_from_bundle
+    from composer.train.model import ChoraleLSTM
+
+    train(tiny_config(tmp_path, data="bach", max_steps=2, batch_size=4))
+    bundle = load_bundle(tmp_path / "model")
+    old = model_from_bundle(bundle)
+    cfg = ModelConfig.from_dict({**bundle.model, "plan": True})
+    new = ChoraleLSTM(cfg).eval()
+    assert init_from_bundle(new, str(tmp_path / "model")) == [
+        "phrase_emb.weight",
+        "end_emb.weight",
+    ]
+    from composer.corpus import load_chorales
+    from composer.train.dataset import collate, satb_example
+
+    batch = collate([satb_example(load_chorales("valid")[0], None, "free")])
+    with torch.no_grad():
+        assert torch.allclose(old(batch), new(batch), atol=1e-6)
+    bad = ChoraleLSTM(ModelConfig.from_dict({**bundle.model, "hidden": 24}))
+    with pytest.raises(Exception, match="--init-from"):
+        init_from_bundle(bad, str(tmp_path / "model"))

@@ -347,7 +347,7 @@ def init_from_bundle(model: ChoraleLSTM, bundle_dir: str) -> list[str]:
     """Start ``model`` from a bundle's weights (fine-tuning). Arrays the bundle lacks (a new
     input such as the plan embeddings) start at zero, so the model starts as the bundle's;
     arrays of another shape are an error. Returns the names that started at zero."""
-    from composer.bundle import load_bundle
+    from composer.runtime.bundle import load_bundle
 
     bundle = load_bundle(bundle_dir)
     own = model.state_dict()
