@@ -75,7 +75,8 @@ def numba_logits(tables: Tables, enc, forced=None, ctx=None, batch=1):
     out = np.zeros((batch, n), np.int64)
     logits = np.zeros((batch, n, tables.head_W.shape[0]), np.float32)
     settings = type("S", (), {"rules": lambda self: 0, "top_k": 0, "top_p": 1.0})()
-    cond = tables.conditioning(enc.slot, enc.pos, enc.fermata, enc.key, forced)
+    cond = tables.conditioning(enc.slot, enc.pos, enc.fermata, enc.key, forced,
+                               to_fermata=enc.to_fermata, to_end=enc.to_end)  # fmt: skip
     if ctx is not None:
         ctx = np.ascontiguousarray(np.repeat(ctx, batch, axis=0))
     tables.step(state, 0, n, enc.slot, cond, tokens, np.full((batch, n), -1, np.int64),
@@ -136,10 +137,11 @@ def test_parity_with_torch_jsb(batch):
     assert TOK_START == e.inputs()[0]
 
 
-@pytest.mark.parametrize("hidden,layers", [(16, 1), (16, 3), (24, 2)])
-def test_parity_with_torch_for_any_size(tmp_path, hidden, layers):
+@pytest.mark.parametrize("hidden,layers,plan", [(16, 1, False), (16, 3, True), (24, 2, True)])
+def test_parity_with_torch_for_any_size(tmp_path, hidden, layers, plan):
     """Gate rows in pairs of panels (hidden 16: 64 rows) run through the panels, others (hidden
-    24: 96 rows) through the row-by-row products; one layer or three; batch 1 and 9."""
+    24: 96 rows) through the row-by-row products; one layer or three; batch 1 and 9; with and
+    without the plan inputs (steps to the next fermata and to the end)."""
     torch = pytest.importorskip("torch")
     from composer.corpus import load_chorales
     from composer.runtime.bundle import load_bundle
@@ -149,12 +151,13 @@ def test_parity_with_torch_for_any_size(tmp_path, hidden, layers):
 
     torch.manual_seed(hidden + layers)
     config = ModelConfig(hidden=hidden, embed=16, layers=layers, lookahead=8, context=True,
-                         context_voices=True)  # fmt: skip
+                         context_voices=True, plan=plan)  # fmt: skip
     write_bundle(ChoraleLSTM(config).eval(), tmp_path, {}, {})
     bundle = load_bundle(tmp_path)
     t = Tables(bundle)
     assert (len(t.P_first) > 0) == (hidden % 16 == 0)
     score = load_chorales("valid")[0].slice(0, 64)
+    score.fermatas = (20, 50)
     ex = satb_example(score, None, "free")
     with torch.inference_mode():
         ref = model_from_bundle(bundle)(collate([ex]))[0].numpy()
@@ -170,15 +173,16 @@ def test_a_sequence_samples_the_same_notes_alone_or_in_any_batch():
     through the panel kernels, which sum in the same order whatever the batch: nine copies of
     one sequence, with one random state, sample exactly what it samples alone."""
     t = Tables(shipped("bach-satb"))
-    from composer.encoding import satb_conditioning
+    from composer.encoding import plan_conditioning, satb_conditioning
     from composer.runtime.settings import SamplingSettings
     from composer.score import Key
     from composer.theory.plan import plan_fermatas
 
     steps = 64
-    slot, pos, ferm, key = satb_conditioning(steps, (4, 4), 0, plan_fermatas(steps, (4, 4), 0),
-                                             Key(0))  # fmt: skip
-    cond = t.conditioning(slot, pos, ferm, key)
+    fermatas = plan_fermatas(steps, (4, 4), 0)
+    slot, pos, ferm, key = satb_conditioning(steps, (4, 4), 0, fermatas, Key(0))
+    to_fermata, to_end = plan_conditioning(steps, fermatas)
+    cond = t.conditioning(slot, pos, ferm, key, to_fermata=to_fermata, to_end=to_end)
     settings = SamplingSettings(seed=3)
     n = steps * 4
 
