@@ -460,12 +460,15 @@ class Conditions:
     ending: rank of a finished candidate's ending (higher is better; theory.cadence.ending_rank);
     the final choice is among the best ranked. cadences: fermata onsets (steps) where a phrase
     should close (theory.cadence.closes_phrase); a candidate that does not is weighed down by
-    ``CADENCE_PENALTY`` nats there, so the filter resamples towards those that do.
+    ``CADENCE_PENALTY`` nats there, so the filter resamples towards those that do. At the last
+    chord's onset, ``final``, a candidate is weighed down by that much for each rank its ending
+    misses.
     """
 
     key: Key | None
     ending: bool
     cadences: tuple[int, ...]
+    final: int = -1  # the last chord's onset (step), where the ending is first weighed
 
 
 CADENCE_PENALTY = 3.0  # nats: a soft condition; a candidate that misses is 20x less likely
@@ -488,7 +491,7 @@ def _conditions(plan: Plan, mode: str, settings: SamplingSettings) -> Conditions
     ]
     final = max(onsets) if onsets else plan.steps
     cadences = tuple(t for t in onsets if t < final and not (forced[t] >= 0).all())
-    return Conditions(key, ending, cadences)
+    return Conditions(key, ending, cadences, final if ending and onsets else -1)
 
 
 def _weigh_cadences(
@@ -501,6 +504,11 @@ def _weigh_cadences(
             for b in range(len(out)):
                 if not closes_phrase(sounding(out[b], f + 1), f, conditions.key):
                     log_weight[b] -= CADENCE_PENALTY
+    f = conditions.final
+    if first <= f < stop:
+        for b in range(len(out)):
+            missed = 2 - ending_rank(out[b, : (f + 1) * SATB_VOICES], conditions.key)
+            log_weight[b] -= CADENCE_PENALTY * missed
 
 
 def _log_mean_exp(x: np.ndarray) -> float:
