@@ -13,6 +13,7 @@ Both produce an ``Encoded`` record of int arrays of equal length N (tokens, in o
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -41,18 +42,17 @@ KEY_UNKNOWN = 24
 SATB_VOICES = 4
 
 
-def cell_to_token(cell: int) -> int:
-    return TOK_HOLD if cell == HOLD else TOK_REST if cell == REST else int(cell)
+def cells_to_tokens(cells: np.ndarray) -> np.ndarray:
+    """Score cells (pitch, HOLD, REST; any shape) -> tokens (int64, same shape)."""
+    cells = np.asarray(cells, dtype=np.int64)
+    return np.where(cells == HOLD, TOK_HOLD, np.where(cells == REST, TOK_REST, cells))
 
 
-def token_to_cell(token: int) -> int:
-    if token == TOK_HOLD:
-        return HOLD
-    if token == TOK_REST:
-        return REST
-    if 0 <= token < N_PITCH:
-        return int(token)
-    raise ValueError(f"token {token} is not a score cell")
+def tokens_to_cells(tokens: np.ndarray) -> np.ndarray:
+    """Tokens (pitch, HOLD, REST; any shape) -> score cells (int16, same shape)."""
+    tokens = np.asarray(tokens, dtype=np.int64)
+    cells = np.where(tokens == TOK_HOLD, HOLD, np.where(tokens == TOK_REST, REST, tokens))
+    return cells.astype(np.int16)
 
 
 def meter_family(time_signature: tuple[int, int]) -> int:
@@ -145,8 +145,7 @@ def encode_satb(score: Score) -> Encoded:
     """Score (4 voices) -> tokens in step-major, S-A-T-B order, with conditioning."""
     if score.voices != SATB_VOICES:
         raise ValueError(f"the SATB encoding needs 4 voices, not {score.voices}")
-    grid = score.grid.astype(np.int64)
-    tokens = np.where(grid == HOLD, TOK_HOLD, np.where(grid == REST, TOK_REST, grid)).reshape(-1)
+    tokens = cells_to_tokens(score.grid).reshape(-1)
     fermata = score.fermata_mask()
     slot, pos, ferm, key = satb_conditioning(
         score.steps, score.time_signature, score.pickup, fermata, score.key
@@ -174,12 +173,9 @@ def satb_context(score: Score) -> np.ndarray:
 def decode_satb(tokens: np.ndarray, like: Score) -> Score:
     """Tokens (step-major SATB) -> a Score with the metadata of ``like``."""
     tokens = np.asarray(tokens, dtype=np.int64).reshape(-1, SATB_VOICES)
-    grid = np.where(tokens == TOK_HOLD, HOLD, np.where(tokens == TOK_REST, REST, tokens))
-    if (grid >= N_PITCH).any():
+    if ((tokens >= N_PITCH) & (tokens != TOK_HOLD) & (tokens != TOK_REST)).any():
         raise ValueError("a SATB token sequence holds a non-cell token")
-    import dataclasses
-
-    return dataclasses.replace(like, grid=grid.astype(np.int16), meta=dict(like.meta))
+    return dataclasses.replace(like, grid=tokens_to_cells(tokens), meta=dict(like.meta))
 
 
 # --- transposition ----------------------------------------------------------------------------

@@ -25,12 +25,12 @@ import numpy as np
 from composer.encoding import (
     SATB_VOICES,
     TOK_HOLD,
-    TOK_REST,
+    cells_to_tokens,
     decode_satb,
     plan_conditioning,
     satb_conditioning,
 )
-from composer.errors import GenerationError, ModelError
+from composer.errors import Cancelled, GenerationError, ModelError
 from composer.runtime.bundle import Bundle, load_bundle
 from composer.runtime.settings import SamplingSettings
 from composer.runtime.stream import LiveHarmonizer, Stream
@@ -151,7 +151,7 @@ class Sampler:
         ferm = plan_fermatas(steps, primer.time_signature, primer.pickup)
         ferm[: primer.steps] = primer.fermata_mask()
         forced = np.full(steps * 4, -1, np.int64)
-        forced[: primer.steps * 4] = _tokens(primer.grid)
+        forced[: primer.steps * 4] = cells_to_tokens(primer.grid).reshape(-1)
         plan = Plan(steps, primer.time_signature, primer.pickup, key, ferm, forced, True)
         like = dataclasses.replace(primer, grid=np.zeros((steps, 4), np.int16), key=key)
         return self._finish(
@@ -187,7 +187,7 @@ class Sampler:
         grid[:, 0] = tune
         ferm = melody_fermatas(tune, melody.time_signature, melody.pickup, melody.fermatas)
         forced = np.full(melody.steps * 4, -1, np.int64)
-        forced[0::4] = _tokens(tune)
+        forced[0::4] = cells_to_tokens(tune)
         plan = Plan(melody.steps, melody.time_signature, melody.pickup, key, ferm, forced, True)
         like = dataclasses.replace(
             melody,
@@ -225,7 +225,7 @@ class Sampler:
         cells[start:end, voices] = False
         grid = score.grid.copy()
         # a note that continues into the region from before it may not be held over
-        forced = np.where(cells.reshape(-1), _tokens(grid), -1).astype(np.int64)
+        forced = np.where(cells.reshape(-1), cells_to_tokens(grid).reshape(-1), -1).astype(np.int64)
         # after the region a HOLD would continue a note that no longer exists: restate it
         if end < score.steps:
             pitches = score.pitch_grid()
@@ -396,7 +396,7 @@ class Sampler:
         def check(done: int) -> None:
             """Before each chunk: stop if cancelled, report how far the first group is."""
             if cancel and cancel():
-                raise GenerationError("cancelled")
+                raise Cancelled()
             if progress and done:
                 progress(done / n)
 
@@ -563,11 +563,6 @@ def split_batch(batch: int, threads: int) -> list[tuple[int, int]]:
         return [(0, batch)]
     half = (batch // 2 + 7) // 8 * 8
     return [(0, half), (half, batch)]
-
-
-def _tokens(grid: np.ndarray) -> np.ndarray:
-    g = np.asarray(grid, dtype=np.int64).reshape(-1)
-    return np.where(g == HOLD, TOK_HOLD, np.where(g == REST, TOK_REST, g))
 
 
 def _fermata_onsets(mask: np.ndarray) -> tuple[int, ...]:

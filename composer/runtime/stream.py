@@ -14,11 +14,12 @@ from composer.encoding import (
     satb_conditioning,
     steps_to_end,
     steps_to_fermata,
+    tokens_to_cells,
 )
 from composer.errors import GenerationError
 from composer.runtime.settings import SamplingSettings
 from composer.runtime.tables import Tables
-from composer.score import HOLD, REST, Key
+from composer.score import REST, Key
 from composer.theory.plan import check_meter, plan_fermatas
 
 
@@ -76,7 +77,7 @@ class Stream:
             self.out,
         )
         self.step_index += 1
-        return _cells(self.out[0, i * 4 : i * 4 + 4])
+        return tokens_to_cells(self.out[0, i * 4 : i * 4 + 4])
 
     @property
     def position(self) -> int:
@@ -183,7 +184,7 @@ class LiveHarmonizer:
         # one state per candidate, so that chord() adopts one by reference
         states = [{name: (a[:, k : k + 1] if name in ("h", "c") else a[k : k + 1]).copy()
                    for name, a in batch.items()} for k in range(n)]  # fmt: skip
-        chords = [_chord(_cells(out[k, i * 4 : i * 4 + 4]), batch["sounding"][k])
+        chords = [_chord(tokens_to_cells(out[k, i * 4 : i * 4 + 4]), batch["sounding"][k])
                   for k in range(n)]  # fmt: skip
         if self._version == version:
             self._ahead = (version, states, chords)
@@ -197,10 +198,3 @@ class LiveHarmonizer:
 def _chord(cells: np.ndarray, sounding: np.ndarray) -> tuple[int, int, int]:
     """(alto, tenor, bass) sounding after a step's cells; -1 for a voice that rests."""
     return tuple(int(sounding[v]) if cells[v] != REST else -1 for v in (1, 2, 3))
-
-
-def _cells(tokens: np.ndarray) -> np.ndarray:
-    """Tokens -> score cells (pitch, HOLD, REST) as int16."""
-    return np.where(tokens == TOK_HOLD, HOLD, np.where(tokens == TOK_REST, REST, tokens)).astype(
-        np.int16
-    )
