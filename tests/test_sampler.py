@@ -6,7 +6,6 @@ import sys
 import numpy as np
 import pytest
 
-from composer.encoding import cells_to_tokens
 from composer.errors import GenerationError
 from composer.runtime.sampler import Sampler
 from composer.runtime.settings import SamplingSettings
