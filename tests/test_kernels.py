@@ -333,3 +333,32 @@ def test_the_masks_parallels_rule_is_the_python_one():
             assert allowed[p] == (free[p] and not makes), (s, before, sounding, p)
             forbidden_seen += makes
     assert forbidden_seen > 50  # the draws do reach the rule
+
+
+def test_the_masks_contrary_rule_is_the_python_one():
+    """With RULE_NO_CONTRARY too, a pitch is forbidden exactly when it makes fifths or octaves
+    with a voice above it by parallel or by contrary motion (composer.theory.voiceleading)."""
+    from composer.theory.voiceleading import contrary, parallel
+
+    rng = np.random.default_rng(1)
+    lo = np.array([60, 53, 48, 40, 0], np.int64)
+    hi = np.array([81, 74, 69, 62, 127], np.int64)
+    pitch_ok = np.ones(128, bool)
+    allowed = np.zeros(kernels.END + 1, bool)
+    contrary_seen = 0
+    rules = kernels.RULE_NO_PARALLELS | kernels.RULE_NO_CONTRARY
+    for _ in range(400):
+        s = int(rng.integers(1, 4))
+        before = rng.integers(40, 82, (1, 4)).astype(np.int64)
+        sounding = before + rng.integers(-6, 7, (1, 4))
+        free = allowed.copy()
+        kernels.voice_mask(free, 0, s, sounding, before, lo, hi, pitch_ok, 0)
+        kernels.voice_mask(allowed, 0, s, sounding, before, lo, hi, pitch_ok, rules)
+        for p in range(lo[s], hi[s] + 1):
+            moves = [((int(before[0, u]), int(sounding[0, u])), (int(before[0, s]), p))
+                     for u in range(s)]  # fmt: skip
+            by_contrary = any(contrary(*m) for m in moves)
+            makes = by_contrary or any(parallel(*m) for m in moves)
+            assert allowed[p] == (free[p] and not makes), (s, before, sounding, p)
+            contrary_seen += by_contrary
+    assert contrary_seen > 30

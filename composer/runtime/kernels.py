@@ -592,6 +592,7 @@ def voice_logits(P_out, out_rows, head_b, first, count, top, compact, logits, ba
 RULE_NO_CROSSING = 1  # a voice never sounds above the voice over it
 RULE_NO_PARALLELS = 2  # no consecutive perfect fifths, octaves or unisons between two voices
 RULE_CLOSE_SPACING = 4  # soprano-alto and alto-tenor within an octave
+RULE_NO_CONTRARY = 8  # with RULE_NO_PARALLELS: no fifths or octaves by contrary motion either
 
 
 @njit(**_OPTS)
@@ -627,6 +628,7 @@ def voice_mask(allowed, b, s, sounding, before, range_lo, range_hi, pitch_ok, ru
             allowed[HOLD] = False
     mine = before[b, s]
     if mine >= 0 and rules & RULE_NO_PARALLELS:
+        contrary = rules & RULE_NO_CONTRARY != 0
         for u in range(s):
             was, now = before[b, u], sounding[b, u]
             if was < 0 or now < 0 or now == was:
@@ -636,7 +638,7 @@ def voice_mask(allowed, b, s, sounding, before, range_lo, range_hi, pitch_ok, ru
                 continue
             up = now > was
             for p in range(range_lo[s], range_hi[s] + 1):
-                if p != mine and (p > mine) == up and abs(now - p) % 12 == interval:
+                if p != mine and (contrary or (p > mine) == up) and abs(now - p) % 12 == interval:
                     allowed[p] = False
 
 

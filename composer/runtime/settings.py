@@ -21,7 +21,8 @@ class SamplingSettings:
     top_k: keep the k most likely tokens (0: all). top_p: keep the smallest set of tokens whose
     probability reaches p (1: all). seed: same seed and settings, same notes (None: random).
     no_crossing: a voice never sounds above the voice over it. no_parallels: no consecutive
-    perfect fifths or octaves. close_spacing: soprano-alto and alto-tenor within an octave.
+    perfect fifths or octaves; no_contrary (with it): none by contrary motion either.
+    close_spacing: soprano-alto and alto-tenor within an octave.
     in_key: pitches of the key's scale only.
     particles: every mode but the stream samples this many candidates at once; in harmonize and
     regenerate, beat by beat, those under which the model finds the fixed notes still to come
@@ -39,6 +40,7 @@ class SamplingSettings:
     seed: int | None = None
     no_crossing: bool = True
     no_parallels: bool = True
+    no_contrary: bool = True
     close_spacing: bool = False
     in_key: bool = False
     particles: int = 16
@@ -49,8 +51,9 @@ class SamplingSettings:
 
     @classmethod
     def voice_leading(cls, style: str, **kw) -> SamplingSettings:
-        """Settings for a voice-leading style: 'bach' (no parallel fifths or octaves, no
-        crossing: the defaults), 'strict' (also close spacing) or 'free' (the model alone)."""
+        """Settings for a voice-leading style: 'bach' (no fifths or octaves by parallel or
+        contrary motion, no crossing: the defaults), 'strict' (also close spacing) or 'free'
+        (the model alone)."""
         rules = {
             "bach": (True, True, False),
             "strict": (True, True, True),
@@ -59,13 +62,20 @@ class SamplingSettings:
         if style not in rules:
             raise GenerationError(f"voice leading {style!r}: choose bach, strict or free")
         crossing, parallels, spacing = rules[style]
-        return cls(no_crossing=crossing, no_parallels=parallels, close_spacing=spacing, **kw)
+        return cls(
+            no_crossing=crossing,
+            no_parallels=parallels,
+            no_contrary=parallels,
+            close_spacing=spacing,
+            **kw,
+        )
 
     def rules(self) -> int:
         """The kernels' RULE_* bits for these settings."""
         return (
             (kernels.RULE_NO_CROSSING if self.no_crossing else 0)
             | (kernels.RULE_NO_PARALLELS if self.no_parallels else 0)
+            | (kernels.RULE_NO_CONTRARY if self.no_parallels and self.no_contrary else 0)
             | (kernels.RULE_CLOSE_SPACING if self.close_spacing else 0)
         )
 

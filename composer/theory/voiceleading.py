@@ -5,7 +5,8 @@ of a voice's range.
 Used by composer.reports.metrics (the counts of a report), composer.theory.harmony (fifths and
 octaves by contrary motion) and the app (the faults marked on the roll). The sampler's mask
 (composer.runtime.kernels.voice_mask, RULE_NO_PARALLELS) keeps a compiled copy of
-``parallel``'s rule; tests/test_kernels.py holds the two equal.
+``parallel``'s rule (and of ``contrary``'s, RULE_NO_CONTRARY); tests/test_kernels.py holds
+them equal.
 
 Definitions (steps are 16th notes; pitches MIDI numbers; voices 0 = soprano .. 3 = bass):
 
@@ -35,6 +36,16 @@ def parallel(upper: tuple[int, int], lower: tuple[int, int]) -> Perfect | None:
     lower[1]): 'fifths' or 'octaves', or None. Pitches are MIDI numbers, -1 for a rest."""
     (u0, u1), (l0, l1) = upper, lower
     if min(u0, u1, l0, l1) < 0 or u0 == u1 or l0 == l1 or (u1 > u0) != (l1 > l0):
+        return None
+    before, after = abs(u0 - l0) % 12, abs(u1 - l1) % 12
+    return PERFECT.get(before) if before == after else None
+
+
+def contrary(upper: tuple[int, int], lower: tuple[int, int]) -> Perfect | None:
+    """The fifths or octaves by contrary motion two voices make moving from (upper[0],
+    lower[0]) to (upper[1], lower[1]): 'fifths' or 'octaves', or None (-1: a rest)."""
+    (u0, u1), (l0, l1) = upper, lower
+    if min(u0, u1, l0, l1) < 0 or u0 == u1 or l0 == l1 or (u1 > u0) == (l1 > l0):
         return None
     before, after = abs(u0 - l0) % 12, abs(u1 - l1) % 12
     return PERFECT.get(before) if before == after else None
