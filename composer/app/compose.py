@@ -37,7 +37,7 @@ class ComposeParams:
     key: str = "D minor"  # 'Auto' lets harmonize guess the key
     time_signature: tuple[int, int] = (4, 4)
     tempo: float = 80.0
-    temperature: float = 1.0
+    temperature: float = 0.9  # SamplingSettings' default (bench/harmony.py)
     top_p: float = 0.95
     seed: int = 1
     variations: int = 3

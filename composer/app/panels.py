@@ -80,7 +80,7 @@ class ComposePanel(QGroupBox):
         self.read_label.setObjectName("hint")
         self.read_label.setWordWrap(True)
         self.tempo = QSpinBox(minimum=30, maximum=220, value=80, suffix=" bpm")
-        self.temperature = QDoubleSpinBox(minimum=0.1, maximum=2.0, singleStep=0.05, value=1.0)
+        self.temperature = QDoubleSpinBox(minimum=0.1, maximum=2.0, singleStep=0.05, value=0.9)
         self.top_p = QDoubleSpinBox(minimum=0.05, maximum=1.0, singleStep=0.05, value=0.95)
         self.seed = QSpinBox(minimum=0, maximum=2**31 - 1, value=1)
         self.new_seed = QToolButton(text="New")

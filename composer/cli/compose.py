@@ -116,7 +116,7 @@ def _common(p: argparse.ArgumentParser, default_out: str, melody: bool = False) 
     )
     p.add_argument("--model", default=None, help="model bundle (default: models/bach-satb)")
     p.add_argument("--seed", type=int, default=None, help="same seed, same notes (default: random)")
-    p.add_argument("--temperature", type=float, default=1.0, help="lower: safer; higher: bolder")
+    p.add_argument("--temperature", type=float, default=0.9, help="lower: safer; higher: bolder")
     p.add_argument(
         "--voice-temperature", default=None, help="per-voice factors S,A,T,B, e.g. 1,0.8,0.8,1"
     )

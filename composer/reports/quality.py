@@ -29,7 +29,7 @@ def run_report(
     out_dir: str | Path,
     pieces: int = 12,
     seed: int = 1,
-    temperature: float = 1.0,
+    temperature: float = 0.9,
     top_p: float = 0.95,
 ) -> dict:
     """Write the report into ``out_dir``; return {"figures": {...}, "text": summary}."""

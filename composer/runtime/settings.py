@@ -13,6 +13,13 @@ from composer.errors import GenerationError
 from composer.runtime import kernels
 
 
+# Measured with bench/harmony.py (40 generated and 40 harmonized chorales beside Bach's): at 1.0
+# beats with a freshly struck dissonance and chords neither triad nor seventh run at 1.6-1.7x
+# Bach's rate; at 0.9, 1.3x, with phrases closing more often; at 0.8 the music grows plain
+# (non-chord tones half as many as Bach's).
+DEFAULT_TEMPERATURE = 0.9
+
+
 @dataclass
 class SamplingSettings:
     """How tokens are drawn. temperature <= 0 takes the most likely token.
@@ -33,7 +40,7 @@ class SamplingSettings:
     the model's own distribution conditioned on a closed ending.
     """
 
-    temperature: float = 1.0
+    temperature: float = DEFAULT_TEMPERATURE
     voice_temperature: tuple[float, float, float, float] | None = None
     top_k: int = 0
     top_p: float = 0.95
