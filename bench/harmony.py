@@ -5,10 +5,10 @@ Columns, side by side:
 - Bach, held-out: the valid and test chorales;
 - generated: N chorales from ``Sampler.generate`` with seeds 1..N (issue 10's design: 12 or 16
   bars, 4/4 or 3/4, major or minor, keys cycling through Bach's common ones; the defaults:
-  temperature 0.9, top-p 0.95, voice leading 'bach', 16 candidates with the cadence and
+  temperature 0.9, top-p 0.95, voice leading 'bach', 32 candidates with the cadence and
   ending conditions);
 - harmonized: the sopranos of the first N held-out chorales (their own fermatas and keys)
-  harmonized by ``Sampler.harmonize`` with seeds 1..N (CLI defaults: 16 particles).
+  harmonized by ``Sampler.harmonize`` with seeds 1..N (the defaults: 32 particles).
 Each model column is followed by its ratio to Bach, held-out.
 
     .venv/bin/python bench/harmony.py [--pieces N] [--model DIR] [--json]

@@ -42,7 +42,7 @@ class ComposeParams:
     seed: int = 1
     variations: int = 3
     voice_leading: str = "bach"  # bach | strict | free (composer.runtime.settings.SamplingSettings)
-    particles: int = 16  # candidates: cadences and endings chosen, the music after them weighed
+    particles: int = 32  # candidates: cadences and endings chosen, the music after them weighed
     pickup: int | None = None  # generate: 16ths before the first bar line (None: the usual)
 
     def __post_init__(self) -> None:

@@ -90,7 +90,7 @@ class ComposePanel(QGroupBox):
         seed_row.addWidget(self.seed, 1)
         seed_row.addWidget(self.new_seed)
         self.variations = QSpinBox(minimum=1, maximum=8, value=3)
-        self.particles = QSpinBox(minimum=0, maximum=64, value=16, suffix=" candidates")
+        self.particles = QSpinBox(minimum=0, maximum=64, value=32, suffix=" candidates")
         self.particles.setToolTip(
             "Candidates written together. Harmonize and regenerate: after every beat those\n"
             "that fit the music still to come are kept. New, continue and harmonize: those\n"

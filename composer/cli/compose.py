@@ -137,7 +137,7 @@ def _particles(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--particles",
         type=int,
-        default=16,
+        default=32,
         help="candidates written together; beat by beat those that fit the fixed notes still "
         "to come are kept (the lookahead over the whole melody), and one that ends on the "
         "tonic chord is chosen. 0: one pass with the backward LSTM's lookahead",

@@ -50,7 +50,7 @@ class SamplingSettings:
     no_contrary: bool = True
     close_spacing: bool = False
     in_key: bool = False
-    particles: int = 16
+    particles: int = 32  # 16 missed the tonic ending in 3 of 40 generated chorales, 32 in none
     tonic_ending: bool = True
 
     def resolved_seed(self) -> int:
