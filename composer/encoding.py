@@ -255,3 +255,15 @@ def frame_mask(prev_in_frame: int) -> np.ndarray:
     mask[:hi] = True
     mask[TOK_END] = True
     return mask
+
+
+# --- what sounds ----------------------------------------------------------------------------
+def sounding(tokens: np.ndarray, steps: int) -> np.ndarray:
+    """int64[steps, 4]: the pitch each voice sounds at each of the first ``steps`` steps
+    (HOLD resolved), -1 where it rests."""
+    rows = np.asarray(tokens[: steps * SATB_VOICES], np.int64).reshape(-1, SATB_VOICES)
+    struck = rows != TOK_HOLD
+    index = np.where(struck, np.arange(len(rows))[:, None], -1)
+    last = np.maximum.accumulate(index, axis=0)  # the step each voice's sound was struck
+    pitch = np.take_along_axis(rows, np.maximum(last, 0), axis=0)
+    return np.where((last >= 0) & (pitch < TOK_HOLD), pitch, -1)

@@ -2,9 +2,9 @@
 
 import numpy as np
 
-from composer.encoding import TOK_HOLD, TOK_REST
+from composer.encoding import TOK_HOLD, TOK_REST, sounding
 from composer.score import Key
-from composer.theory.cadence import closes_phrase, ending_rank, sounding, triad_root
+from composer.theory.cadence import closes_phrase, ending_rank, triad_root
 
 H = TOK_HOLD
 C = Key.parse("C major")
@@ -52,11 +52,15 @@ def test_authentic_plagal_and_half_cadences_close_a_phrase_others_do_not():
     assert not closes(C_MAJ, G7, (72, 67, 64, 55))  # I 6/4
 
 
+def rank(toks: np.ndarray, key: Key) -> int:
+    return ending_rank(sounding(toks, len(toks) // 4), key)
+
+
 def test_an_ending_ranks_by_its_final_chord_and_how_it_is_reached():
-    assert ending_rank(tokens(F_MAJ, G7, C_MAJ), C) == 2
-    assert ending_rank(tokens(G7, F_MAJ, C_MAJ), C) == 2  # plagal
-    assert ending_rank(tokens(F_MAJ, A_MIN, C_MAJ), C) == 1
-    assert ending_rank(tokens(F_MAJ, C_MAJ, G7), C) == 0
+    assert rank(tokens(F_MAJ, G7, C_MAJ), C) == 2
+    assert rank(tokens(G7, F_MAJ, C_MAJ), C) == 2  # plagal
+    assert rank(tokens(F_MAJ, A_MIN, C_MAJ), C) == 1
+    assert rank(tokens(F_MAJ, C_MAJ, G7), C) == 0
     picardy = (73, 69, 64, 45)  # A major at the end of an A minor piece
-    assert ending_rank(tokens(A_MIN, (68, 64, 59, 52), picardy), A_MINOR) == 2
-    assert ending_rank(tokens(C_MAJ, G7, (72, 63, 67, 48)), C) == 0  # C minor ends a C major one
+    assert rank(tokens(A_MIN, (68, 64, 59, 52), picardy), A_MINOR) == 2
+    assert rank(tokens(C_MAJ, G7, (72, 63, 67, 48)), C) == 0  # C minor ends a C major one

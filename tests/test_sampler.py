@@ -351,6 +351,7 @@ def test_a_melody_breathes_where_its_phrases_end_and_its_last_note_gets_a_fermat
 def test_the_chosen_candidate_has_the_best_ending_among_them(sampler):
     """Conditioning on the ending picks, among the very candidates one pass would write, one with
     the best ending (a batch samples the same notes as its sequences alone)."""
+    from composer.encoding import sounding
     from composer.runtime.sampler import Conditions, Plan
     from composer.theory.cadence import ending_rank
 
@@ -361,16 +362,17 @@ def test_the_chosen_candidate_has_the_best_ending_among_them(sampler):
     settings = SamplingSettings(seed=11)
     for seed in (11, 12):
         every, _ = sampler.sample(plan, settings, 16, seed, particles=1)  # 16 lone candidates
-        ranks = [ending_rank(x, key) for x in every]
+        ranks = [ending_rank(sounding(x, steps), key) for x in every]
         [chosen], _ = sampler.sample(plan, settings, 1, seed, particles=16,
                                      conditions=Conditions(key, True, ()))  # fmt: skip
         assert any(np.array_equal(chosen, x) for x in every)
-        assert ending_rank(chosen, key) == max(ranks)
+        assert ending_rank(sounding(chosen, steps), key) == max(ranks)
 
 
 def test_a_cadence_condition_weighs_the_candidates_that_miss_it(sampler):
+    from composer.encoding import sounding
     from composer.runtime.sampler import CADENCE_PENALTY, Conditions, _weigh_cadences
-    from composer.theory.cadence import closes_phrase, sounding
+    from composer.theory.cadence import closes_phrase
 
     key = Key.parse("C major")
     steps = 32

@@ -29,6 +29,7 @@ from composer.encoding import (
     decode_satb,
     plan_conditioning,
     satb_conditioning,
+    sounding,
 )
 from composer.errors import Cancelled, GenerationError, ModelError
 from composer.runtime.bundle import Bundle, load_bundle
@@ -36,7 +37,7 @@ from composer.runtime.settings import SamplingSettings
 from composer.runtime.stream import LiveHarmonizer, Stream
 from composer.runtime.tables import Tables
 from composer.score import CHOIR_AAHS, HOLD, REST, SATB, Key, Score
-from composer.theory.cadence import closes_phrase, ending_rank, sounding
+from composer.theory.cadence import closes_phrase, ending_rank
 from composer.theory.plan import (
     check_meter,
     estimate_key,
@@ -447,7 +448,9 @@ class Sampler:
             log_likelihood += _log_mean_exp(lw)
             w = np.exp(lw - lw.max())
             if conditions is not None and conditions.ending:  # the best ending there is
-                rank = np.array([ending_rank(out[f0 + k], conditions.key) for k in range(per)])
+                steps = n // SATB_VOICES
+                rank = np.array([ending_rank(sounding(out[f0 + k], steps), conditions.key)
+                                 for k in range(per)])  # fmt: skip
                 w = w * (rank == rank.max())
             keep.append(f0 + int(resampler.choice(per, p=w / w.sum())))
         return out[keep], log_likelihood / variations
@@ -484,7 +487,7 @@ def _conditions(plan: Plan, mode: str, settings: SamplingSettings) -> Conditions
     forced = plan.forced.reshape(-1, SATB_VOICES)
     last = forced[-1]
     triad = {key.tonic, (key.tonic + 7) % 12, (key.tonic + 3) % 12, (key.tonic + 4) % 12}
-    melody_end = sounding(np.where(forced[:, :1] < 0, TOK_HOLD, forced[:, :1]), len(forced))[-1, 0]
+    melody_end = sounding(np.where(forced < 0, TOK_HOLD, forced), len(forced))[-1, 0]
     ending = not (last >= 0).all() and (melody_end < 0 or melody_end % 12 in triad)
     onsets = [
         t for t in range(1, plan.steps) if plan.fermata_steps[t] and not plan.fermata_steps[t - 1]
@@ -507,7 +510,7 @@ def _weigh_cadences(
     f = conditions.final
     if first <= f < stop:
         for b in range(len(out)):
-            missed = 2 - ending_rank(out[b, : (f + 1) * SATB_VOICES], conditions.key)
+            missed = 2 - ending_rank(sounding(out[b], f + 1), conditions.key)
             log_weight[b] -= CADENCE_PENALTY * missed
 
 

@@ -12,7 +12,6 @@ from composer.encoding import SATB_VOICES
 from composer.errors import GenerationError
 from composer.runtime import kernels
 
-
 # Measured with bench/harmony.py (40 generated and 40 harmonized chorales beside Bach's): at 1.0
 # beats with a freshly struck dissonance and chords neither triad nor seventh run at 1.6-1.7x
 # Bach's rate; at 0.9, 1.3x, with phrases closing more often; at 0.8 the music grows plain

@@ -1,4 +1,4 @@
-"""Cadences and endings judged on SATB token rows while a piece is being written (numpy only).
+"""Cadences and endings judged on the pitches of a piece while it is being written (numpy only).
 
 The sampler conditions its candidates on these events (composer.runtime.sampler): a phrase that
 closes at its fermata, and a piece that ends on its key's tonic chord. They are deliberately
@@ -6,29 +6,17 @@ simple and fast (a few microseconds per candidate), unlike the full analysis of
 ``composer.theory.harmony``; Bach's chorales satisfy them at about 90% of fermatas and in nearly
 every ending.
 
-Tokens: int64, step-major S, A, T, B; a MIDI pitch (0-127), HOLD (128) or REST (129). Pitch
-classes (pc) 0-11, 0 = C.
+Pitches: int[T, 4], the MIDI pitch each voice (S, A, T, B) sounds at each 16th step, -1 for a
+rest (composer.encoding.sounding gives them from tokens). Pitch classes (pc) 0-11, 0 = C.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from composer.encoding import SATB_VOICES, TOK_HOLD
 from composer.score import Key
 
 MAJOR, MINOR = (0, 4, 7), (0, 3, 7)
-
-
-def sounding(tokens: np.ndarray, steps: int) -> np.ndarray:
-    """int64[steps, 4]: the pitch each voice sounds at each of the first ``steps`` steps
-    (HOLD resolved), -1 where it rests."""
-    rows = np.asarray(tokens[: steps * SATB_VOICES], np.int64).reshape(-1, SATB_VOICES)
-    struck = rows != TOK_HOLD
-    index = np.where(struck, np.arange(len(rows))[:, None], -1)
-    last = np.maximum.accumulate(index, axis=0)  # the step each voice's sound was struck
-    pitch = np.take_along_axis(rows, np.maximum(last, 0), axis=0)
-    return np.where((last >= 0) & (pitch < TOK_HOLD), pitch, -1)
 
 
 def triad_root(chord: np.ndarray) -> int:
@@ -82,11 +70,10 @@ def closes_phrase(pitches: np.ndarray, t: int, key: Key | None) -> bool:
     return False
 
 
-def ending_rank(tokens: np.ndarray, key: Key) -> int:
-    """How well a finished piece ends in ``key``: 2 on the tonic triad (a Picardy third allowed
-    in minor) reached from its dominant or from IV, 1 on the tonic triad otherwise, 0 else."""
-    steps = len(tokens) // SATB_VOICES
-    pitches = sounding(tokens, steps)
+def ending_rank(pitches: np.ndarray, key: Key) -> int:
+    """How well a piece ending here ends in ``key``: 2 on the tonic triad (a Picardy third
+    allowed in minor) reached from its dominant or from IV, 1 on the tonic triad otherwise, 0
+    else."""
     last = pitches[-1]
     root = triad_root(last)
     if root != key.tonic:
