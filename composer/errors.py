@@ -54,3 +54,8 @@ class Cancelled(GenerationError):
 
     def __init__(self, message: str = "cancelled") -> None:
         super().__init__(message)
+
+
+class SettingError(ComposerError):
+    """A setting out of its range: a command-line option, a value in the app's panel or in a
+    saved session (composer.limits says what each accepts)."""

@@ -70,7 +70,7 @@ def test_harmonize_continue_regenerate(tmp_path):
 @pytest.mark.parametrize("args, message", [
     (["generate", "--key", "H minor"], "cannot read key"),
     (["generate", "--time-signature", "five"], "time signature"),
-    (["generate", "--bars", "0"], "bars must be"),
+    (["generate", "--bars", "0"], "--bars"),
     (["generate", "--top-p", "2"], "--top-p"),
     (["generate", "--model", "/nonexistent/model"], "no model bundle"),
     (["harmonize", "/nonexistent.mid"], "nonexistent.mid"),

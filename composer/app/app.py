@@ -127,30 +127,48 @@ def has_display() -> bool:
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
-def preflight() -> None:
-    """Raise ComposerError, saying what to do, when the app cannot start here: no display (and
-    no QT_QPA_PLATFORM chosen), or no PySide6. Qt itself is not imported."""
-    import importlib.util
-    import os
+NO_PYSIDE = "the desktop app needs PySide6: pip install 'chorale-composer[app]'"
 
+
+def window_problem() -> str | None:
+    """Why no window can be opened here (no PySide6, no display Qt can open), or None. Asked
+    before Qt is loaded: Qt aborts the process when its display cannot be opened
+    (composer.app.display)."""
+    import importlib.util
+
+    if importlib.util.find_spec("PySide6") is None:
+        return NO_PYSIDE
+    from composer.app.display import display_problem
+
+    return display_problem()
+
+
+def preflight() -> None:
+    """Raise ComposerError, saying what to do, when the app cannot start here: no PySide6, or no
+    display Qt can open (unset, unreachable, or a platform plugin that cannot load). Qt itself
+    is not imported."""
     from composer.errors import ComposerError
 
-    if not has_display() and not os.environ.get("QT_QPA_PLATFORM"):
+    problem = window_problem()
+    if problem == NO_PYSIDE:
+        raise ComposerError(problem)
+    if problem:
         raise ComposerError(
-            "no display to open the app on (DISPLAY and WAYLAND_DISPLAY are unset): run it in a "
-            "desktop session, or compose without one: composer start --no-gui"
+            f"no display to open the app on ({problem}): run it in a desktop session, or "
+            "compose without one: composer start --no-gui"
         )
-    if importlib.util.find_spec("PySide6") is None:
-        raise ComposerError("the desktop app needs PySide6: pip install 'chorale-composer[app]'")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The app's options, for ``composer gui`` and ``python -m composer.app`` alike."""
-    parser.add_argument(
-        "file", nargs="?", help="a MIDI or MusicXML file to open (four voices, or a melody)"
-    )
+    """The app's options, for ``composer gui`` and ``python -m composer.app`` alike (each checked
+    by its composer.limits type)."""
+    from composer import limits
+
+    parser.add_argument("file", nargs="?", type=limits.NAME_OPTION,
+                        help="a MIDI or MusicXML file (four voices or a melody)")  # fmt: skip
     parser.add_argument(
         "--screenshot",
+        type=limits.IMAGE_OPTION,
         metavar="PNG",
         help="compose a chorale at start and save a screenshot of the window",
     )
@@ -159,8 +177,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="with --screenshot: quit once the screenshot is saved",
     )
-    parser.add_argument("--seed", type=int, default=None, help="seed for the --screenshot compose")
-    parser.add_argument("--model", help="model bundle folder (default: models/bach-satb)")
+    parser.add_argument("--seed", type=limits.option(limits.SEED), default=None,
+                        help="seed for the --screenshot compose")  # fmt: skip
+    parser.add_argument("--model", type=limits.NAME_OPTION,
+                        help="model bundle folder (default: models/bach-satb)")  # fmt: skip
     parser.add_argument(
         "--no-audio", action="store_true", help="do not open the audio device (MIDI ports only)"
     )

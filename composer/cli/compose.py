@@ -13,10 +13,9 @@ import sys
 import time
 from pathlib import Path
 
+from composer.cli import options
 from composer.errors import GenerationError
 from composer.score import ENSEMBLES
-
-VOICES = {"soprano": 0, "alto": 1, "tenor": 2, "bass": 3, "s": 0, "a": 1, "t": 2, "b": 3}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -28,13 +27,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Compose a new four-part chorale. Example: composer generate "
         "--bars 16 --key 'D minor' --tempo 80 --seed 3 --out d.mid",
     )
-    g.add_argument("--bars", type=int, default=16, help="length in bars")
-    g.add_argument("--key", default="C major", help="e.g. 'D minor', 'Bb major'")
-    g.add_argument("--time-signature", default="4/4", help="4/4 or 3/4 (others may work)")
-    g.add_argument("--tempo", type=float, default=80.0, help="quarter notes per minute")
+    g.add_argument("--bars", type=options.BARS, default=16, help="length in bars")
+    g.add_argument("--key", type=options.KEY, default="C major", help="e.g. 'D minor', 'Bb major'")
+    g.add_argument("--time-signature", type=options.TIME_SIGNATURE, default="4/4",
+                   help="4/4 or 3/4 (others may work)")  # fmt: skip
+    g.add_argument("--tempo", type=options.TEMPO, default=80.0, help="quarter notes per minute")
     g.add_argument(
         "--pickup",
-        type=int,
+        type=options.PICKUP,
         default=None,
         help="16th steps before the first bar line (default: a quarter in 4/4)",
     )
@@ -48,8 +48,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         formatter_class=fmt,
         description="Keep PRIMER exactly and add new bars.",
     )
-    c.add_argument("primer", type=Path, help="a four-voice MIDI or MusicXML file")
-    c.add_argument("--bars", type=int, default=8, help="bars to add")
+    c.add_argument("primer", type=options.PATH, help="a four-voice MIDI or MusicXML file")
+    c.add_argument("--bars", type=options.BARS, default=8, help="bars to add")
     _common(c, "out/continued.mid")
     _particles(c)
     c.set_defaults(func=run_continue)
@@ -61,14 +61,17 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Harmonize a melody (the top voice of "
         "MELODY, or --part) as a four-part chorale; the melody is kept exactly.",
     )
-    h.add_argument("melody", type=Path, help="a MIDI or MusicXML (.musicxml, .xml, .mxl) file")
+    h.add_argument("melody", type=options.PATH,
+                   help="a MIDI or MusicXML (.musicxml, .xml, .mxl) file")  # fmt: skip
     h.add_argument(
         "--part",
+        type=options.PART,
         default=None,
         metavar="NAME|N",
         help="the part (track) that is the melody, by name or number (default: the top one)",
     )
-    h.add_argument("--key", default=None, help="default: the file's key, or estimated")
+    h.add_argument("--key", type=options.KEY, default=None,
+                   help="default: the file's key, or estimated")  # fmt: skip
     _common(h, "out/harmonized.mid", melody=True)
     _particles(h)
     h.set_defaults(func=run_harmonize)
@@ -81,25 +84,28 @@ def register(sub: argparse._SubParsersAction) -> None:
         "voices; everything else is kept. Example: composer regenerate d.mid "
         "--bars 5-6 --voices alto,tenor --out d2.mid",
     )
-    r.add_argument("piece", type=Path, help="a four-voice MIDI or MusicXML file")
+    r.add_argument("piece", type=options.PATH, help="a four-voice MIDI or MusicXML file")
     r.add_argument(
         "--bars",
+        type=options.BAR_RANGE,
         required=True,
         help="X-Y or X, inclusive, numbered as the score prints them: 1 is the first full "
         "bar, 0 a pickup",
     )
-    r.add_argument(
-        "--voices", default="alto,tenor,bass", help="comma-separated: soprano, alto, tenor, bass"
-    )
+    r.add_argument("--voices", type=options.VOICES, default="alto,tenor,bass",
+                   help="comma-separated: soprano, alto, tenor, bass")  # fmt: skip
     _common(r, "out/regenerated.mid")
     _particles(r)
     r.set_defaults(func=run_regenerate)
 
 
 def _common(p: argparse.ArgumentParser, default_out: str, melody: bool = False) -> None:
-    p.add_argument("--out", type=Path, default=Path(default_out), help="MIDI file to write")
-    p.add_argument("--wav", type=Path, default=None, help="also render audio to this WAV file")
-    p.add_argument("--musicxml", type=Path, default=None, help="also write MusicXML here")
+    p.add_argument("--out", type=options.PATH, default=Path(default_out),
+                   help="MIDI file to write")  # fmt: skip
+    p.add_argument("--wav", type=options.PATH, default=None,
+                   help="also render audio to this WAV file")  # fmt: skip
+    p.add_argument("--musicxml", type=options.PATH, default=None,
+                   help="also write MusicXML here")  # fmt: skip
     p.add_argument(
         "--layout",
         choices=("open", "closed"),
@@ -108,21 +114,27 @@ def _common(p: argparse.ArgumentParser, default_out: str, melody: bool = False) 
     )
     p.add_argument(
         "--instrument",
+        type=options.INSTRUMENT,
         default="choir",
         help="the ensemble that plays it (MIDI programs, WAV, MusicXML): "
         + ", ".join(ENSEMBLES)
         + (", melody (every voice on the melody's instrument)" if melody else "")
         + ", or a General MIDI program 0-127",
     )
-    p.add_argument("--model", default=None, help="model bundle (default: models/bach-satb)")
-    p.add_argument("--seed", type=int, default=None, help="same seed, same notes (default: random)")
-    p.add_argument("--temperature", type=float, default=0.9, help="lower: safer; higher: bolder")
-    p.add_argument(
-        "--voice-temperature", default=None, help="per-voice factors S,A,T,B, e.g. 1,0.8,0.8,1"
-    )
-    p.add_argument("--top-k", type=int, default=0, help="keep the k likeliest tokens (0: all)")
-    p.add_argument("--top-p", type=float, default=0.95, help="nucleus sampling mass (1: all)")
-    p.add_argument("--variations", type=int, default=1, help="pieces to sample together")
+    p.add_argument("--model", type=options.NAME, default=None,
+                   help="model bundle (default: models/bach-satb)")  # fmt: skip
+    p.add_argument("--seed", type=options.SEED, default=None,
+                   help="same seed, same notes (default: random)")  # fmt: skip
+    p.add_argument("--temperature", type=options.TEMPERATURE, default=0.9,
+                   help="lower: safer; higher: bolder; 0: always the likeliest note")  # fmt: skip
+    p.add_argument("--voice-temperature", type=options.VOICE_TEMPERATURE, default=None,
+                   help="per-voice factors S,A,T,B, e.g. 1,0.8,0.8,1")  # fmt: skip
+    p.add_argument("--top-k", type=options.TOP_K, default=0,
+                   help="keep the k likeliest tokens (0: all)")  # fmt: skip
+    p.add_argument("--top-p", type=options.TOP_P, default=0.95,
+                   help="nucleus sampling mass (1: all)")  # fmt: skip
+    p.add_argument("--variations", type=options.VARIATIONS, default=1,
+                   help="pieces to sample together")  # fmt: skip
     p.add_argument(
         "--voice-leading",
         choices=("bach", "strict", "free"),
@@ -136,7 +148,7 @@ def _common(p: argparse.ArgumentParser, default_out: str, melody: bool = False) 
 def _particles(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--particles",
-        type=int,
+        type=options.PARTICLES,
         default=32,
         help="candidates written together; beat by beat those that fit the fixed notes still "
         "to come are kept (the lookahead over the whole melody), and one that ends on the "
@@ -150,24 +162,14 @@ def _particles(p: argparse.ArgumentParser) -> None:
 
 
 def settings_from(args: argparse.Namespace):
+    """SamplingSettings from the options (each already checked by its composer.cli.options
+    type)."""
     from composer.runtime.settings import SamplingSettings
 
-    voice_t = None
-    if args.voice_temperature:
-        try:
-            voice_t = tuple(float(x) for x in args.voice_temperature.split(","))
-        except ValueError:
-            voice_t = ()
-        if len(voice_t) != 4:
-            raise GenerationError("--voice-temperature takes four numbers: S,A,T,B")
-    if not 0 < args.top_p <= 1:
-        raise GenerationError("--top-p must be in (0, 1]")
-    if args.temperature < 0:
-        raise GenerationError("--temperature must be 0 or more")
     return SamplingSettings.voice_leading(
         args.voice_leading,
         temperature=args.temperature,
-        voice_temperature=voice_t,
+        voice_temperature=args.voice_temperature,
         top_k=args.top_k,
         top_p=args.top_p,
         seed=args.seed,
@@ -177,33 +179,28 @@ def settings_from(args: argparse.Namespace):
     )
 
 
-def parse_time_signature(text: str) -> tuple[int, int]:
-    try:
-        num, den = (int(x) for x in text.split("/"))
-    except ValueError:
-        raise GenerationError(f"cannot read time signature {text!r}; write e.g. 4/4") from None
-    return num, den
+def _numbered(p: Path | None, k: int, count: int) -> Path | None:
+    """The file of variation k (0-based): ``out-1.mid`` ... when there are several."""
+    if p is None or count == 1 or not p.name:
+        return p
+    return p.with_name(f"{p.stem}-{k + 1}{p.suffix}")
 
 
-def parse_bars(text: str) -> tuple[int, int]:
-    try:
-        parts = [int(x) for x in text.split("-")]
-    except ValueError:
-        parts = []
-    if len(parts) == 1:
-        parts *= 2
-    if len(parts) != 2 or parts[0] < 0 or parts[1] < parts[0]:
-        raise GenerationError(f"--bars {text!r}: write X-Y with X <= Y, e.g. 5-6")
-    return parts[0], parts[1]
+def output_files(args: argparse.Namespace, count: int) -> list[list[tuple[str, Path, str]]]:
+    """For each of ``count`` variations, (option, file, format) of what the command writes.
+    Refuses two outputs that name one file, before anything is composed."""
+    from composer.fileio import check_distinct_outputs
 
-
-def parse_voices(text: str) -> list[int]:
-    out = []
-    for name in text.lower().replace(" ", "").split(","):
-        if name not in VOICES:
-            raise GenerationError(f"unknown voice {name!r}: use soprano, alto, tenor, bass")
-        out.append(VOICES[name])
-    return sorted(set(out))
+    # each option names its format: --out writes MIDI whatever its suffix
+    formats = (("out", "midi"), ("wav", "wav"), ("musicxml", "musicxml"))
+    files = [
+        [(f"--{option}", path, fmt) for option, fmt in formats
+         if (path := _numbered(getattr(args, option), k, count)) is not None]
+        for k in range(count)
+    ]  # fmt: skip
+    check_distinct_outputs({f"{o} ({k + 1})" if count > 1 else o: p
+                            for k, per in enumerate(files) for o, p, _ in per})  # fmt: skip
+    return files
 
 
 def programs_for(text: str, melody_program: int | None = None) -> tuple[int, ...]:
@@ -241,18 +238,9 @@ def write_outputs(
     programs = programs_for(getattr(args, "instrument", "choir"), melody_program)
     scores = [dataclasses.replace(s, programs=programs, meta=dict(s.meta)) for s in scores]
     paths = []
-
-    def numbered(p: Path | None, k: int) -> Path | None:
-        if p is None or len(scores) == 1:
-            return p
-        return p.with_name(f"{p.stem}-{k + 1}{p.suffix}")
-
-    for k, score in enumerate(scores):
-        # each option names its format: --out writes MIDI whatever its suffix
-        for path, fmt in ((args.out, "midi"), (args.wav, "wav"), (args.musicxml, "musicxml")):
-            if path:
-                out = export_score(score, numbered(path, k), fmt, layout=args.layout)
-                paths.append(str(out))
+    for score, per in zip(scores, output_files(args, len(scores)), strict=True):
+        for _, path, fmt in per:
+            paths.append(str(export_score(score, path, fmt, layout=args.layout)))
     first = scores[0]
     warning = first.meta.get("warning")
     if warning:
@@ -276,12 +264,19 @@ def run_generate(args: argparse.Namespace) -> int:
     from composer.score import Key
 
     started = time.monotonic()
+    output_files(args, args.variations)
     key = Key.parse(args.key)
     programs_for(args.instrument)
+    spb = args.time_signature[0] * 16 // args.time_signature[1]
+    if args.pickup is not None and args.pickup >= spb:
+        raise GenerationError(
+            f"--pickup {args.pickup}: a pickup is shorter than a bar ({spb} 16th steps in "
+            f"{args.time_signature[0]}/{args.time_signature[1]}); give 0 to {spb - 1}"
+        )
     scores = _sampler(args).generate(
         bars=args.bars,
         key=key,
-        time_signature=parse_time_signature(args.time_signature),
+        time_signature=args.time_signature,
         tempo=args.tempo,
         settings=settings_from(args),
         variations=args.variations,
@@ -293,6 +288,7 @@ def run_generate(args: argparse.Namespace) -> int:
 
 def run_continue(args: argparse.Namespace) -> int:
     started = time.monotonic()
+    output_files(args, args.variations)
     programs_for(args.instrument)
     primer = read_input(args.primer)
     scores = _sampler(args).continue_(
@@ -306,6 +302,7 @@ def run_harmonize(args: argparse.Namespace) -> int:
     from composer.score import Key
 
     started = time.monotonic()
+    output_files(args, args.variations)
     programs_for(args.instrument, 0)
     key = Key.parse(args.key) if args.key else None
     melody = read_input(args.melody, part=args.part, melody=True)
@@ -318,18 +315,19 @@ def run_harmonize(args: argparse.Namespace) -> int:
 
 def run_regenerate(args: argparse.Namespace) -> int:
     started = time.monotonic()
+    output_files(args, args.variations)
     programs_for(args.instrument)
     piece = read_input(args.piece)
-    first, last = parse_bars(args.bars)
+    first, last = args.bars
     lowest, highest = (0 if piece.pickup else 1), piece.bar_of(piece.steps - 1)
     if first < lowest or last > highest:
-        raise GenerationError(f"--bars {args.bars}: the piece has bars {lowest}-{highest}")
+        raise GenerationError(f"--bars {first}-{last}: the piece has bars {lowest}-{highest}")
     start = 0 if first == 0 else max(0, piece.bar_start(first))
     end = min(piece.steps, piece.bar_start(last + 1))
     scores = _sampler(args).regenerate(
         piece,
         steps=(start, end),
-        voices=parse_voices(args.voices),
+        voices=args.voices,
         settings=settings_from(args),
         variations=args.variations,
     )

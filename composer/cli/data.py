@@ -6,6 +6,8 @@ import argparse
 from collections import Counter
 from pathlib import Path
 
+from composer.cli import options
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -20,10 +22,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Write every four-part Bach chorale of "
         "music21's corpus through write_midi into DIR, with manifest.json.",
     )
-    b.add_argument("--out", type=Path, default=None, help="folder (default: data/chorales)")
+    b.add_argument("--out", type=options.PATH, default=None, help="folder (default: data/chorales)")
     b.set_defaults(func=run_build)
     s = dsub.add_parser("summary", help="counts per split: chorales, steps, tokens, transpositions")
-    s.add_argument("--data", type=Path, default=None, help="folder (default: data/chorales)")
+    s.add_argument(
+        "--data", type=options.PATH, default=None, help="folder (default: data/chorales)"
+    )
     s.set_defaults(func=run_summary)
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
+from composer.cli import options
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -15,19 +17,21 @@ def register(sub: argparse._SubParsersAction) -> None:
         "without lookahead, with the backward LSTM's and with the particle lookahead. --report DIR "
         "writes a musical report instead.",
     )
-    p.add_argument("--model", default="models/bach-satb", help="bundle folder or name")
-    p.add_argument(
-        "--data", default=None, help="bach | jsb-quarter | jsb-16th | a folder of MIDI files"
-    )
+    p.add_argument("--model", type=options.NAME, default=None,
+                   help="bundle folder or name (default: models/bach-satb)")  # fmt: skip
+    p.add_argument("--data", type=options.NAME, default=None,
+                   help="bach | jsb-quarter | jsb-16th | a folder of MIDI files")  # fmt: skip
     p.add_argument(
         "--data-file",
+        type=options.NAME,
         default=None,
         help="a JSON file in the format of ../shared/jsb/jsb-quarter.json or jsb-16th-satb.json",
     )
-    p.add_argument("--split", default="valid", help="valid (default), test or train")
+    p.add_argument("--split", choices=("valid", "test", "train"), default="valid",
+                   help="valid (default), test or train")  # fmt: skip
     p.add_argument(
         "--particles",
-        type=int,
+        type=options.PARTICLES,
         default=256,
         help="SATB: particles for the harmonization NLL with the particle lookahead (0: skip)",
     )
@@ -37,12 +41,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--report",
+        type=options.NAME,
         default=None,
         metavar="DIR",
         help="generate pieces and write a musical quality report (voice leading, harmony) into DIR",
     )
-    p.add_argument("--pieces", type=int, default=12, help="pieces per report section")
-    p.add_argument("--seed", type=int, default=1, help="report: first seed")
+    p.add_argument("--pieces", type=options.PIECES, default=12, help="pieces per report section")
+    p.add_argument("--seed", type=options.SEED, default=1, help="report: first seed")
     p.set_defaults(func=run)
 
 

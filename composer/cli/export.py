@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
+
+from composer.cli import options
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -13,8 +14,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Write weights.npz + config.json (no pickle; loads "
         "without torch) from a checkpoint written by `composer train`.",
     )
-    p.add_argument("checkpoint", type=Path, help="e.g. checkpoints/bach-satb/last.pt")
-    p.add_argument("--out", type=Path, required=True, help="bundle folder, e.g. models/mine")
+    p.add_argument("checkpoint", type=options.PATH, help="e.g. checkpoints/bach-satb/last.pt")
+    p.add_argument(
+        "--out", type=options.PATH, required=True, help="bundle folder, e.g. models/mine"
+    )
     p.set_defaults(func=run)
 
 

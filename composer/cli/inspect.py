@@ -7,6 +7,8 @@ from __future__ import annotations
 import argparse
 import json
 
+from composer.cli import options
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
@@ -17,9 +19,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "range, how many notes quantization moved, and any warnings. A file that cannot be read "
         "gives one error line and exit status 2.",
     )
-    p.add_argument("file", metavar="FILE", help="a MIDI (.mid) or MusicXML (.musicxml, .mxl) file")
+    p.add_argument("file", type=options.NAME, metavar="FILE",
+                   help="a MIDI (.mid) or MusicXML (.musicxml, .mxl) file")  # fmt: skip
     p.add_argument(
         "--part",
+        type=options.PART,
         default=None,
         metavar="NAME|N",
         help="read only this part (a melody), by name or number",

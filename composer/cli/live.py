@@ -21,31 +21,9 @@ import contextlib
 import sys
 import time
 
+from composer.cli import options
 from composer.cli.ports import BACKEND_HELP
 from composer.errors import ComposerError
-
-
-def _time_signature(text: str) -> tuple[int, int]:
-    try:
-        num, den = (int(x) for x in text.split("/"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r}: write it as 4/4 or 3/4") from None
-    if num <= 0 or den not in (1, 2, 4, 8, 16):
-        raise argparse.ArgumentTypeError(f"{text!r}: write it as 4/4 or 3/4")
-    return num, den
-
-
-def _positive(kind: type):
-    def parse(text: str):
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-        if value <= 0:
-            raise argparse.ArgumentTypeError(f"{text!r} must be positive")
-        return value
-
-    return parse
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -62,19 +40,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     out.add_argument("--virtual", metavar="NAME", help="create a virtual MIDI output named NAME "
                      "that other programs connect to (macOS, Linux)")  # fmt: skip
     out.add_argument("--synth", action="store_true", help="play through the built-in synth")
-    p.add_argument("--tempo", type=_positive(float), default=90.0, metavar="BPM",
+    p.add_argument("--tempo", type=options.TEMPO, default=90.0, metavar="BPM",
                    help="quarter notes per minute (default 90)")  # fmt: skip
-    p.add_argument("--bars", type=_positive(int), metavar="N", help="play N bars, then exit "
+    p.add_argument("--bars", type=options.LIVE_BARS, metavar="N", help="play N bars, then exit "
                    "(default: endless)")  # fmt: skip
-    p.add_argument("--seconds", type=_positive(float), metavar="S", help="stop after S seconds")
-    p.add_argument("--seed", type=int, help="random seed (the same seed plays the same music)")
-    p.add_argument("--key", metavar="K", help="key, e.g. 'D minor' or 'Bb major' "
+    p.add_argument("--seconds", type=options.SECONDS, metavar="S", help="stop after S seconds")
+    p.add_argument("--seed", type=options.SEED, help="random seed (the same seed plays the "
+                   "same music)")  # fmt: skip
+    p.add_argument("--key", type=options.KEY, metavar="K", help="key, e.g. 'D minor' or 'Bb major' "
                    "(default: the model's choice)")  # fmt: skip
-    p.add_argument("--time-signature", type=_time_signature, default=(4, 4), metavar="N/D",
+    p.add_argument("--time-signature", type=options.TIME_SIGNATURE, default=(4, 4), metavar="N/D",
                    help="default 4/4")  # fmt: skip
-    p.add_argument("--temperature", type=_positive(float), default=1.0, help="sampling "
+    p.add_argument("--temperature", type=options.TEMPERATURE, default=1.0, help="sampling "
                    "temperature (default 1.0; lower is safer, higher is wilder)")  # fmt: skip
-    p.add_argument("--model", metavar="DIR", help="model bundle (default models/bach-satb)")
+    p.add_argument("--model", type=options.NAME, metavar="DIR", help="model bundle "
+                   "(default models/bach-satb)")  # fmt: skip
     p.add_argument("--backend", metavar="B", help=BACKEND_HELP)
     p.add_argument("--harmonize", action="store_true", help="harmonize the notes played on "
                    "--in-port instead of streaming")  # fmt: skip

@@ -11,6 +11,7 @@ import importlib
 import sys
 
 from composer import __version__
+from composer.cli.options import Parser
 from composer.errors import ComposerError
 
 # Subcommand modules, in the order `composer --help` lists them.
@@ -29,7 +30,7 @@ COMMAND_MODULES = (
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="composer",
         description="Compose four-part chorales in the style of J. S. Bach.",
     )
@@ -47,6 +48,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    for stream in (sys.stdout, sys.stderr):  # a file name that is not UTF-8 still prints
+        try:
+            stream.reconfigure(errors="backslashreplace")
+        except (AttributeError, ValueError, OSError):
+            pass
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
@@ -55,13 +61,21 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except ComposerError as e:
-        print(f"composer: error: {e}", file=sys.stderr)
+        print(f"composer: error: {_one_line(str(e))}", file=sys.stderr)
         return e.exit_code
     except KeyboardInterrupt:
         print("composer: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
         return 1
+    except OSError as e:  # the system refused (disk full, permission denied): not a bug here
+        where = f": {e.filename}" if e.filename else ""
+        print(f"composer: error: {e.strerror or e}{where}", file=sys.stderr)
+        return 2
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split()) if "\n" in text or "\r" in text else text
 
 
 if __name__ == "__main__":

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from composer.cli import options
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -15,42 +17,54 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--data",
+        type=options.NAME,
         default="bach",
         help="bach (data/chorales), jsb-quarter or jsb-16th (../shared/jsb), or a folder of MIDI",
     )
-    p.add_argument("--out", required=True, help="bundle folder to write, e.g. models/mine")
-    p.add_argument("--checkpoint-dir", default="", help="default: checkpoints/<name>")
-    p.add_argument("--resume", action="store_true", help="continue from the last checkpoint")
-    p.add_argument("--epochs", type=int, default=80)
-    p.add_argument("--max-steps", type=int, default=0, help="stop after N steps (0: no limit)")
-    p.add_argument("--batch-size", type=int, default=4)
-    p.add_argument("--lr", type=float, default=2e-3, help="peak learning rate (AdamW)")
-    p.add_argument("--weight-decay", type=float, default=1e-5)
-    p.add_argument("--warmup", type=int, default=100, help="warm-up steps")
-    p.add_argument("--clip", type=float, default=1.0, help="gradient-norm clip")
-    p.add_argument("--patience", type=int, default=15, help="early stopping, in epochs")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--checkpoint-every", type=int, default=50, help="steps")
+    p.add_argument("--out", type=options.NAME, required=True,
+                   help="bundle folder to write, e.g. models/mine")  # fmt: skip
+    p.add_argument("--checkpoint-dir", type=options.NAME, default=None,
+                   help="default: checkpoints/<name of --out>-<hash of its full path>")  # fmt: skip
+    p.add_argument("--resume", action="store_true",
+                   help="continue this --out's last checkpoint")  # fmt: skip
+    p.add_argument("--epochs", type=options.EPOCHS, default=80)
+    p.add_argument("--max-steps", type=options.MAX_STEPS, default=0,
+                   help="stop after N steps (0: no limit)")  # fmt: skip
+    p.add_argument("--batch-size", type=options.BATCH_SIZE, default=4)
+    p.add_argument("--lr", type=options.LEARNING_RATE, default=2e-3,
+                   help="peak learning rate (AdamW)")  # fmt: skip
+    p.add_argument("--weight-decay", type=options.WEIGHT_DECAY, default=1e-5)
+    p.add_argument("--warmup", type=options.WARMUP, default=100, help="warm-up steps")
+    p.add_argument("--clip", type=options.CLIP, default=1.0, help="gradient-norm clip")
+    p.add_argument("--patience", type=options.PATIENCE, default=15,
+                   help="early stopping, in epochs")  # fmt: skip
+    p.add_argument("--seed", type=options.SEED, default=0)
+    p.add_argument("--checkpoint-every", type=options.CHECKPOINT_EVERY, default=50, help="steps")
     p.add_argument(
         "--full",
         action="store_true",
         help="train on every split (for a shipped model, after a held-out run)",
     )
     p.add_argument(
-        "--jsb-shift", type=int, default=0, help="JSB: random transposition by up to N semitones"
+        "--jsb-shift",
+        type=options.JSB_SHIFT,
+        default=0,
+        help="JSB: random transposition by up to N semitones",
     )
-    p.add_argument("--threads", type=int, default=0, help="torch threads (0: default)")
+    p.add_argument("--threads", type=options.THREADS, default=0, help="torch threads (0: default)")
     p.add_argument(
         "--init-from",
+        type=options.NAME,
         default="",
         metavar="BUNDLE",
         help="fine-tune: start from a bundle's weights (new inputs start at zero)",
     )
-    p.add_argument("--embed", type=int, default=128)
-    p.add_argument("--hidden", type=int, default=256)
-    p.add_argument("--layers", type=int, default=2)
-    p.add_argument("--dropout", type=float, default=0.3)
-    p.add_argument("--lookahead", type=int, default=128, help="backward LSTM size (0: none)")
+    p.add_argument("--embed", type=options.EMBED, default=128)
+    p.add_argument("--hidden", type=options.HIDDEN, default=256)
+    p.add_argument("--layers", type=options.LAYERS, default=2)
+    p.add_argument("--dropout", type=options.DROPOUT, default=0.3)
+    p.add_argument("--lookahead", type=options.LOOKAHEAD, default=128,
+                   help="backward LSTM size (0: none)")  # fmt: skip
     p.add_argument(
         "--no-plan",
         dest="plan",
@@ -77,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
     cfg = TrainConfig(
         data=args.data,
         out=args.out,
-        checkpoint_dir=args.checkpoint_dir,
+        checkpoint_dir=args.checkpoint_dir or "",
         epochs=args.epochs,
         max_steps=args.max_steps,
         batch_size=args.batch_size,

@@ -32,6 +32,7 @@ from composer.encoding import (
     sounding,
 )
 from composer.errors import Cancelled, GenerationError, ModelError
+from composer.limits import MAX_BARS, check_length
 from composer.runtime.bundle import Bundle, load_bundle
 from composer.runtime.settings import SamplingSettings
 from composer.runtime.stream import LiveHarmonizer, Stream
@@ -100,11 +101,13 @@ class Sampler:
         """New chorales of ``bars`` bars (a pickup and the last partial bar count as one)."""
         key = Key.parse(key) if isinstance(key, str) else key
         check_meter(time_signature)
-        if not 1 <= bars <= 512:
-            raise GenerationError(f"bars must be 1-512, not {bars}")
+        if not 1 <= bars <= MAX_BARS:
+            raise GenerationError(f"bars must be 1-{MAX_BARS}, not {bars}")
         spb = time_signature[0] * 16 // time_signature[1]
         if pickup is None:
             pickup = 4 if time_signature == (4, 4) else 0
+        if not 0 <= pickup < spb:
+            raise GenerationError(f"a pickup is 0-{spb - 1} steps in this meter, not {pickup}")
         steps = bars * spb
         plan = Plan(
             steps,
@@ -147,8 +150,11 @@ class Sampler:
         primer = _as_satb(primer)
         key = key or primer.key or estimate_key(primer)
         check_meter(primer.time_signature)
+        if not 1 <= bars <= MAX_BARS:
+            raise GenerationError(f"bars must be 1-{MAX_BARS}, not {bars}")
         spb = primer.steps_per_bar
         steps = primer.steps + bars * spb
+        check_length(steps)
         ferm = plan_fermatas(steps, primer.time_signature, primer.pickup)
         ferm[: primer.steps] = primer.fermata_mask()
         forced = np.full(steps * 4, -1, np.int64)
