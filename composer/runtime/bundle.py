@@ -8,7 +8,6 @@ the model's dimensions, the encoding and its vocabulary, training data and recip
 from __future__ import annotations
 
 import json
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,28 +37,43 @@ def resolve(name_or_path: str | Path | None) -> Path:
     if name_or_path is None:
         return MODELS_DIR / DEFAULT_MODEL
     p = Path(name_or_path)
-    if p.exists() or p.is_absolute() or len(p.parts) > 1:
+    try:
+        exists = p.exists()
+    except (OSError, ValueError):  # a name too long, a NUL byte: not a bundle, said by the caller
+        exists = False
+    if exists or p.is_absolute() or len(p.parts) > 1:
         return p
     return MODELS_DIR / p
 
 
 def load_bundle(name_or_path: str | Path | None = None) -> Bundle:
+    """Load and check a bundle (composer.runtime.schema): ModelError, one line naming the file
+    and the problem, for anything missing, damaged or inconsistent."""
+    from composer.runtime.schema import MAX_CONFIG_BYTES, check_config, read_weights
+
     path = resolve(name_or_path)
     cfg_path, w_path = path / "config.json", path / "weights.npz"
-    if not cfg_path.exists() or not w_path.exists():
+    if not _is_file(cfg_path) or not _is_file(w_path):
         raise ModelError(
             f"no model bundle at {path} (needs config.json and weights.npz); "
             f"train one with `composer train` or pass --model models/NAME"
         )
     try:
-        config = json.loads(cfg_path.read_text())
-    except ValueError as e:
+        if cfg_path.stat().st_size > MAX_CONFIG_BYTES:
+            raise ModelError(f"{cfg_path} is over {MAX_CONFIG_BYTES // 2**20} MB; not a config")
+        config = json.loads(cfg_path.read_bytes())
+    except (ValueError, RecursionError) as e:
         raise ModelError(f"{cfg_path} is not valid JSON: {e}") from None
-    if config.get("format") != FORMAT or int(config.get("version", 0)) > VERSION:
-        raise ModelError(f"{path} is not a {FORMAT} of version {VERSION} or older")
-    try:
-        with np.load(w_path, allow_pickle=False) as z:
-            weights = {k: z[k].astype(np.float32) for k in z.files}
-    except (ValueError, OSError, zipfile.BadZipFile) as e:
-        raise ModelError(f"cannot read {w_path}: {e}") from None
+    except OSError as e:
+        raise ModelError(f"cannot read {cfg_path}: {e.strerror or e}") from None
+    model = check_config(config, cfg_path)
+    weights = read_weights(w_path, model)
     return Bundle(path, config, weights)
+
+
+def _is_file(path: Path) -> bool:
+    """A regular file (a FIFO or device would block or never end)."""
+    try:
+        return path.is_file()
+    except (OSError, ValueError):
+        return False
