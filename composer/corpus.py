@@ -246,9 +246,14 @@ def load_jsb(name: str = "jsb-quarter", split: str = "train", path: Path | None 
         data = json.loads(path.read_text())
     except (OSError, ValueError) as e:
         raise DataError(f"cannot read {path}: {e}") from None
+    if not isinstance(data, dict):
+        raise DataError(f"{path} is not a JSB file: a JSON object of splits is expected")
     if split not in data:
         raise DataError(f"{path} has no split {split!r}; it has {', '.join(sorted(data))}")
-    return data[split]
+    pieces = data[split]
+    if not isinstance(pieces, list) or not pieces:
+        raise DataError(f"{path} ({split}): no pieces (a non-empty list of pieces is expected)")
+    return check_jsb_pieces(pieces, f"{path} ({split})") if name == "jsb-quarter" else pieces
 
 
 def jsb16_scores(pieces: list) -> list[Score]:
@@ -270,3 +275,29 @@ def jsb16_scores(pieces: list) -> list[Score]:
         grid = np.where(grid < 0, REST, grid).astype(np.int16)
         out.append(Score(grid, time_signature=(4, 4), key=None, pickup=0))
     return out
+
+
+MAX_JSB_VOICES = 4  # a frame is at most four pitches (SATB), then END
+
+
+def check_jsb_pieces(pieces: object, where: str) -> list:
+    """JSB quarter-note pieces (lists of frames; a frame is up to four distinct MIDI pitches), or
+    DataError saying which piece and frame is wrong. (The 16th-note file is checked by
+    jsb16_scores.)"""
+    if not isinstance(pieces, list) or not pieces:
+        raise DataError(f"{where}: no pieces (a non-empty list of pieces is expected)")
+    for i, piece in enumerate(pieces):
+        if not isinstance(piece, list) or not piece:
+            raise DataError(f"{where}: piece {i} is not a non-empty list of frames")
+        for j, frame in enumerate(piece):
+            ok = (
+                isinstance(frame, list)
+                and len(set(frame)) == len(frame) <= MAX_JSB_VOICES
+                and all(type(p) is int and 0 <= p <= 127 for p in frame)
+            )
+            if not ok:
+                raise DataError(
+                    f"{where}: piece {i}, frame {j} is {str(frame)[:40]}; a frame is up to "
+                    f"{MAX_JSB_VOICES} distinct MIDI pitches (whole numbers 0-127)"
+                )
+    return pieces

@@ -145,9 +145,12 @@ def test_a_pickle_with_a_payload_is_refused(tmp_path):
     # a bundle whose weights need pickle is refused too
     bundle = tmp_path / "bundle"
     bundle.mkdir()
-    (bundle / "config.json").write_text(json.dumps({"format": "composer-bundle", "version": 1}))
-    np.savez(bundle / "weights.npz", w=np.array([Payload()], dtype=object))
-    with pytest.raises(ModelError, match="cannot read"):
+    from bundle_fixtures import TINY_MODEL, tiny_config, tiny_weights
+
+    (bundle / "config.json").write_text(json.dumps(tiny_config()))
+    weights = {**tiny_weights(TINY_MODEL), "head.bias": np.array([Payload()] * 133, dtype=object)}
+    np.savez(bundle / "weights.npz", **weights)
+    with pytest.raises(ModelError, match="head.bias holds object"):
         load_bundle(bundle)
     assert not os.path.exists(MARKER)
 

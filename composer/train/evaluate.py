@@ -55,7 +55,7 @@ def evaluate_jsb(model, pieces: list) -> dict:
     bai = sum(f[1:].sum() for f in frame_nll)
     return {
         "nll_per_frame": float(total / frames),
-        "nll_per_frame_bai": float(bai / (frames - len(frame_nll))),
+        "nll_per_frame_bai": float(bai / max(1, frames - len(frame_nll))),
         "frames": int(frames),
         "pieces": len(pieces),
     }
@@ -84,7 +84,9 @@ def frequency_baseline(train: list, pieces: list) -> dict:
     frames = sum(len(f) for f in per_piece)
     return {
         "nll_per_frame": float(sum(f.sum() for f in per_piece) / frames),
-        "nll_per_frame_bai": float(sum(f[1:].sum() for f in per_piece) / (frames - len(per_piece))),
+        "nll_per_frame_bai": float(
+            sum(f[1:].sum() for f in per_piece) / max(1, frames - len(per_piece))
+        ),
         "frames": int(frames),
     }
 
@@ -191,6 +193,11 @@ def evaluate(
             raise DataError(f"{bundle.path} is a SATB chorale model; use --data bach or a folder")
         if data_file:
             raise DataError("--data-file takes a JSB JSON file; a SATB model reads --data")
+        if data == "jsb-quarter":
+            raise DataError(
+                f"{bundle.path} is a SATB model; evaluate it on --data bach or a folder of "
+                "four-voice MIDI files (jsb-quarter is for JSB quarter-note models)"
+            )
         scores, _, _ = load_pieces(data or "bach", split)
         if not scores:
             raise DataError(f"no pieces in the {split} split of {data or 'bach'}")

@@ -53,26 +53,30 @@ def write_bundle(model, out: Path, training: dict, metrics: dict) -> None:
         try:
             old = json.loads(previous.read_text()).get("metrics", {})
             config["metrics"] = {**{k: v for k, v in old.items() if k != "valid"}, **metrics}
-        except ValueError:
-            pass
+        except (ValueError, OSError, AttributeError, RecursionError):
+            pass  # an unreadable old config has no figures to keep
     write_bytes_atomic(out / "weights.npz", buf.getvalue())
     write_text_atomic(out / "config.json", json.dumps(config, indent=1) + "\n")
 
 
 def export_checkpoint(checkpoint: Path, out: Path) -> None:
-    from composer.train.checkpoint import load_checkpoint
+    """Write the bundle of a `composer train` checkpoint (ModelError, one line, for a file that
+    is not one, or whose weights do not fit its own config)."""
+    from composer.runtime.schema import check_config
+    from composer.train.checkpoint import load_weights, read_training_checkpoint
     from composer.train.model import ChoraleLSTM, ModelConfig
 
-    saved = load_checkpoint(checkpoint)
-    cfg = json.loads(saved["config"])
-    model = ChoraleLSTM(ModelConfig.from_dict(cfg["model"]))
-    model.load_state_dict(saved["model"])
-    state = json.loads(saved["state"])
+    saved, cfg, state = read_training_checkpoint(checkpoint)
+    config = ModelConfig.from_dict(cfg["model"])
+    check_config({"format": FORMAT, "version": VERSION, "model": config.to_dict()}, checkpoint)
+    model = ChoraleLSTM(config)
+    load_weights(model, saved["model"], checkpoint)
+    history = state.get("history") if isinstance(state.get("history"), list) else []
     write_bundle(
         model,
         out,
         training={"recipe": cfg, "steps": state["step"], "from_checkpoint": str(checkpoint)},
-        metrics={"valid": state["history"][-1]} if state["history"] else {},
+        metrics={"valid": history[-1]} if history else {},
     )
 
 

@@ -3,8 +3,9 @@
 Whole pieces in length-sorted batches; Adam with warm-up and cosine decay, gradient clipping;
 validation each epoch, the best model exported as a bundle to ``--out`` every time it improves;
 early stopping. Checkpoints (model, optimizer, position in the epoch, RNG) are written atomically
-every ``--checkpoint-every`` steps and at each epoch's end; ``--resume`` continues from the last
-one, so ``kill -9`` loses at most the steps since it.
+every ``--checkpoint-every`` steps and at each epoch's end, to a folder of their own per ``--out``
+(composer.train.checkpoint.run_dir); ``--resume`` continues from the last one, so ``kill -9``
+loses at most the steps since it, and refuses a checkpoint of another run.
 
 Distributed: under ``torchrun --nproc_per_node=N -m composer train ...`` each process trains on a
 shard of every epoch's batches with DistributedDataParallel (gloo on CPU, nccl on GPUs); rank 0
@@ -26,8 +27,15 @@ import torch
 import torch.nn.functional as F
 
 from composer.errors import ComposerError, DataError
-from composer.paths import CHECKPOINTS_DIR
-from composer.train.checkpoint import load_checkpoint, save_checkpoint
+from composer.train.checkpoint import (
+    check_same_run,
+    describe,
+    load_weights,
+    out_path,
+    read_training_checkpoint,
+    run_dir,
+    save_checkpoint,
+)
 from composer.train.dataset import PieceDataset, collate, jsb_example, satb_example
 from composer.train.model import ChoraleLSTM, ModelConfig, count_parameters
 
@@ -36,7 +44,7 @@ from composer.train.model import ChoraleLSTM, ModelConfig, count_parameters
 class TrainConfig:
     data: str = "bach"  # bach | jsb-quarter | jsb-16th | a folder of MIDI files
     out: str = "models/bach-satb"
-    checkpoint_dir: str = ""  # default: checkpoints/<name of out>
+    checkpoint_dir: str = ""  # default: checkpoints/<name of out>-<hash of its full path>
     epochs: int = 80
     max_steps: int = 0  # 0 = no limit
     batch_size: int = 4
@@ -67,11 +75,7 @@ class TrainConfig:
 
     @property
     def checkpoint_path(self) -> Path:
-        base = (
-            Path(self.checkpoint_dir)
-            if self.checkpoint_dir
-            else CHECKPOINTS_DIR / Path(self.out).name
-        )
+        base = Path(self.checkpoint_dir) if self.checkpoint_dir else run_dir(self.out)
         return base / "last.pt"
 
 
@@ -169,6 +173,18 @@ def validate(model: ChoraleLSTM, pieces: list, encoding: str) -> dict[str, float
 
 
 # --- the loop ---------------------------------------------------------------------------------
+def _check_size(model: ModelConfig) -> None:
+    """Refuse, before building it, a model too big for Composer to run once trained."""
+    from composer.runtime.schema import MAX_PARAMETERS, parameter_count
+
+    n = parameter_count(model.to_dict())
+    if n > MAX_PARAMETERS:
+        raise ComposerError(
+            f"a model of {n:,} parameters; Composer runs models of up to {MAX_PARAMETERS:,}: "
+            "lower --hidden, --embed, --layers or --lookahead"
+        )
+
+
 def learning_rate(cfg: TrainConfig, step: int, total: int) -> float:
     if step < cfg.warmup:
         return cfg.lr * (step + 1) / cfg.warmup
@@ -190,9 +206,13 @@ class Progress:
 
 
 def train(
-    cfg: TrainConfig, resume: bool = False, on_progress: Callable[[Progress], None] | None = None
+    cfg: TrainConfig,
+    resume: bool = False,
+    on_progress: Callable[[Progress], None] | None = None,
+    say: Callable[[str], None] | None = None,
 ) -> dict:
-    """Train, export the best model to ``cfg.out``; return a summary dict."""
+    """Train, export the best model to ``cfg.out``; return a summary dict. ``say`` hears what
+    is resumed (or started) and where the checkpoints go."""
     distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
     rank, world = 0, 1
     if distributed:
@@ -217,6 +237,7 @@ def train(
         cfg.model.plan = False
     else:
         cfg.model.context, cfg.model.context_voices = True, True
+    _check_size(cfg.model)
     model = ChoraleLSTM(cfg.model)
     if cfg.init_from:
         init_from_bundle(model, cfg.init_from)
@@ -225,6 +246,10 @@ def train(
         train_pieces, encoding, cfg.batch_size, augment=True, seed=cfg.seed, jsb_shift=cfg.jsb_shift
     )
     per_epoch = len(data.batch_indices(0)) // world
+    if per_epoch == 0:
+        raise DataError(
+            f"{len(train_pieces)} training pieces make fewer batches than the {world} processes"
+        )
     total = cfg.epochs * per_epoch
     if cfg.max_steps:
         total = min(total, cfg.max_steps)
@@ -238,12 +263,28 @@ def train(
         "seconds": 0.0,
     }
     ckpt = cfg.checkpoint_path
-    if resume and ckpt.exists():
-        saved = load_checkpoint(ckpt)
-        model.load_state_dict(saved["model"])
-        optim.load_state_dict(saved["optim"])
-        torch.set_rng_state(saved["torch_rng"])
-        state.update(json.loads(saved["state"]))
+    found = ckpt.exists()
+    if resume and found:
+        saved, recipe, saved_state = read_training_checkpoint(ckpt)
+        run = json.loads(saved["run"]) if isinstance(saved.get("run"), str) else {}
+        check_same_run(ckpt, recipe, run.get("out"), cfg.to_dict())
+        load_weights(model, saved["model"], ckpt)
+        try:
+            optim.load_state_dict(saved["optim"])
+            torch.set_rng_state(saved["torch_rng"])
+        except (RuntimeError, TypeError, ValueError, KeyError) as e:
+            raise ComposerError(f"{ckpt}: its optimizer state does not fit ({e})") from None
+        state.update(saved_state)
+        message = f"resuming {ckpt} at {describe(state, total)}"
+    elif resume:
+        message = f"no checkpoint at {ckpt} yet: starting a new run"
+    elif found:
+        message = (f"starting a new run: its checkpoints replace {ckpt} (add --resume to "
+                   "continue that run instead)")  # fmt: skip
+    else:
+        message = f"checkpoints go to {ckpt}"
+    if say and rank == 0:
+        say(message)
     ddp_model = model
     if distributed:
         from torch.nn.parallel import DistributedDataParallel
@@ -268,6 +309,7 @@ def train(
                     "torch_rng": torch.get_rng_state(),
                     "state": json.dumps(state),
                     "config": json.dumps(cfg.to_dict()),
+                    "run": json.dumps({"out": out_path(cfg.out)}),
                 },
             )
 
@@ -284,7 +326,12 @@ def train(
             loss = (nll * w).sum() / w.sum().clamp(min=1)
             optim.zero_grad(set_to_none=True)
             loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip)
+            norm = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip)
+            if not torch.isfinite(norm):  # the same on every process (gradients are averaged)
+                raise ComposerError(
+                    f"training diverged: the loss is {loss.item():g} at step {state['step'] + 1};"
+                    f" lower --lr (now {cfg.lr:g}) or raise --warmup"
+                )
             optim.step()
             state["step"] += 1
             state["batch"] = i + 1
@@ -333,6 +380,11 @@ def train(
         import torch.distributed as dist
 
         dist.destroy_process_group()
+    if rank == 0 and not math.isfinite(state["best"]):
+        raise ComposerError(
+            f"no finite validation figure after {state['step']} steps: nothing was written to "
+            f"{cfg.out}; lower --lr or train longer"
+        )
     info.update(
         best=state["best"],
         steps=state["step"],
