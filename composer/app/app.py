@@ -2,7 +2,12 @@
 
 With ``screenshot`` the app composes a chorale (the panel's settings) as soon as the model
 has loaded, saves a PNG of the window and, with ``quit_after_compose``, quits. Cold-start
-figures (seconds to the window shown, to a composed chorale on the roll) are printed then.
+figures (seconds to the window shown, to a composed chorale on the roll) are printed then. Any
+error on the way (no model, a screenshot that cannot be written) is one line on stderr and exit
+status 2, instead of a dialog nobody will click.
+
+SIGTERM, SIGHUP and SIGINT close the window cleanly, keeping unexported work in the autosave
+(composer.app.termination).
 """
 
 from __future__ import annotations
@@ -11,6 +16,8 @@ import argparse
 import sys
 import time
 from pathlib import Path
+
+from composer.errors import ComposerError
 
 T0 = time.perf_counter()
 
@@ -57,6 +64,7 @@ def run(
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
+    from composer.app import termination
     from composer.app.mainwindow import MainWindow
     from composer.app.style import STYLE
 
@@ -73,6 +81,7 @@ def run(
 
     window = MainWindow(audio=audio, sampler_loader=partial(load_sampler, model))
     window.show()
+    uninstall = termination.install(app, window)
     app.processEvents()
     times = {"window": process_age()}
 
@@ -82,6 +91,11 @@ def run(
         QTimer.singleShot(0, window.offer_recovery)
 
     if screenshot:
+        import tempfile
+
+        # a scripted run: the user's autosave (a crashed session's work) is left alone
+        scratch = tempfile.TemporaryDirectory(prefix="composer-screenshot-")
+        window.autosave_path = Path(scratch.name) / "autosave.json"
         window.resize(1280, 780)  # the documented size, whatever size was saved last time
         if compose_seed is not None:
             window.compose_panel.seed.setValue(compose_seed)
@@ -95,6 +109,14 @@ def run(
             window.score_view.engraved.connect(lambda: QTimer.singleShot(300, save))
             QTimer.singleShot(6000, save)
 
+        def fail(message: str, title: str = "Composer") -> None:  # replaces the error dialog
+            print(f"composer: error: {' '.join(str(message).split())}", file=sys.stderr)
+            window.doc.dirty = False
+            window.close()
+            app.exit(2)
+
+        window.show_error = fail
+
         def save() -> None:
             if times.get("saved"):
                 return
@@ -102,8 +124,11 @@ def run(
             window.doc.select(None)
             window._on_position(float(window.doc.piece.steps_per_bar * 2 + 6))
             app.processEvents()
-            Path(screenshot).parent.mkdir(parents=True, exist_ok=True)
-            window.grab().save(screenshot)
+            try:
+                save_image(window.grab(), screenshot)
+            except ComposerError as e:
+                fail(f"screenshot: {e}")
+                return
             print(
                 f"window shown after {times['window']:.2f} s; chorale on the roll after "
                 f"{times['composed']:.2f} s (cold start); screenshot: {screenshot}"
@@ -114,7 +139,27 @@ def run(
 
         window.composed.connect(composed)
         window.compose()
-    return app.exec()
+    try:
+        return app.exec()
+    finally:
+        uninstall()
+
+
+def save_image(pixmap, path: str) -> None:
+    """Save a QPixmap as PNG (or JPEG, BMP by the suffix) through composer.fileio, so the
+    target is respected and a failure is a ComposerError naming the file."""
+    from PySide6.QtCore import QBuffer, QByteArray, QIODevice
+
+    from composer.fileio import write_bytes_atomic
+
+    fmt = {".jpg": "JPEG", ".jpeg": "JPEG", ".bmp": "BMP"}.get(Path(path).suffix.lower(), "PNG")
+    data = QByteArray()
+    buffer = QBuffer(data)
+    buffer.open(QIODevice.WriteOnly)
+    if not pixmap.save(buffer, fmt):
+        raise ComposerError(f"cannot encode the window as {fmt} for {path}")
+    buffer.close()
+    write_bytes_atomic(path, bytes(data.data()))
 
 
 def has_display() -> bool:

@@ -86,15 +86,19 @@ def autosave_text(doc: Document, extra: dict | None = None) -> str:
 def load_autosave(path: str | os.PathLike) -> tuple[Document, dict] | None:
     """The Document (and the extra settings) saved at ``path``, or None if there is none.
 
-    Raises ComposerError if the file exists but cannot be read back.
+    Raises ComposerError if the file exists but cannot be read back, or holds a session that
+    cannot be shown (composer.app.autosave_check).
     """
+    from composer.app.autosave_check import check_document
+
     path = Path(path)
     if not path.is_file():
         return None
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        doc = Document.from_dict(data)
-    except (OSError, ValueError, KeyError, TypeError, IndexError) as e:
+        doc = check_document(Document.from_dict(data))
+    except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError, RecursionError,
+            ComposerError) as e:  # fmt: skip
         raise ComposerError(
             f"the autosaved session at {path} is damaged ({e}); it was skipped"
         ) from None

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QMessageBox, QWidget
 from composer.app import files
 from composer.app.document import Document
 from composer.app.workers import Runner, Worker
+from composer.errors import ComposerError
 
 AUTOSAVE_DELAY_MS = 1500
 
@@ -56,11 +57,24 @@ class Recovery(QObject):
         """Delete the autosave: a clean exit leaves nothing to recover."""
         self.path.unlink(missing_ok=True)
 
-    def save_now(self) -> Worker | None:
-        """Write the autosave on a worker (nothing when there is no piece)."""
+    def snapshot(self) -> str | None:
+        """The session as autosave JSON (None when there is no piece)."""
         if self.doc.piece is None:
             return None
-        text = files.autosave_text(self.doc, self.extra())
+        return files.autosave_text(self.doc, self.extra())
+
+    def write_now(self) -> None:
+        """Write the autosave on this thread, now (when the app is told to quit: SIGTERM)."""
+        self.stop()
+        text = self.snapshot()
+        if text is not None:
+            files.save_autosave(text, self.path)
+
+    def save_now(self) -> Worker | None:
+        """Write the autosave on a worker (nothing when there is no piece)."""
+        text = self.snapshot()
+        if text is None:
+            return None
         return self.runner.run(files.save_autosave, text, self.path, inject=False,
                                on_error=lambda m: self.status.emit(f"Autosave failed: {m}", 0),
                                name="autosave")  # fmt: skip
@@ -81,8 +95,21 @@ class Recovery(QObject):
         return True
 
     def offer(self) -> None:
-        """After a crash (an autosave left behind), ask whether to restore it."""
+        """After a crash (an autosave left behind), ask whether to restore it. A damaged one is
+        not offered: it is set aside (autosave.damaged.json) and the user told why."""
         if not self.path.is_file():
+            return
+        try:
+            if files.load_autosave(self.path) is None:
+                return
+        except ComposerError as e:
+            aside = self.path.with_suffix(".damaged.json")
+            try:
+                self.path.replace(aside)
+                kept = f"; it is kept as {aside}"
+            except OSError:
+                kept = ""
+            self.error.emit(f"{e}{kept}")
             return
         answer = QMessageBox.question(
             self.dialog_parent,
