@@ -24,6 +24,13 @@ class Parser(argparse.ArgumentParser):
         message = " ".join(str(message).split())  # one line, whatever the value held
         self.exit(2, f"composer: error: {message} (see `{self.prog} --help`)\n")
 
+    def _get_values(self, action: argparse.Action, arg_strings: list[str]) -> Any:
+        # argparse drops a '--' given as an option's value (--seed=--) and stores [] without
+        # calling the option's type: refuse it as the missing value it is
+        if action.option_strings and action.nargs is None and arg_strings == ["--"]:
+            self.error(f"argument {'/'.join(action.option_strings)}: expected a value, not '--'")
+        return super()._get_values(action, arg_strings)
+
 
 OptionType, number = limits.OptionType, limits.option
 
