@@ -3,6 +3,8 @@
 Loads with numpy only (no torch), so generation, playback, live mode and the app start fast.
 config.json says everything needed to use the model and where it came from: format version,
 the model's dimensions, the encoding and its vocabulary, training data and recipe, metrics.
+``load_bundle`` checks both against composer.runtime.schema before anything uses them, and
+reads only the arrays the model uses.
 """
 
 from __future__ import annotations
@@ -15,9 +17,9 @@ import numpy as np
 
 from composer.errors import ModelError
 from composer.paths import MODELS_DIR
+from composer.runtime.schema import FORMAT, MAX_CONFIG_BYTES, VERSION, check_config, read_weights
 
-FORMAT = "composer-bundle"
-VERSION = 1
+__all__ = ["FORMAT", "VERSION", "Bundle", "load_bundle", "resolve"]
 DEFAULT_MODEL = "bach-satb"
 
 
@@ -49,8 +51,6 @@ def resolve(name_or_path: str | Path | None) -> Path:
 def load_bundle(name_or_path: str | Path | None = None) -> Bundle:
     """Load and check a bundle (composer.runtime.schema): ModelError, one line naming the file
     and the problem, for anything missing, damaged or inconsistent."""
-    from composer.runtime.schema import MAX_CONFIG_BYTES, check_config, read_weights
-
     path = resolve(name_or_path)
     cfg_path, w_path = path / "config.json", path / "weights.npz"
     if not _is_file(cfg_path) or not _is_file(w_path):

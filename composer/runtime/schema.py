@@ -26,6 +26,8 @@ import numpy as np
 from composer.encoding import N_KEY, N_PITCH, N_POS, N_SLOT, VOCAB
 from composer.errors import ModelError
 
+FORMAT = "composer-bundle"  # config.json's "format"
+VERSION = 1  # the newest "version" this Composer reads
 ENCODINGS = ("satb", "jsb-quarter")
 MAX_DIM = 4096  # embed, hidden, lookahead (composer.limits: what `composer train` accepts)
 MAX_LAYERS = 16
@@ -55,8 +57,6 @@ def _int(model: dict, key: str, lo: int, hi: int, where: str) -> int:
 
 def check_config(config: object, where: str | Path) -> dict:
     """The ``model`` section of a bundle's config.json, checked (ModelError otherwise)."""
-    from composer.runtime.bundle import FORMAT, VERSION
-
     if not isinstance(config, dict):
         raise ModelError(f"{where}: the config is {type(config).__name__}, not a JSON object")
     version = config.get("version", 0)
