@@ -239,3 +239,21 @@ def test_the_running_app_closes_on_sigterm(tmp_path):
         proc.kill()
     assert proc.returncode == 0, err
     assert "SIGTERM: closed" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("params", [
+    {"seed": 2**40}, {"tempo": float("nan")}, {"tempo": 1e9}, {"bars": -3},
+    {"time_signature": [4, 0]}, {"top_p": "x"}, {"variations": "1" * 40}, "not a table",
+])  # fmt: skip
+def test_damaged_saved_settings_leave_the_defaults(qtbot, tmp_path, params):
+    settings = QSettings(str(tmp_path / "s.ini"), QSettings.IniFormat)
+    good = {"mode": "new", "bars": 12, "key": "G major", "time_signature": [3, 4], "tempo": 70.0,
+            "temperature": 0.8, "top_p": 0.9, "seed": 5, "variations": 2,
+            "voice_leading": "bach", "particles": 8}  # fmt: skip
+    settings.setValue("params", {**good, **params} if isinstance(params, dict) else params)
+    settings.setValue("programs", ["x", "9" * 30, -1, 52])
+    settings.sync()
+    w = MainWindow(settings=settings, autosave_path=tmp_path / "a.json", audio=False,
+                   sampler_loader=None)  # fmt: skip
+    qtbot.addWidget(w)
+    assert w.compose_panel.params().bars == 8  # the defaults, not half of a damaged set

@@ -102,7 +102,7 @@ def weight_sets(draw, model: dict = TINY_MODEL, damage: bool = True) -> dict | b
         name = draw(st.sampled_from(names))
         edit = draw(st.sampled_from(ARRAY_EDITS))
         a = weights.get(name)
-        if a is None:
+        if a is None or np.ndim(a) == 0:  # dropped, or made a scalar by an earlier edit
             continue
         if edit == "drop":
             del weights[name]

@@ -11,8 +11,10 @@ import dataclasses
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QCheckBox, QWidget
 
+from composer import limits
 from composer.app.compose import ComposeParams
 from composer.app.panels import ComposePanel, MixerPanel
+from composer.errors import ComposerError
 
 
 def restore_settings(settings: QSettings, window: QWidget, compose_panel: ComposePanel,
@@ -31,13 +33,28 @@ def restore_settings(settings: QSettings, window: QWidget, compose_panel: Compos
             fields = {f.name for f in dataclasses.fields(ComposeParams)}
             p = ComposeParams(**{k: v for k, v in params.items() if k in fields})
             p.time_signature = tuple(int(x) for x in p.time_signature)
+            check_params(p)
             compose_panel.set_params(p)
-        except (TypeError, ValueError):
-            pass
+        except (TypeError, ValueError, OverflowError, ComposerError):
+            pass  # settings from another version, or damaged: the panel keeps its defaults
     programs = s.value("programs")
     if isinstance(programs, list) and len(programs) == 4:
-        mixer.set_programs([int(p) for p in programs])
+        try:
+            mixer.set_programs([int(p) for p in programs])
+        except (TypeError, ValueError, OverflowError):
+            pass
     faults_toggle.setChecked(s.value("faults", False, type=bool))
+
+
+def check_params(p: ComposeParams) -> None:
+    """SettingError unless every number of ``p`` is in the range composer.limits gives it (the
+    ranges the command line accepts)."""
+    checks = ((p.bars, limits.BARS), (p.tempo, limits.TEMPO), (p.seed, limits.SEED),
+              (p.temperature, limits.TEMPERATURE), (p.top_p, limits.TOP_P),
+              (p.variations, limits.VARIATIONS), (p.particles, limits.PARTICLES))  # fmt: skip
+    for value, r in checks:
+        r.check(value)
+    limits.check_time_signature(*p.time_signature)
 
 
 def save_settings(settings: QSettings, window: QWidget, compose_panel: ComposePanel,
