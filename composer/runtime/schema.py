@@ -58,7 +58,8 @@ def _int(model: dict, key: str, lo: int, hi: int, where: str) -> int:
 def check_config(config: object, where: str | Path) -> dict:
     """The ``model`` section of a bundle's config.json, checked (ModelError otherwise)."""
     if not isinstance(config, dict):
-        raise ModelError(f"{where}: the config is {type(config).__name__}, not a JSON object")
+        kind = "null" if config is None else f"a JSON {type(config).__name__}"
+        raise ModelError(f"{where}: the config is {kind}, not a JSON object")
     version = config.get("version", 0)
     if config.get("format") != FORMAT or isinstance(version, bool) or not isinstance(version, int):
         raise ModelError(f"{where}: not a {FORMAT} (its format and version are missing or wrong)")
