@@ -8,6 +8,9 @@
 use this checkout's reader. Each case expects an error or a result; the outcome is one of
 
 - clean error: refused, exit status non-zero, no traceback (its stderr lines are counted too)
+
+Devices are private copies made with mknod in a scratch folder (run as root): the code under
+test may replace its target, and must never replace the machine's /dev/full or /dev/null.
 - correct: done, and the check of the result passed
 - traceback: a Python traceback on stderr
 - crash: killed by a signal (segfault, abort) where no signal was sent
@@ -239,7 +242,8 @@ def write_cases() -> list[Case]:
     return [
         Case("writes", "--out a character device", [*g, "--out", "{tmp}/devnode"], "ok",
              check_dev, mk_dev),
-        Case("writes", "--out /dev/full", [*g, "--out", "/dev/full"]),
+        Case("writes", "--out a full device", [*g, "--out", "{tmp}/full"],
+             setup=lambda t: os.mknod(t / "full", 0o666 | stat.S_IFCHR, os.makedev(1, 7))),
         Case("writes", "--out a FIFO", run=fifo_run),
         Case("writes", "--out a symlink", [*g, "--out", "{tmp}/link.mid"], "ok", check_link,
              mk_link),

@@ -73,9 +73,22 @@ def test_hard_links_are_kept(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.mid", "b.mid"]
 
 
+def device(folder: Path, name: str, minor: int) -> Path:
+    """A private copy of /dev/null (minor 3) or /dev/full (7): a regression must never replace
+    the machine's own. Skips where device nodes cannot be made (not root)."""
+    path = folder / name
+    try:
+        os.mknod(path, 0o666 | stat.S_IFCHR, os.makedev(1, minor))
+    except PermissionError:
+        pytest.skip("making a device node needs root")
+    return path
+
+
 def test_devices_and_fifos_are_written_through(tmp_path):
-    write_bytes_atomic("/dev/null", b"gone")
-    assert stat.S_ISCHR(os.stat("/dev/null").st_mode)
+    null = device(tmp_path, "null", 3)
+    write_bytes_atomic(null, b"gone")
+    assert stat.S_ISCHR(os.stat(null).st_mode)
+    null.unlink()
     fifo = tmp_path / "pipe"
     os.mkfifo(fifo)
     got = []
@@ -90,7 +103,7 @@ def test_devices_and_fifos_are_written_through(tmp_path):
 @pytest.mark.parametrize("make, fragment", [
     (lambda d: d, "folder"),
     (lambda d: d / "file" / "x.mid", "Not a directory"),
-    (lambda d: Path("/dev/full"), "No space left"),
+    (lambda d: device(d, "full", 7), "No space left"),
     (lambda d: d / ("x" * 300), "too long"),
 ])  # fmt: skip
 def test_writes_that_cannot_be_done_are_one_line_errors(tmp_path, make, fragment):

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
+import stat
 from pathlib import Path
 
 import numpy as np
@@ -70,6 +72,8 @@ def hostile_values(action: argparse.Action) -> list[str]:
         "voice_temperature": ["1,2", "nan,1,1,1", "1,1,1,9", "a,b,c,d", "1,1,1,1,1", ""],
         "bar_range": ["7-3", "-1", "x", "1-2-3", "", f"0-{limits.MAX_PIECE_STEPS + 1}"],
         "voices": ["viola", "", "s,,a", "soprano;alto"],
+        "instrument": ["kazoo", "", "128", "-1", "1.5", "melodie"],
+        "part": ["", " ", "a\0b", "x" * 201, "a\nb"],
     }[kind]
 
 
@@ -196,6 +200,10 @@ def files(tmp_path: Path) -> dict[str, Path]:
     (tmp_path / "file").write_text("not a folder")
     (tmp_path / "notmidi.mid").write_text("hello")
     (tmp_path / "empty.json").write_text('{"train": [], "valid": []}')
+    try:  # a private /dev/full: a regression must never replace the machine's own
+        os.mknod(tmp_path / "full", 0o666 | stat.S_IFCHR, os.makedev(1, 7))
+    except PermissionError:
+        pass  # not root: the case that needs it skips
     bundle = tmp_path / "bundle"
     bundle.mkdir()
     (bundle / "config.json").write_text("{}")
@@ -206,7 +214,7 @@ def files(tmp_path: Path) -> dict[str, Path]:
 RUN_CASES = [  # argv (names from the fixture in {}), a fragment of the one-line message
     (["generate", "--bars", "1", "--out", "{folder}"], "it is a folder"),
     (["generate", "--bars", "1", "--out", "{file}/x.mid"], "Not a directory"),
-    (["generate", "--bars", "1", "--out", "/dev/full"], "No space left"),
+    (["generate", "--bars", "1", "--out", "{full}"], "No space left"),
     (["generate", "--bars", "1", "--out", "a.mid", "--wav", "./a.mid"], "both name"),
     (["generate", "--bars", "1", "--out", "a.mid", "--musicxml", "{folder}/../a.mid"], "both name"),
     (["generate", "--bars", "1", "--model", "{bundle}"], "not a composer-bundle"),
@@ -234,6 +242,8 @@ RUN_CASES = [  # argv (names from the fixture in {}), a fragment of the one-line
 @pytest.mark.parametrize("argv, fragment", RUN_CASES, ids=[" ".join(c[0][:4]) for c in RUN_CASES])
 def test_hostile_runs_are_one_line_exit_2(argv, fragment, files, tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
+    if any("{full}" in a for a in argv) and "full" not in files:
+        pytest.skip("making a device node needs root")
     for name, path in files.items():
         argv = [a.replace("{" + name + "}", str(path)) for a in argv]
     before = {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*")}

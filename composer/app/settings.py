@@ -54,6 +54,8 @@ def check_params(p: ComposeParams) -> None:
               (p.variations, limits.VARIATIONS), (p.particles, limits.PARTICLES))  # fmt: skip
     for value, r in checks:
         r.check(value)
+    if p.pickup is not None:
+        limits.PICKUP.check(p.pickup)
     limits.check_time_signature(*p.time_signature)
 
 

@@ -11,6 +11,7 @@ print the usage first).
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 from composer import limits
 from composer.errors import SettingError
