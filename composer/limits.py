@@ -237,15 +237,14 @@ def check_length(steps: int) -> None:
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")
 
 
-def image_path(text: str) -> Path:
+def image_path(text: str) -> str:
     """A file name for a screenshot: a path ending in an image format Qt writes."""
-    path = Path(path_text(text))
-    if path.suffix.lower() not in IMAGE_SUFFIXES:
+    if Path(path_text(text)).suffix.lower() not in IMAGE_SUFFIXES:
         raise SettingError(
             f"{_show(str(text))}: a screenshot is saved as {', '.join(IMAGE_SUFFIXES)}; end the "
             "name so"
         )
-    return path
+    return text
 
 
 # --- argparse types -------------------------------------------------------------------------
