@@ -143,7 +143,7 @@ def test_a_flag_adds_its_arrays(tmp_path: Path) -> None:
 
 
 def test_the_shipped_bundles_load() -> None:
-    for name in ("bach-satb", "jsb-quarter"):
+    for name in ("bach-satb", "jsb-16th", "jsb-quarter"):
         bundle = load_bundle(name)
         assert set(bundle.weights) == set(expected_arrays(bundle.model))
         assert max(float(np.abs(a).max()) for a in bundle.weights.values()) < MAX_ABS_WEIGHT

@@ -74,6 +74,7 @@ def sound_models(draw) -> dict:
         "lookahead": draw(st.integers(0, 6)),
         "context": draw(st.booleans()),
         "context_voices": draw(st.booleans()),
+        "plan": draw(st.booleans()),
     }
 
 

@@ -229,7 +229,7 @@ RUN_CASES = [  # argv (names from the fixture in {}), a fragment of the one-line
     (["inspect", "{folder}"], "folder"),
     (["evaluate", "--model", "{bundle}"], "not a composer-bundle"),
     (["evaluate", "--model", "jsb-quarter", "--data-file", "{empty.json}"], "no pieces"),
-    (["evaluate", "--model", "bach-satb", "--data", "jsb-quarter"], "SATB model"),
+    (["evaluate", "--model", "bach-satb", "--data", "jsb-quarter"], "SATB chorale model"),
     (["export", "{p.mid}", "--out", "x"], "refusing to load"),
     (["export", "/nonexistent.pt", "--out", "x"], "no checkpoint"),
     (["train", "--out", "x", "--data", "{folder}"], "no .mid"),

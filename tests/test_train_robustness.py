@@ -121,5 +121,5 @@ def test_a_bad_jsb_data_file_is_one_line(tmp_path, trained, content, fragment):
 def test_a_satb_model_is_not_evaluated_on_jsb_frames():
     from composer.train.evaluate import evaluate
 
-    with pytest.raises(DataError, match="is a SATB model"):
+    with pytest.raises(DataError, match="is a SATB chorale model"):
         evaluate("bach-satb", data="jsb-quarter", particles=0)

@@ -23,12 +23,13 @@ from pathlib import Path
 
 import numpy as np
 
-from composer.encoding import N_KEY, N_PITCH, N_POS, N_SLOT, VOCAB
+from composer.encoding import N_KEY, N_PITCH, N_POS, N_SLOT, N_TO_END, N_TO_FERMATA, VOCAB
 from composer.errors import ModelError
 
 FORMAT = "composer-bundle"  # config.json's "format"
 VERSION = 1  # the newest "version" this Composer reads
-ENCODINGS = ("satb", "jsb-quarter")
+ENCODINGS = ("satb", "jsb-16th", "jsb-quarter")  # composer.train.model.ModelConfig.encoding
+GRID_ENCODINGS = ("satb", "jsb-16th")  # SATB tokens per 16th step; context per voice
 MAX_DIM = 4096  # embed, hidden, lookahead (composer.limits: what `composer train` accepts)
 MAX_LAYERS = 16
 MAX_PARAMETERS = 100_000_000  # 400 MB of float32: far beyond a chorale model (1.3 M)
@@ -39,9 +40,9 @@ MAX_CONFIG_BYTES = 10 * 1024 * 1024
 MAX_NPY_HEADER = 10_000
 
 # Arrays a config flag adds: flag -> {name: (rows, 'embed')} (rows fixed by the encoding).
-# "plan": phrase and ending embeddings (rows: phrase positions, bars to the end).
+# "plan": steps to the next fermata and to the end (composer.encoding.plan_conditioning).
 OPTIONAL_ARRAYS: dict[str, dict[str, tuple[int, str]]] = {
-    "plan": {"phrase_emb.weight": (66, "embed"), "end_emb.weight": (73, "embed")},
+    "plan": {"phrase_emb.weight": (N_TO_FERMATA, "embed"), "end_emb.weight": (N_TO_END, "embed")},
 }
 BOOLEAN_FLAGS = ("context", "context_voices", *OPTIONAL_ARRAYS)
 
@@ -88,12 +89,12 @@ def check_config(config: object, where: str | Path) -> dict:
     for flag in BOOLEAN_FLAGS:
         if flag in model and not isinstance(model[flag], bool):
             raise ModelError(f"{where}: model.{flag} is {model[flag]!r}; it must be true or false")
-    if encoding == "satb" and model.get("context") and not model.get("context_voices"):
+    if encoding in GRID_ENCODINGS and model.get("context") and not model.get("context_voices"):
         # the sampler feeds an SATB model each voice's sounding pitch (kernels.CTX_SOUNDING);
-        # a context of the previous frame (JSB's) is never given to it, so would be read past
+        # a context of the previous frame (JSB quarter's) is never given to it: read past
         raise ModelError(
-            f"{where}: an SATB model with model.context has it per voice (model.context_voices "
-            "true); this config is neither SATB's nor JSB's"
+            f"{where}: an {encoding} model with model.context has it per voice "
+            "(model.context_voices true); this config is neither SATB's nor JSB's"
         )
     if "dropout" in model:
         d = model["dropout"]

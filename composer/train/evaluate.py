@@ -193,11 +193,6 @@ def evaluate(
             raise DataError(f"{bundle.path} is a SATB chorale model; use --data bach or a folder")
         if data_file:
             raise DataError("--data-file takes a JSB JSON file; a SATB model reads --data")
-        if data == "jsb-quarter":
-            raise DataError(
-                f"{bundle.path} is a SATB model; evaluate it on --data bach or a folder of "
-                "four-voice MIDI files (jsb-quarter is for JSB quarter-note models)"
-            )
         scores, _, _ = load_pieces(data or "bach", split)
         if not scores:
             raise DataError(f"no pieces in the {split} split of {data or 'bach'}")
