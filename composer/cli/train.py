@@ -55,7 +55,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--init-from",
         type=options.NAME,
-        default="",
+        default=None,
         metavar="BUNDLE",
         help="fine-tune: start from a bundle's weights (new inputs start at zero)",
     )
@@ -105,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
         full=args.full,
         jsb_shift=args.jsb_shift,
         threads=args.threads,
-        init_from=args.init_from,
+        init_from=args.init_from or "",
         model=model,
     )
     bars: list = []  # the bar appears with the first step, after the data has loaded
