@@ -13,9 +13,11 @@ import pytest
 
 from composer.cli.main import main
 from composer.realtime.clock import BeatClockFollower, FakeClock, TempoEstimator
+from composer.realtime.harmonizer import HarmonizerCore
 from composer.realtime.live import (
+    TERMINATING_SIGNALS,
     ClockFollowPlayer,
-    LiveHarmonizer,
+    PortHarmonizer,
     Terminated,
     terminate_on_signals,
 )
@@ -60,7 +62,7 @@ def harmonizer(tempo=60.0, echo=False):
     log: list = []
     clock = FakeClock()
     out = LoggingOutput(clock, log)
-    h = LiveHarmonizer(ChordLog(log), out, tempo=tempo, echo=echo, clock=clock)
+    h = PortHarmonizer(ChordLog(log), out, tempo=tempo, echo=echo, clock=clock)
     return h, out, clock, log
 
 
@@ -131,7 +133,7 @@ def test_silent_voices_and_other_messages_are_skipped():
             return (soprano - 5, REST, soprano - 24)
 
     out = RecordingOutput(FakeClock())
-    h = LiveHarmonizer(Sparse([]), out, clock=out.clock)
+    h = PortHarmonizer(Sparse([]), out, clock=out.clock)
     h.handle(mido.Message("control_change", control=64, value=127))
     h.handle(on(70))
     assert [m for _, m in out.events] == [note_on(1, 65, 90), note_on(3, 46, 90)]
@@ -143,7 +145,7 @@ def test_a_failing_model_is_reported_not_raised_in_the_callback_thread():
             raise RuntimeError("model failed")
 
     out = RecordingOutput(FakeClock())
-    h = LiveHarmonizer(Broken([]), out, clock=out.clock)
+    h = PortHarmonizer(Broken([]), out, clock=out.clock)
     h.handle(on(70))
     assert isinstance(h.error, RuntimeError)
     assert out.events == []
@@ -248,6 +250,37 @@ def test_sigterm_becomes_an_exception_and_a_second_one_is_ignored():
     assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
 
 
+@pytest.mark.parametrize("name", ["SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGALRM"])
+def test_every_terminating_signal_becomes_terminated_with_the_shell_exit_code(name):
+    sig = getattr(signal, name)
+    assert sig in TERMINATING_SIGNALS
+    before = signal.getsignal(sig)
+    with pytest.raises(Terminated) as e:
+        with terminate_on_signals():
+            os.kill(os.getpid(), sig)
+            for _ in range(1000):
+                pass
+    assert e.value.exit_code == 128 + sig and str(e.value) == name
+    assert signal.getsignal(sig) == before
+
+
+def test_a_harmonizer_core_is_the_same_state_machine_in_any_time_unit():
+    """HarmonizerCore counts steps in the caller's unit: seconds or JACK frames alike."""
+    for unit in (1.0, 48000.0):
+        core = HarmonizerCore(0.25 * unit, echo=True)  # a 16th = 0.25 s
+        events = core.press(72, 100, (68, -1, 48), 0.0)
+        assert [(e.status, e.channel, e.pitch) for e in events] == [
+            (0x90, 1, 68), (0x90, 3, 48), (0x90, 0, 72)
+        ]  # fmt: skip
+        assert core.due == 0 and core.model_steps == 1
+        assert core.lift(71, 0.5 * unit) == []  # not the sounding note
+        events = core.press(74, 90, (70, 62, 50), 1.0 * unit)  # legato: 72's chord ends here
+        assert [(e.status, e.pitch) for e in events[:3]] == [(0x80, 68), (0x80, 48), (0x80, 72)]
+        assert core.due == 3  # steps 1-3 held; 74 takes step 4
+        core.held(core.due)
+        assert len(core.lift(74, 1.5 * unit)) == 4 and core.due == 1 and core.sounding == []
+
+
 @pytest.mark.parametrize(
     "argv, message",
     [
@@ -280,7 +313,7 @@ def test_live_modules_import_neither_torch_nor_qt():
 
 
 def test_a_model_that_prepares_plays_the_same_chords_and_its_thread_ends_with_close():
-    """The sampler's harmonizer prepares the next chords on a thread of the LiveHarmonizer's
+    """The sampler's harmonizer prepares the next chords on a thread of the PortHarmonizer's
     after each note event: the chords are those it computes without preparing, and close()
     leaves no thread behind."""
     import threading
@@ -298,7 +331,7 @@ def test_a_model_that_prepares_plays_the_same_chords_and_its_thread_ends_with_cl
         chords_only = SimpleNamespace(chord=model.chord, hold=model.hold)
         clock = FakeClock()
         out = RecordingOutput(clock)
-        h = LiveHarmonizer(model if prepare else chords_only, out, tempo=120, clock=clock)
+        h = PortHarmonizer(model if prepare else chords_only, out, tempo=120, clock=clock)
         for note in (72, 74, 76, 74, 72, 71, 72):
             deadline = time.monotonic() + 10  # the preparer works in real time
             while prepare and not model.prepared and time.monotonic() < deadline:

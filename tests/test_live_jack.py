@@ -22,7 +22,7 @@ from jack_fixtures import need_jack, rtmidi_jack_problem, unique
 
 from composer.realtime import ports
 from composer.realtime.clock import FakeClock
-from composer.realtime.live import ClockFollowPlayer, LiveHarmonizer
+from composer.realtime.live import ClockFollowPlayer, PortHarmonizer
 from composer.realtime.playback import Player, RecordingOutput, note_off, note_on, sounding_after
 from composer.score import HOLD
 
@@ -160,7 +160,7 @@ def test_harmonizer_through_ports(source, sink):
     kbd_name, kbd = source
     sink_name, inbox = sink
     out = ports.open_output(sink_name, backend="jack")
-    harmonizer = LiveHarmonizer(Thirds(), out, tempo=120, echo=True)
+    harmonizer = PortHarmonizer(Thirds(), out, tempo=120, echo=True)
     port_in = ports.open_input(kbd_name, backend="jack", callback=harmonizer.handle)
     try:
         time.sleep(0.05)

@@ -35,7 +35,7 @@ class LivePanel(QWidget):
         super().__init__(parent)
         self.player = player
         self.context = context
-        self.session = None  # what runs: a Player, ClockFollowPlayer or LiveHarmonizer
+        self.session = None  # a Player, ClockFollowPlayer, PortHarmonizer or JackStreamer
         self._ports: list = []  # MIDI ports opened for the session
         box = QVBoxLayout(self)
         box.setContentsMargins(4, 0, 4, 4)
@@ -131,7 +131,7 @@ class LivePanel(QWidget):
     def _start(self) -> str:
         """Start the chosen mode with composer.realtime.live; returns a status line."""
         from composer.realtime import ports
-        from composer.realtime.live import ClockFollowPlayer, LiveHarmonizer
+        from composer.realtime.live import ClockFollowPlayer, PortHarmonizer
         from composer.realtime.playback import Player
 
         sampler, key, tempo, settings = self.context() if self.context else (None,) * 4
@@ -144,7 +144,7 @@ class LivePanel(QWidget):
             name = self.in_port.currentData()
             if not name:
                 raise ComposerError("no MIDI keyboard: connect one and press Refresh ports")
-            harm = LiveHarmonizer(sampler.harmonizer(key=key, settings=settings), [out],
+            harm = PortHarmonizer(sampler.harmonizer(key=key, settings=settings), [out],
                                   tempo=tempo)  # fmt: skip
             self.session = harm
             self._ports.append(ports.open_input(name, backend=self.player.backend,

@@ -105,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
             return _stream(args, stack)
     except Terminated as e:
         print(f"composer live: stopped by {e}", file=sys.stderr)
-        return Terminated.exit_code
+        return e.exit_code
 
 
 def _deadline(seconds: float | None) -> float:
@@ -169,7 +169,7 @@ def _harmonize(args: argparse.Namespace, stack: contextlib.ExitStack) -> int:
             raise ComposerError(f"--jack-native: {why}")
         print(f"composer live: {why}; harmonizing through python-rtmidi ports instead "
               "(a period or two later)", file=sys.stderr)  # fmt: skip
-    from composer.realtime.live import LiveHarmonizer, open_outputs, output_name, sampler_harmonizer
+    from composer.realtime.live import PortHarmonizer, open_outputs, output_name, sampler_harmonizer
     from composer.realtime.ports import open_input
 
     model = sampler_harmonizer(args.model, key=args.key, time_signature=args.time_signature,
@@ -177,7 +177,7 @@ def _harmonize(args: argparse.Namespace, stack: contextlib.ExitStack) -> int:
     outputs = open_outputs(stack, out_port=args.out_port, virtual=args.virtual,
                            synth=args.synth, backend=args.backend)  # fmt: skip
     echo = args.synth if args.echo is None else args.echo
-    harmonizer = LiveHarmonizer(model, outputs, tempo=args.tempo, echo=echo)
+    harmonizer = PortHarmonizer(model, outputs, tempo=args.tempo, echo=echo)
     stack.callback(harmonizer.close)
     port = open_input(args.in_port, backend=args.backend, callback=harmonizer.handle)
     stack.callback(port.close)  # closed first, then the sounding chord is released

@@ -40,43 +40,29 @@ from typing import Any
 import mido
 
 from composer.errors import PortError
-from composer.quiet import quiet_stderr
-from composer.realtime.live import HARMONY_CHANNELS, SOPRANO_CHANNEL, ChordModel, release_all
+from composer.realtime.harmonizer import (
+    HARMONY_CHANNELS,
+    NOTE_OFF,
+    NOTE_ON,
+    SOPRANO_CHANNEL,
+    ChordModel,
+    HarmonizerCore,
+    NoteEvent,
+)
+from composer.realtime.jackio import (
+    CLIENT_NAME,
+    FrameCounter,
+    jack_unavailable,
+    open_client,
+    release_once,
+)
+from composer.realtime.live import release_all
 from composer.realtime.playback import Output
 from composer.realtime.ports import find_port
 
-CLIENT_NAME = "Composer"
-NOTE_ON, NOTE_OFF = 0x90, 0x80
+__all__ = ["JackHarmonizer", "jack_unavailable", "release_once"]
+
 MAX_PENDING = 256  # input events carried to the next period at most (then dropped)
-
-
-def jack_unavailable() -> str | None:
-    """None if a JACK-native client can run here, else a short reason (for a one-line note)."""
-    try:
-        import jack
-    except ImportError:
-        return "JACK-Client is not installed (pip install JACK-Client)"
-    except OSError as e:  # cffi could not load libjack
-        return f"libjack cannot be loaded ({e})"
-    try:
-        with quiet_stderr():
-            client = jack.Client("composer-probe", no_start_server=True)
-    except jack.JackError:
-        return "no JACK server is running"
-    client.close()
-    return None
-
-
-def _open_client(name: str) -> Any:
-    import jack
-
-    try:
-        with quiet_stderr():
-            return jack.Client(name, no_start_server=True)
-    except jack.JackError:
-        raise PortError(
-            "JACK server not running? Start one (e.g. jackd -d dummy) or choose another --backend"
-        ) from None
 
 
 class JackHarmonizer:
@@ -112,32 +98,27 @@ class JackHarmonizer:
         if bookkeeping not in ("worker", "callback"):
             raise ValueError(f"bookkeeping must be 'worker' or 'callback', not {bookkeeping!r}")
         self.model = model
-        self.echo = echo
-        self.channels = tuple(channels)
         self.outputs = tuple(outputs)
         self.on_chord = on_chord
         self.worker = bookkeeping == "worker"
         self.error: BaseException | None = None
         self.done = threading.Event()  # set when the client stops by itself (error, shutdown)
-        self.chords = self.late = self.caught_up = 0
+        self.late = self.caught_up = 0
         self.cycles = 0  # process callbacks so far
         self.callback_max = 0.0
 
-        self.client = _open_client(client_name)
+        self.client = open_client(client_name)
         self.inport = self.client.midi_inports.register(in_name)
         self.outport = self.client.midi_outports.register(out_name)
         self.name = self.client.name
-        self.step_frames = self.client.samplerate * 15.0 / tempo  # frames per 16th step
+        # the rules, in JACK frames (a 16th step = step_frames); its model_steps are counted under
+        # _model_lock, its target set by the callback
+        self.core = HarmonizerCore(self.client.samplerate * 15.0 / tempo, echo=echo,
+                                   channels=channels)  # fmt: skip
         self._destinations: set[str] = set()  # ports our output is connected to
 
         self._model_lock = threading.Lock()
-        self._model_steps = 0  # 16th steps the model has consumed (under _model_lock)
-        self._target = 0  # steps it should have consumed (set by the callback)
-        self._origin: int | None = None  # frame of the first chord
-        self._frame = 0  # 64-bit frame time of the current period's start
-        self._last_lft: int | None = None
-        self._note = -1  # the played note sounding now, or -1
-        self._sounding: list[tuple[int, int]] = []  # (channel, pitch) of its chord
+        self._frames = FrameCounter()  # 64-bit frame time of the current period's start
         self._pending: collections.deque[tuple[int, int]] = collections.deque()
         self._outbox: collections.deque[list[mido.Message]] = collections.deque()
         self._wake = threading.Event()
@@ -214,10 +195,7 @@ class JackHarmonizer:
         self.cycles += 1
         out = self.outport
         out.clear_buffer()
-        lft = self.client.last_frame_time
-        if self._last_lft is not None:
-            self._frame += (lft - self._last_lft) & 0xFFFFFFFF
-        self._last_lft = lft
+        self._frame = self._frames.update(self.client.last_frame_time)
         try:
             if self._stop or self.error is not None:
                 self._quiet(out)
@@ -251,88 +229,77 @@ class JackHarmonizer:
                 self._wake.set()
             self.callback_max = max(self.callback_max, time.perf_counter() - t0)
 
+    @property
+    def chords(self) -> int:
+        return self.core.chords
+
+    @property
+    def step_frames(self) -> float:
+        return self.core.step_length
+
     def _event(self, out: Any, offset: int, note: int, velocity: int) -> bool:
         """Act on one note event at offset (frames); False if it must wait for the model."""
+        core = self.core
         frame = self._frame + offset
         if velocity == 0:
-            if note == self._note:
-                self._release(out, offset)
-                self._set_target(self._step_at(frame))
+            self._write(out, offset, core.lift(note, frame))
+            self._wake_bookkeeping()
             return True
         if not self._model_lock.acquire(blocking=False):
             self.late += 1  # the worker is inside one hold() step: next period
             return False
         try:
-            if self._model_steps < self._target:  # bookkeeping the worker has not done yet
+            if core.due:  # bookkeeping the worker has not done yet
                 self.caught_up += 1
-                self._hold(self._target - self._model_steps)
+                self._hold(core.due)
             harmony = self.model.chord(note)  # the latency path
-            self._model_steps += 1
+            events = core.press(note, velocity, harmony, frame)
         finally:
             self._model_lock.release()
-        self._release(out, offset)  # legato: the chord before ends here
-        notes = self._sounding
-        for ch, pitch in zip(self.channels[1:], harmony, strict=False):
-            if 0 <= pitch <= 127:
-                out.write_midi_event(offset, bytes((NOTE_ON | ch, pitch, velocity)))
-                notes.append((ch, pitch))
-        if self.echo:
-            out.write_midi_event(offset, bytes((NOTE_ON | self.channels[0], note, velocity)))
-            notes.append((self.channels[0], note))
-        self._note = note
-        self.chords += 1
-        if self._origin is None:
-            self._origin = frame
-        self._set_target(self._step_at(frame) + 1)  # the chord fills the step it starts in
-        if self.outputs:
-            self._outbox.append([mido.Message("note_on", channel=ch, note=p, velocity=velocity)
-                                 for ch, p in notes])  # fmt: skip
-            self._wake_due = True
+        self._write(out, offset, events)
+        self._wake_bookkeeping()
         if self.on_chord is not None:
             self.on_chord(note, harmony)
         return True
 
+    def _write(self, out: Any, offset: int, events: list[NoteEvent]) -> None:
+        """Write note events at offset (frames); hand them to the other outputs too."""
+        if not events:
+            return
+        for event in events:
+            out.write_midi_event(offset, event.bytes())
+        if self.outputs:
+            self._outbox.append([_message(e) for e in events])
+            self._wake_due = True
+
     def _release(self, out: Any, offset: int) -> None:
         """Write note-offs for the sounding chord at offset (frames)."""
-        if not self._sounding:
-            return
-        for ch, pitch in self._sounding:
-            out.write_midi_event(offset, bytes((NOTE_OFF | ch, pitch, 0)))
-        if self.outputs:
-            self._outbox.append([mido.Message("note_off", channel=ch, note=p)
-                                 for ch, p in self._sounding])  # fmt: skip
-            self._wake_due = True
-        self._sounding = []
-        self._note = -1
+        self._write(out, offset, self.core.release())
 
     def _quiet(self, out: Any) -> None:
         """Stopping: release in this period, confirm two periods later (delivered by then, even
         with jackd in its asynchronous mode, which hands outputs on one period late)."""
-        if self._sounding:
+        if self.core.sounding:
             self._release(out, 0)
         self._stop_cycles += 1
         if self._stop_cycles >= 3:
             self._stopped.set()
 
-    def _step_at(self, frame: int) -> int:
-        """The 16th step (since the first chord) that a frame time falls on, rounded."""
-        return int(round((frame - (self._origin or 0)) / self.step_frames))
-
-    def _set_target(self, steps: int) -> None:
-        if steps > self._target:
-            self._target = steps
-            if self.worker:
-                self._wake_due = True
-            elif self._model_lock.acquire(blocking=False):
-                try:
-                    self._hold(self._target - self._model_steps)
-                finally:
-                    self._model_lock.release()
+    def _wake_bookkeeping(self) -> None:
+        if not self.core.due:
+            return
+        if self.worker:
+            self._wake_due = True
+        elif self._model_lock.acquire(blocking=False):
+            try:
+                self._hold(self.core.due)
+            finally:
+                self._model_lock.release()
 
     def _hold(self, steps: int) -> None:
         if steps > 0:
             self.model.hold(steps)
-            self._model_steps += steps
+            self.core.held(steps)
 
     # --- the worker (an ordinary thread) --------------------------------------------------
     def _work(self) -> None:
@@ -347,7 +314,7 @@ class JackHarmonizer:
                             out.send(msg)
             while self.worker and not self._quit:
                 with self._model_lock:  # one step per hold: the callback rarely finds it busy
-                    if self._model_steps >= self._target:
+                    if not self.core.due:
                         break
                     try:
                         self._hold(1)
@@ -372,7 +339,7 @@ class JackHarmonizer:
     # --- stopping ----------------------------------------------------------------------------
     @property
     def sounding(self) -> list[tuple[int, int]]:
-        return list(self._sounding)
+        return list(self.core.sounding)
 
     def close(self, timeout: float = 1.0) -> None:
         """Release the sounding chord, stop the worker, close the client. Safe to call twice.
@@ -390,8 +357,7 @@ class JackHarmonizer:
         with contextlib.suppress(Exception):
             self.client.deactivate()
         self._thread.join(timeout)
-        notes = list(self._sounding)
-        self._sounding = []
+        notes = [(e.channel, e.pitch) for e in self.core.release()]
         if notes and not released:
             release_once(notes, sorted(self._destinations), f"{self.name}-release")
         self._outbox.clear()  # the worker has stopped; only the note-offs matter now
@@ -401,47 +367,8 @@ class JackHarmonizer:
             self.client.close()
 
 
-def release_once(
-    notes: Sequence[tuple[int, int]],
-    destinations: Sequence[str],
-    client_name: str = f"{CLIENT_NAME}-release",
-    timeout: float = 1.0,
-) -> bool:
-    """Send note-offs for (channel, pitch) pairs to JACK MIDI input ports through a new client.
-
-    For when the harmonizer's own client is gone. True if JACK took them (a period passed after
-    they were written); False if there is no JACK server to take them.
-    """
-    if not notes or not destinations:
-        return True
-    try:
-        client = _open_client(client_name)
-    except PortError:
-        return False
-    port = client.midi_outports.register("out")
-    state = {"go": False, "cycles": 0}
-    done = threading.Event()
-
-    def process(frames: int) -> None:
-        port.clear_buffer()
-        if not state["go"]:
-            return
-        if state["cycles"] == 0:
-            for ch, pitch in notes:
-                port.write_midi_event(0, bytes((NOTE_OFF | ch, pitch, 0)))
-        state["cycles"] += 1
-        if state["cycles"] >= 2:
-            done.set()
-
-    try:
-        client.set_process_callback(process)
-        client.activate()
-        for name in destinations:
-            with contextlib.suppress(Exception):
-                client.connect(port, name)
-        state["go"] = True
-        return done.wait(timeout)
-    finally:
-        with contextlib.suppress(Exception):
-            client.deactivate()
-        client.close()
+def _message(event: NoteEvent) -> mido.Message:
+    if event.status == NOTE_ON:
+        return mido.Message("note_on", channel=event.channel, note=event.pitch,
+                            velocity=event.velocity)  # fmt: skip
+    return mido.Message("note_off", channel=event.channel, note=event.pitch)

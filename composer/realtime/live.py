@@ -5,16 +5,19 @@ Three pieces, each usable from the CLI (``composer live``) and the app:
 - **Stream**: the sampler's endless step stream played by :class:`composer.realtime.playback.Player`
   at a tempo (optionally sending MIDI Beat Clock), or by :class:`ClockFollowPlayer` on a DAW's
   clock (one 16th step every 6 clocks).
-- **Harmonizer**: :class:`LiveHarmonizer` takes each note played on an input as the soprano and
-  sounds alto, tenor and bass at once (channels 1, 2, 3; the soprano is echoed on channel 0 if
-  asked). The chord is computed and sent first; the model's bookkeeping (held steps) comes
-  after, off the latency path.
+- **Harmonizer**: :class:`PortHarmonizer` takes each note played on an input port as the soprano
+  and sounds alto, tenor and bass at once (channels 1, 2, 3; the soprano is echoed on channel 0
+  if asked), by the rules of :class:`composer.realtime.harmonizer.HarmonizerCore`. The chord is
+  computed and sent first; the model's bookkeeping (held steps) comes after, off the latency
+  path. (On JACK, :mod:`composer.realtime.jack_live` answers inside JACK's process cycle, and
+  :mod:`composer.realtime.jack_stream` streams at exact frames.)
 - **Outputs**: :func:`open_outputs` opens what ``--out-port`` / ``--virtual`` / ``--synth``
   name; every output has ``send(mido.Message)``.
 
 Stopping never leaves a note on: each object tracks what it sounded and releases it in
-``close()`` / ``stop()``; :func:`terminate_on_signals` turns SIGTERM into an exception so that
-the ``finally`` blocks run.
+``close()`` / ``stop()``; :func:`terminate_on_signals` turns every catchable signal that would
+end the process (SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, ...) into an exception so that the
+``finally`` blocks run.
 """
 
 from __future__ import annotations
@@ -24,47 +27,75 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 import mido
 import numpy as np
 
 from composer.errors import ComposerError
 from composer.realtime.clock import BeatClockFollower, Clock, MonotonicClock
+from composer.realtime.harmonizer import (
+    HARMONY_CHANNELS,
+    NOTE_ON,
+    SOPRANO_CHANNEL,
+    ChordModel,
+    HarmonizerCore,
+    NoteEvent,
+)
 from composer.realtime.playback import Output, StepRenderer, note_off, note_on, voice_channels
 
-HARMONY_CHANNELS = (1, 2, 3)  # alto, tenor, bass
-SOPRANO_CHANNEL = 0
+__all__ = ["HARMONY_CHANNELS", "SOPRANO_CHANNEL", "ChordModel", "PortHarmonizer", "Terminated"]
+
 PREPARE_DELAY = 0.015  # s after a note event before the model prepares the next chords: its
 # burst of arithmetic then comes after the chord has been delivered (a period or two later)
 
 
-class Terminated(Exception):
-    """Raised in the main thread by SIGTERM (or SIGHUP) inside :func:`terminate_on_signals`."""
+#: Signals whose default action ends the process and that a process may catch: each one ends
+#: every note first. (SIGKILL and SIGSTOP cannot be caught; SIGSEGV, SIGBUS, SIGILL, SIGFPE are
+#: faults of the process itself; SIGPIPE stays ignored, as Python sets it; SIGABRT is what
+#: abort() raises after a C library's own failure.)
+TERMINATING_SIGNALS = tuple(
+    getattr(signal, name)
+    for name in (
+        "SIGINT SIGTERM SIGHUP SIGQUIT SIGUSR1 SIGUSR2 SIGALRM SIGVTALRM SIGPROF SIGXCPU SIGXFSZ "
+        "SIGIO SIGPWR SIGSTKFLT"
+    ).split()
+    if hasattr(signal, name)
+)
 
-    exit_code = 143
+
+class Terminated(Exception):
+    """Raised in the main thread by a terminating signal inside :func:`terminate_on_signals`;
+    ``exit_code`` is 128 + the signal's number, as a shell reports a process killed by it."""
+
+    exit_code = 143  # SIGTERM's
+
+    def __init__(self, signum: int = signal.SIGTERM) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+        self.exit_code = 128 + int(signum)
 
 
 @contextlib.contextmanager
 def terminate_on_signals() -> Iterator[None]:
-    """Turn SIGTERM and SIGHUP into :class:`Terminated` (SIGINT into KeyboardInterrupt) in the
-    main thread, so ``finally`` blocks run; once one has arrived, later ones are ignored until
-    the block is left, so a second Ctrl-C cannot cut the note-offs short.
+    """Turn every signal of :data:`TERMINATING_SIGNALS` into :class:`Terminated` (SIGINT into
+    KeyboardInterrupt) in the main thread, so ``finally`` blocks run; once one has arrived,
+    later ones are ignored until the block is left, so a second Ctrl-C cannot cut the note-offs
+    short.
 
     A no-op outside the main thread.
     """
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    signals = [getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, n)]
+    signals = TERMINATING_SIGNALS
 
     def handler(signum: int, frame: Any) -> None:
         for sig in signals:
             signal.signal(sig, signal.SIG_IGN)
         if signum == signal.SIGINT:
             raise KeyboardInterrupt
-        raise Terminated(signal.Signals(signum).name)
+        raise Terminated(signum)
 
     previous = {sig: signal.signal(sig, handler) for sig in signals}
     try:
@@ -180,29 +211,15 @@ def _load_sampler(model_dir, key, seed, temperature, top_p):
 
 
 # --- the harmonizer --------------------------------------------------------------------------
-class ChordModel(Protocol):
-    def chord(self, soprano: int) -> Sequence[int]: ...
+class PortHarmonizer:
+    """The live harmonizer through MIDI ports: each note played on an input becomes the soprano;
+    alto, tenor and bass sound at once on the outputs.
 
-    def hold(self, steps: int) -> None: ...
-
-
-@dataclass
-class _Sounding:
-    note: int  # the played (input) note
-    start: float  # seconds on the clock
-    notes: list[tuple[int, int]] = field(default_factory=list)  # (channel, pitch) sent
-
-
-class LiveHarmonizer:
-    """Each note played becomes the soprano; alto, tenor and bass sound at once.
-
-    model: ``chord(soprano) -> (alto, tenor, bass)`` (MIDI pitches, or REST/negative for a
-    silent voice) and ``hold(steps)``. tempo: quarter notes per minute used to count how many
-    16th steps a note was held, so the model's sense of time follows the player. echo: also
-    send the soprano on ``channels[0]``. ``handle(msg)`` is the input port's callback.
-
-    The soprano line is monophonic: a new note ends the chord of the one before (legato).
-    A chord ends when its played note ends.
+    model: a :class:`composer.realtime.harmonizer.ChordModel`. tempo: quarter notes per minute
+    used to count how many 16th steps a note was held, so the model's sense of time follows the
+    player. echo: also send the soprano on ``channels[0]``. ``handle(msg)`` is the input port's
+    callback. The rules (legato, steps) are :class:`HarmonizerCore`'s; here the chord is computed
+    and sent first, and the model's bookkeeping (held steps) comes after, off the latency path.
 
     A model with ``prepare()`` (composer.runtime.stream.LiveHarmonizer) is asked, on a thread of
     its own a moment after each note event, to work out the next chords ahead, so the next note is
@@ -224,17 +241,11 @@ class LiveHarmonizer:
         self.outputs: tuple[Output, ...] = (
             tuple(outputs) if isinstance(outputs, list | tuple) else (outputs,)
         )
-        self.echo = echo
-        self.channels = tuple(channels)
+        self.core = HarmonizerCore(15.0 / tempo, echo=echo, channels=channels)
         self.clock: Clock = clock or MonotonicClock()
-        self.step_seconds = 15.0 / tempo
         self.on_chord = on_chord
         self.error: BaseException | None = None
-        self.chords = 0
         self._lock = threading.Lock()
-        self._current: _Sounding | None = None
-        self._origin: float | None = None  # time of the first chord
-        self._model_steps = 0  # 16th steps the model has consumed
         self._closed = False
         self._prepare = getattr(model, "prepare", None)
         self._prepare_due = threading.Event()
@@ -245,6 +256,10 @@ class LiveHarmonizer:
             self._preparer.start()
             self._prepare_due.set()  # the first chord too
 
+    @property
+    def chords(self) -> int:
+        return self.core.chords
+
     def handle(self, msg: mido.Message) -> None:
         """Take one input message (any channel); note_on / note_off act, others are ignored."""
         kind = msg.type
@@ -254,13 +269,29 @@ class LiveHarmonizer:
             with self._lock:
                 if self._closed:
                     return
+                t = self.clock.now()
+                core = self.core
                 if kind == "note_on" and msg.velocity > 0:
-                    self._note_on(msg.note, msg.velocity)
+                    harmony = self.model.chord(msg.note)  # the latency path: compute ...
+                    self._send(core.press(msg.note, msg.velocity, harmony, t))  # ... send ...
+                    self._hold()  # ... and only then the bookkeeping
+                    if self.on_chord is not None:
+                        self.on_chord(msg.note, tuple(int(p) for p in harmony))
                 else:
-                    self._note_off(msg.note)
+                    self._send(core.lift(msg.note, t))
+                    self._hold()
             self._prepare_due.set()
         except Exception as e:  # the callback thread must not die; the owner reads .error
             self.error = e
+
+    def _send(self, events: list[NoteEvent]) -> None:
+        send_all(self.outputs, [_message(e) for e in events])
+
+    def _hold(self) -> None:
+        due = self.core.due
+        if due:
+            self.model.hold(due)
+            self.core.held(due)
 
     def _prepare_ahead(self) -> None:
         """The preparer thread: after each note event (and a moment for its messages to go
@@ -280,66 +311,24 @@ class LiveHarmonizer:
                 self.error = e
                 return
 
-    def _note_on(self, note: int, velocity: int) -> None:
-        t = self.clock.now()
-        harmony = self.model.chord(note)  # the latency path: compute ...
-        out: list[mido.Message] = []
-        previous = self._current
-        if previous is not None:
-            out.extend(note_off(ch, p) for ch, p in previous.notes)
-        sounding = _Sounding(note, t)
-        for ch, pitch in zip(self.channels[1:], harmony, strict=False):
-            pitch = int(pitch)
-            if 0 <= pitch <= 127:
-                out.append(note_on(ch, pitch, velocity))
-                sounding.notes.append((ch, pitch))
-        if self.echo:
-            out.append(note_on(self.channels[0], note, velocity))
-            sounding.notes.append((self.channels[0], note))
-        send_all(self.outputs, out)  # ... send ...
-        self._current = sounding  # ... and only then the bookkeeping
-        self.chords += 1
-        if self._origin is None:
-            self._origin = t
-        self._model_steps += 1
-        self._catch_up(self._step_at(t) + 1)  # the chord filled the step it started in
-        if self.on_chord is not None:
-            self.on_chord(note, tuple(int(p) for p in harmony))
-
-    def _note_off(self, note: int) -> None:
-        current = self._current
-        if current is None or current.note != note:
-            return  # a note already replaced by a later one (legato)
-        send_all(self.outputs, [note_off(ch, p) for ch, p in current.notes])
-        self._current = None
-        self._catch_up(self._step_at(self.clock.now()))
-
-    def _step_at(self, t: float) -> int:
-        """The 16th step (since the first chord) that time t (seconds) falls on, rounded."""
-        return int(round((t - (self._origin or 0.0)) / self.step_seconds))
-
-    def _catch_up(self, target: int) -> None:
-        """Advance the model by held steps until it has consumed target steps."""
-        missing = target - self._model_steps
-        if missing > 0:
-            self.model.hold(missing)
-            self._model_steps += missing
-
     @property
     def sounding(self) -> list[tuple[int, int]]:
-        current = self._current
-        return list(current.notes) if current else []
+        return list(self.core.sounding)
 
     def close(self) -> None:
         """End the sounding chord and ignore further input. Safe to call twice."""
         with self._lock:
             self._closed = True
-            if self._current is not None:
-                release_all(self.outputs, self._current.notes)
-                self._current = None
+            release_all(self.outputs, [(e.channel, e.pitch) for e in self.core.release()])
         if self._preparer is not None:
             self._prepare_due.set()
             self._preparer.join(timeout=5)
+
+
+def _message(event: NoteEvent) -> mido.Message:
+    if event.status == NOTE_ON:
+        return note_on(event.channel, event.pitch, event.velocity)
+    return note_off(event.channel, event.pitch)
 
 
 # --- following a DAW's clock -----------------------------------------------------------------
