@@ -138,8 +138,9 @@ def open_outputs(
 
 
 def output_name(output: Any) -> str:
-    """A short description of an output for status lines."""
-    name = getattr(output, "name", None)
+    """A short description of an output for status lines (a virtual port's real name: JACK
+    calls a second "Composer" "Composer-01")."""
+    name = getattr(output, "real_name", None) or getattr(output, "name", None)
     if name:
         return str(name)
     driver = getattr(output, "driver", None)

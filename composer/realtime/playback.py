@@ -58,6 +58,69 @@ def note_off(channel: int, note: int) -> mido.Message:
     return mido.Message("note_off", channel=channel, note=note, velocity=0)
 
 
+class StepTiming(Protocol):
+    """Where steps fall, from a source other than a fixed tempo (times on the player's clock)."""
+
+    def begin(self, now: float, step: int) -> float:
+        """Step ``step`` is the first to play from now on: returns its time (>= now)."""
+        ...
+
+    def step_time(self, step: int) -> float: ...
+
+    def playing(self) -> bool: ...
+
+
+class LinkTiming:
+    """Steps on an Ableton Link session's beats, on the player's clock (``time.perf_counter``,
+    CLOCK_MONOTONIC, which Link's clock, CLOCK_MONOTONIC_RAW, is mapped to at every call).
+
+    link: an enabled ``link.Link`` (composer.realtime.sync.join_link). quantum: a bar in beats.
+    ``begin`` places the first step on the session's next bar line (and asks the session to play
+    if it is not); each step is a 16th (a quarter of a beat) after the one before, at the
+    session's tempo and phase when it is scheduled (a lookahead ahead of its time). With
+    start/stop sync, ``playing()`` is the session's state.
+    """
+
+    def __init__(self, link: Any, quantum: float) -> None:
+        import time
+
+        self.link = link
+        self.quantum = float(quantum)
+        self._first: tuple[int, float] = (0, 0.0)  # (step, its beat)
+        self._clock = time.perf_counter
+
+    def _offset(self) -> float:
+        """Link's clock minus the player's, in microseconds."""
+        a = self._clock()
+        micros = self.link.clock().micros()
+        b = self._clock()
+        return micros - (a + b) * 0.5e6
+
+    def begin(self, now: float, step: int) -> float:
+        link, q = self.link, self.quantum
+        state = link.captureAppSessionState()
+        t = now * 1e6 + self._offset()
+        if not state.isPlaying():
+            state.setIsPlaying(True, int(t))
+            link.commitAppSessionState(state)
+            state = link.captureAppSessionState()
+        beat = state.beatAtTime(int(t), q)
+        first = -(-beat // q) * q  # the next bar line
+        self._first = (step, first)
+        return self.step_time(step)
+
+    def step_time(self, step: int) -> float:
+        first_step, first_beat = self._first
+        state = self.link.captureAppSessionState()
+        micros = state.timeAtBeat(first_beat + (step - first_step) / 4.0, self.quantum)
+        return (micros - self._offset()) / 1e6
+
+    def playing(self) -> bool:
+        if not self.link.startStopSyncEnabled:
+            return True
+        return self.link.captureAppSessionState().isPlaying()
+
+
 class RecordingOutput:
     """An output that records (time in seconds on ``clock``, message) pairs."""
 
@@ -146,7 +209,9 @@ class Player:
     quarter, stop) on the same outputs. on_step(index, cells) runs on the player thread when
     each step's time comes (a playhead for a GUI). realtime: give the player thread real-time
     scheduling where the system allows it (``realtime_granted`` tells); it keeps onsets within
-    microseconds of their time on a loaded machine.
+    microseconds of their time on a loaded machine. timing: where the steps fall comes from it
+    instead of the tempo (:class:`LinkTiming`: an Ableton Link session); while it says the
+    music is stopped, every note is off, and playing resumes on its next bar line.
 
     ``start()`` plays on a thread, ``run()`` in the calling thread; ``stop()`` ends either and
     waits for the note_offs. ``error`` holds what the source or an output raised.
@@ -168,6 +233,7 @@ class Player:
         send_clock: bool = False,
         on_step: Callable[[int, np.ndarray], None] | None = None,
         realtime: bool = True,
+        timing: StepTiming | None = None,
     ) -> None:
         if isinstance(source, Score):
             voices = source.voices
@@ -192,6 +258,7 @@ class Player:
         self.on_step = on_step
         self.realtime = realtime
         self.realtime_granted = False
+        self.timing = timing
         self.renderer = StepRenderer(self.channels, velocity)
         self.error: BaseException | None = None
         self.steps_played = 0  # steps whose onset time has come
@@ -263,6 +330,8 @@ class Player:
             if first is not None:
                 self._source = itertools.chain([first], self._source)
             self._anchor = (0, clock.now() + self.lead_in)
+            if self.timing is not None:
+                self._anchor = (0, self.timing.begin(clock.now() + self.lead_in, 0))
             if self.send_clock:
                 self._push(self._anchor[1], _MSG, mido.Message("start"))
                 self._clock_started = True
@@ -270,6 +339,9 @@ class Player:
                 self._finish(self._anchor[1])
             pending = self._pending
             while not self._stop.is_set():
+                if self.timing is not None and not self.timing.playing():
+                    if not self._pause():
+                        break
                 self._fill(clock.now() + self.lookahead)
                 if not pending:
                     break
@@ -297,8 +369,26 @@ class Player:
         return self._step_time(step)
 
     def _step_time(self, step: int) -> float:
+        if self.timing is not None:
+            return self.timing.step_time(step)
         anchor_step, anchor_time = self._anchor
         return anchor_time + (step - anchor_step) * 15.0 / self._tempo
+
+    def _pause(self) -> bool:
+        """The timing stopped: end every note, wait until it plays again (False: stopped), then
+        go on from the next step at its next bar line."""
+        self._pending.clear()
+        self._release()
+        self.renderer.release()
+        while not self.timing.playing():
+            if self._stop.wait(0.005):
+                return False
+        start = self.timing.begin(self.clock.now() + self.lead_in, self._next_step)
+        self._anchor = (self._next_step, start)
+        if self.send_clock:
+            self._push(self._anchor[1], _MSG, mido.Message("start"))
+            self._clock_started = True
+        return True
 
     def _next_cells(self) -> np.ndarray | None:
         if self.max_steps is not None and self._next_step >= self.max_steps:
@@ -328,7 +418,7 @@ class Player:
                 self._push(t, _MSG, msg)
             self._push(t, _STEP, (self._next_step, cells))
             if self.send_clock:
-                dt = 15.0 / self._tempo / CLOCKS_PER_STEP
+                dt = (self._step_time(self._next_step + 1) - t) / CLOCKS_PER_STEP
                 for j in range(1, CLOCKS_PER_STEP):
                     self._push(t + j * dt, _MSG, mido.Message("clock"))
             self._next_step += 1
@@ -381,6 +471,8 @@ def play(score: Score, outputs: Output | Sequence[Output], clock: Clock | None =
 
 __all__ = [
     "FakeClock",
+    "LinkTiming",
+    "StepTiming",
     "MonotonicClock",
     "Output",
     "Player",

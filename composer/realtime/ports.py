@@ -199,9 +199,82 @@ def open_output(
     port with this name that other programs connect to (macOS, Linux; under client_name).
     """
     spec = backend_spec(backend)
+    before = _input_names(spec) if virtual is not None else ()
     port = _open(spec, "output", name, virtual, client_name,
                  "no MIDI output given: use --out-port NAME or --virtual NAME")  # fmt: skip
+    if virtual is not None:  # the name other programs see: JACK makes a second "Composer"
+        new = [n for n in _input_names(spec) if n not in before]  # "Composer-01"
+        port.real_name = new[0] if len(new) == 1 else f"{client_name}:{virtual}"
+    else:
+        port = WatchedOutput(port, spec)
     return DrainingOutput(port) if backend_label(spec) == "jack" else port
+
+
+def _input_names(spec: str) -> tuple[str, ...]:
+    with contextlib.suppress(PortError):
+        with _backend_errors(spec):
+            return tuple(_load(spec).get_input_names())
+    return ()
+
+
+class WatchedOutput:
+    """An output port opened by name that notices when the port goes away and opens it again
+    when it comes back. ``check()`` (from the owner's thread, now and then; it looks at most
+    every ``every`` seconds) returns what to tell the user; messages sent while the port is away
+    are dropped (the stream goes on)."""
+
+    def __init__(self, port: Any, spec: str, every: float = 0.5) -> None:
+        self._port = port
+        self._spec = spec
+        self._every = every
+        self._next_check = time.monotonic() + every
+        self.target = port.name
+        self.away = False
+
+    @property
+    def name(self) -> str:
+        return self.target
+
+    @property
+    def closed(self) -> bool:
+        return self._port.closed
+
+    def send(self, msg: Any) -> None:
+        if not self.away:
+            with contextlib.suppress(OSError, SystemError, RuntimeError):
+                self._port.send(msg)
+
+    def check(self) -> list[str]:
+        now = time.monotonic()
+        if now < self._next_check or self._port.closed:
+            return []
+        self._next_check = now + self._every
+        try:
+            with _backend_errors(self._spec):
+                present = self.target in _load(self._spec).get_output_names()
+        except PortError:
+            return []
+        if self.away == (not present):
+            return []
+        if not present:
+            self.away = True
+            return [f"MIDI port {self.target} went away; the stream goes on and will send to it "
+                    "again when it is back"]  # fmt: skip
+        try:
+            with _backend_errors(self._spec):
+                fresh = _load(self._spec).open_output(self.target)
+        except PortError as e:
+            return [f"MIDI port {self.target} is back but cannot be opened: {e}"]
+        with contextlib.suppress(Exception):
+            self._port.close()
+        self._port, self.away = fresh, False
+        return [f"MIDI port {self.target} is back: sending to it again"]
+
+    def close(self) -> None:
+        self._port.close()
+
+    def __getattr__(self, attr: str) -> Any:
+        return getattr(self._port, attr)
 
 
 def _open(
@@ -248,6 +321,10 @@ class DrainingOutput:
     def send(self, msg: Any) -> None:
         self._port.send(msg)
         self._last_send = time.monotonic()
+
+    def check(self) -> list[str]:
+        check = getattr(self._port, "check", None)
+        return check() if check is not None else []
 
     def close(self) -> None:
         if not self._port.closed:
