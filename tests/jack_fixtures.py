@@ -55,8 +55,9 @@ class FrameSink:
         self.port = self.client.midi_inports.register("in")
         self.rate = self.client.samplerate
         self.events: list[tuple[int, bytes]] = []
-        self.transport: dict[int, int] = {}  # period start frame -> transport frame (rolling)
+        self.periods: list[tuple[int, int]] = []  # (period start, transport frame) when rolling
         self.xruns = 0
+        self.xrun_frames: list[int] = []  # about when JACK reported each xrun
         self.cond = threading.Condition()
         self.hook = None  # hook(frame, events) in the callback, e.g. to read a Link session
         self.client.set_process_callback(self._process)
@@ -69,6 +70,17 @@ class FrameSink:
 
     def _xrun(self, delay: float) -> None:
         self.xruns += 1
+        self.xrun_frames.append(self.client.frame_time)
+
+    def clean(self, frames, before: int = 4, after: int = 16) -> list[bool]:
+        """For each frame time, whether it lies clear of every xrun (not within ``before``
+        periods before one or ``after`` periods after it): around an xrun of a --no-realtime
+        server on a loaded machine, JACK itself drops or delays what clients wrote, and its
+        frame -> time mapping jumps, so frame figures there measure the machine, not the code."""
+        period = self.client.blocksize
+        xs = list(self.xrun_frames)
+        return [all(not (x - before * period <= f <= x + after * period) for x in xs)
+                for f in frames]  # fmt: skip
 
     def _process(self, frames: int) -> None:
         start = self.client.last_frame_time
@@ -76,7 +88,7 @@ class FrameSink:
         if got:
             state, pos = self.client.transport_query_struct()
             if state == 1:
-                self.transport[start] = pos.frame
+                self.periods.append((start, pos.frame))
             if self.hook is not None:
                 self.hook(start, got)
             with self.cond:
@@ -91,6 +103,16 @@ class FrameSink:
         """Frame times of note-ons (velocity > 0)."""
         with self.cond:
             return [f for f, d in self.events if d[0] & 0xF0 == 0x90 and d[2] > 0]
+
+    def transport_frame(self, frame: int) -> int | None:
+        """The transport frame at which an event at (JACK) frame was played, if rolling."""
+        import bisect
+
+        k = bisect.bisect_right(self.periods, (frame, 2**63)) - 1
+        if k < 0:
+            return None
+        start, transport = self.periods[k]
+        return transport + frame - start
 
     def messages(self):
         import mido
@@ -233,3 +255,42 @@ class ClockSender:
     def close(self) -> None:
         self.client.deactivate()
         self.client.close()
+
+
+class LinkClock:
+    """JACK frames -> an Ableton Link peer's clock (microseconds), through libjack's own
+    ``jack_frames_to_time`` and the offset between the two clocks read back to back."""
+
+    def __init__(self, client, peer) -> None:
+        import ctypes
+
+        import jack
+
+        lib = ctypes.CDLL("libjack.so.0")
+        lib.jack_get_time.restype = ctypes.c_uint64
+        lib.jack_frames_to_time.restype = ctypes.c_uint64
+        lib.jack_frames_to_time.argtypes = [ctypes.c_void_p, ctypes.c_uint32]
+        self.lib = lib
+        self.ptr = int(jack._ffi.cast("uintptr_t", client._ptr))
+        self.peer = peer
+
+    def micros(self, frame: int) -> int:
+        a = self.lib.jack_get_time()
+        link_now = self.peer.clock().micros()
+        b = self.lib.jack_get_time()
+        return self.lib.jack_frames_to_time(self.ptr, frame & 0xFFFFFFFF) + link_now - (a + b) // 2
+
+
+def link_beats(sink: FrameSink, peer, quantum: float) -> list[tuple[int, bytes, float, float]]:
+    """Make sink record, for every event, (frame, bytes, the peer's beat at that frame, its
+    tempo); returns the list it fills."""
+    clock = LinkClock(sink.client, peer)
+    out: list = []
+
+    def hook(start, events):
+        state = peer.captureSessionState()
+        for frame, data in events:
+            out.append((frame, data, state.beatAtTime(clock.micros(frame), quantum), state.tempo()))
+
+    sink.hook = hook
+    return out

@@ -283,12 +283,15 @@ class JackStreamer:
                     if self.send_clock:
                         out.write_midi_event(offset, START)
                         self._clock_running = True
+                step = tick % CLOCKS_PER_STEP == 0
+                if step and self._over():  # the last step's notes end where the next would start
+                    self._silence(out, offset)
+                    self.done.set()
+                    break
                 if self.send_clock:
                     out.write_midi_event(offset, CLOCK)
-                if tick % CLOCKS_PER_STEP == 0:
+                if step:
                     self._play(out, offset)
-                    if self.done.is_set():
-                        break
         except Exception as e:  # the callback must go on: end every note now
             self.error = e
             self.done.set()
@@ -302,19 +305,11 @@ class JackStreamer:
     def _play(self, out: Any, offset: int) -> None:
         """The step due at offset: copy its ready messages out."""
         ready = self._ready
-        if self.max_steps is not None and self.steps_played >= self.max_steps:
-            self._silence(out, offset)  # the last step's notes end where the next would start
-            self.done.set()
-            return
         if self._restrike:  # after a start or a stop: the music goes on from its next bar
             while ready and ready[0].index % self.bar_steps:
                 ready.popleft()
         if not ready:
-            if self._exhausted:
-                self._silence(out, offset)
-                self.done.set()
-            else:
-                self.underruns += 1
+            self.underruns += 1
             self._wake_due = True
             return
         step = ready.popleft()
@@ -335,6 +330,12 @@ class JackStreamer:
         self.steps_played += 1
         self._played.append(step)
         self._wake_due = True
+
+    def _over(self) -> bool:
+        """Whether every step has been played (max_steps, or the source ended)."""
+        if self.max_steps is not None and self.steps_played >= self.max_steps:
+            return True
+        return self._exhausted and not self._ready
 
     def _silence(self, out: Any, offset: int) -> None:
         """End every sounding note (and the MIDI clock) at offset."""

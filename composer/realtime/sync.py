@@ -36,6 +36,9 @@ from composer.realtime.clock import CLOCKS_PER_QUARTER, CLOCKS_PER_STEP, TempoEs
 from composer.realtime.jackio import ROLLING, JackTime
 
 STOP = -1  # a tick number that means: stopped or jumped here
+# A timeline that starts a hair after a tick (the transport's BBT is read at the middle of its
+# integer tick, 1/3840 of a beat at 1920 per beat) still starts on it: a hundredth of a tick.
+START_SLACK = 0.01
 
 Ticks = list[tuple[int, int]]  # (frame offset in the period, tick number or STOP)
 
@@ -94,10 +97,10 @@ class _Walk:
         out: Ticks = []
         per = CLOCKS_PER_QUARTER
         if self.next is None:
-            self.next = math.ceil(q0 * per - 1e-9)
+            self.next = math.ceil(q0 * per - START_SLACK)
         elif not q0 - self.jump <= self.next / per <= q1 + self.jump:
             out.append((0, STOP))
-            self.next = math.ceil(q0 * per - 1e-9)
+            self.next = math.ceil(q0 * per - START_SLACK)
         tick = self.next
         last = frames - 1
         while tick < q1 * per:
@@ -261,15 +264,30 @@ def join_link(
         ) from None
     session = link.Link(tempo or 120.0)
     session.startStopSyncEnabled = start_stop_sync
+    if tempo:
+        # Two sessions merge into the older one (or, founded within half a second, either): a
+        # tempo set before the peers are found can be lost, so it is set again the first time
+        # peers appear (from Link's thread; committing the app's session state is thread-safe).
+        def commit(peers: int) -> None:
+            if peers and not asked["done"]:
+                asked["done"] = True
+                _set_tempo(session, tempo)
+
+        asked = {"done": False}
+        session.setNumPeersCallback(commit)
     session.enabled = True
     deadline = time.monotonic() + wait
     while session.numPeers() == 0 and time.monotonic() < deadline:
         time.sleep(0.02)
     if tempo:
-        state = session.captureAppSessionState()
-        state.setTempo(float(tempo), session.clock().micros())
-        session.commitAppSessionState(state)
+        _set_tempo(session, tempo)
     return session
+
+
+def _set_tempo(session: Any, tempo: float) -> None:
+    state = session.captureAppSessionState()
+    state.setTempo(float(tempo), session.clock().micros())
+    session.commitAppSessionState(state)
 
 
 class TransportTimeline:
