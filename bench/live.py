@@ -1,20 +1,21 @@
-"""Live-mode timing through real JACK MIDI ports: stream onset jitter, harmonizer latency, soak.
+"""Live-mode timing through real JACK servers: what a synth hears, in JACK frames.
 
-    python bench/live.py                      # 2-minute stream, 200 harmonized notes
+    python bench/live.py                      # 2-minute runs at 64 and 256 frames, 200 notes
     python bench/live.py --seconds 20 --notes 50 --json
+    python bench/live.py --periods current    # on the JACK server already running
     python bench/live.py --seconds 0 --notes 0 --soak-minutes 30
 
-Needs a running JACK server (``jackd --no-realtime -d dummy -r 48000 -p 256``), the JACK-Client
-package and the default model (or --model). Figures, measured side by side in one run:
+Starts a JACK server of its own for each period in --periods (dummy driver, 48 kHz, ``-R``:
+real-time, as musicians run JACK; ``--no-realtime-server`` as CI runs it), or uses the running
+one with ``--periods current``; needs jackd, the JACK-Client and LinkPython-extern packages and
+the default model (or --model). Figures, measured side by side in one run on each server:
 
-- **stream jitter**: a sampler stream at 120 bpm played by ``composer.realtime.playback.Player``
-into a
-  JACK port; onset (note_on) times against the 16th grid, p50 and p99 of |deviation|, (a) when
-  the player hands each message to the port ("send"), (b) when a receiver in another process
-  gets it through JACK ("arrival", median latency removed). JACK delivers MIDI once per period
-  (buffer size / sample rate), so arrival jitter cannot be finer than that period, printed too.
-  Notes left on are counted on both sides; messages JACK lost (xruns of a --no-realtime server
-  on a loaded machine) are counted apart.
+- **stream, sync and clock** (bench/live_timing.py, its docstring says how each is read):
+  `composer live` streams read by an independent JACK-native receiver in JACK frames: onset
+  deviation from the 16th grid (p50, p99, max) of the JACK-native stream and of the rtmidi path
+  beside it; notes lost and left on; the MIDI clock sent; the phase error against a second
+  Ableton Link peer, a JACK timebase master and a MIDI clock source with jitter, each with a
+  tempo change half-way.
 - **harmonizer latency**: soprano note-on in -> third harmony note-on out, on one path for all:
   meter sender -> client under test -> meter receiver, where the meter is two JACK clients
   (JACK-Client) in this process and the client under test is one of (a) a minimal JACK client
@@ -29,13 +30,13 @@ into a
   (0 = same period, same offset); **wall**: perf_counter() in the sender's process callback when
   it wrote the note -> perf_counter() in the receiver's process callback that read the answer
   (both in this process: one clock), i.e. the processing time inside the period plus any
-  periods waited. The target is (b) p99 within 1 ms of (a) p99. `composer live` prints its
-  counters on exit (chords answered a period late because the model was busy, bookkeeping done
-  in the callback, longest callback), reported beside them; so are xruns the meter saw.
-- **soak** (--soak-minutes): side by side for that long, a `composer live` stream and a
-  JACK-native `composer live --harmonize` played without a break (notes of 50-400 ms, the last
-  one held at SIGTERM); resident memory of each process at start and end, notes played, notes
-  left hanging after SIGTERM.
+  periods waited. `composer live` prints its counters on exit (chords answered a period late
+  because the model was busy, bookkeeping done in the callback, longest callback), reported
+  beside them; so are xruns the meter saw.
+- **soak** (--soak-minutes, on the running server): side by side for that long, a `composer
+  live` stream and a JACK-native `composer live --harmonize` played without a break (notes of
+  50-400 ms, the last one held at SIGTERM); resident memory of each process at start and end,
+  notes played, notes left hanging after SIGTERM.
 """
 
 from __future__ import annotations
@@ -61,19 +62,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from composer.realtime import ports  # noqa: E402
-from composer.realtime.playback import Player, sounding_after  # noqa: E402
-
-RECEIVER = """
-import sys, time, json
-from composer.realtime import ports
-events = []
-port = ports.open_input(virtual=sys.argv[1], backend="jack",
-                        callback=lambda m: events.append((time.perf_counter(), m.bytes())))
-print("ready", flush=True)
-sys.stdin.read()
-port.close()
-print(json.dumps(events), flush=True)
-"""
+from composer.realtime.playback import sounding_after  # noqa: E402
 
 COPY = """
 import sys, jack
@@ -139,61 +128,6 @@ def composer_live(*args: str) -> subprocess.Popen:
         err = proc.communicate()[1].strip().splitlines()[-3:]
         raise SystemExit(f"bench: composer live {' '.join(args)} did not start: {line!r} {err}")
     return proc
-
-
-class TimedPort:
-    """Wraps an output port; records perf_counter() just before each message is sent."""
-
-    def __init__(self, port) -> None:
-        self.port = port
-        self.sent: list[tuple[float, mido.Message]] = []
-
-    def send(self, msg: mido.Message) -> None:
-        self.sent.append((time.perf_counter(), msg))
-        self.port.send(msg)
-
-
-def grid_deviation(times: np.ndarray, t0: float, step: float) -> np.ndarray:
-    """Seconds from each time to the nearest 16th-grid point t0 + k * step."""
-    k = np.round((times - t0) / step)
-    return times - (t0 + k * step)
-
-
-def bench_stream(seconds: float, tempo: float, model: str | None) -> dict:
-    from composer.realtime.live import sampler_stream
-
-    name = tag("bench-sink")
-    receiver = python_script(RECEIVER, name)
-    out = TimedPort(ports.open_output(name, backend="jack"))
-    source = sampler_stream(model, key="D minor", seed=7)
-    step = 15.0 / tempo
-    player = Player(source, out, tempo=tempo, max_steps=int(seconds / step))
-    player.start()
-    player.wait()
-    player.stop()
-    time.sleep(0.2)
-    out.port.close()
-    received, _ = receiver.communicate("", timeout=30)
-    arrivals = [(t, mido.Message.from_bytes(b)) for t, b in json.loads(received)]
-    t0 = player.step_time(0)
-    sent_on = np.array([t for t, m in out.sent if m.type == "note_on" and m.velocity > 0])
-    got_on = np.array([t for t, m in arrivals if m.type == "note_on" and m.velocity > 0])
-    send_dev = grid_deviation(sent_on, t0, step) * 1000
-    arr_dev = grid_deviation(got_on, t0, step) * 1000
-    latency = float(np.median(arr_dev)) if len(arr_dev) else float("nan")
-    return {
-        "stream_seconds": seconds,
-        "stream_tempo": tempo,
-        "stream_onsets": int(len(sent_on)),
-        "stream_received_onsets": int(len(got_on)),
-        "realtime_priority": player.realtime_granted,
-        "send_jitter_ms_p50_p99": pct(np.abs(send_dev)),
-        "arrival_jitter_ms_p50_p99": pct(np.abs(arr_dev - latency)),
-        "arrival_latency_ms_median": round(latency, 3),
-        "stream_notes_left_on_sent": len(sounding_after(m for _, m in out.sent)),
-        "stream_notes_left_on_received": len(sounding_after(m for _, m in arrivals)),
-        "jack_lost_messages": len(out.sent) - len(arrivals),
-    }
 
 
 class Waiter:
@@ -461,25 +395,52 @@ def bench_soak_harmonizer(minutes: float, tempo: float, model: str | None) -> di
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--seconds", type=float, default=120.0, help="stream length (0: skip)")
+    p.add_argument("--seconds", type=float, default=120.0, help="stream and sync runs (0: skip)")
     p.add_argument("--tempo", type=float, default=120.0, help="quarter notes per minute")
     p.add_argument("--notes", type=int, default=200, help="harmonized notes (0: skip)")
+    p.add_argument("--periods", default="64,256",
+                   help="JACK periods (frames) to start a server for, or 'current'")  # fmt: skip
+    p.add_argument("--no-realtime-server", action="store_true",
+                   help="start the servers with --no-realtime (as CI does)")  # fmt: skip
     p.add_argument("--soak-minutes", type=float, default=0.0, help="soak length (0: skip)")
     p.add_argument("--model", help="model bundle (default models/bach-satb)")
     p.add_argument("--json", action="store_true", help="print one JSON line")
     args = p.parse_args(argv)
-    from composer.errors import ComposerError
+    import contextlib
+    import gc
 
-    try:
-        ports.list_ports("jack")
-    except ComposerError as e:
-        print(f"bench: {e}", file=sys.stderr)
+    from composer.realtime.clock import try_realtime_priority
+
+    sys.path.insert(0, str(REPO / "bench"))
+    from live_timing import have_jackd, private_server, run_timing
+
+    gc.collect()
+    gc.freeze()
+    sys.setswitchinterval(0.0005)  # the meter's JACK callbacks share this process's GIL
+    try_realtime_priority()  # and this thread, preempted holding it, must not hold them up
+    periods = [] if args.periods == "current" else [int(x) for x in args.periods.split(",")]
+    if periods and not have_jackd():
+        print("bench: jackd and jack_wait are needed (apt-get install jackd2)", file=sys.stderr)
         return 2
-    results: dict = {"jack_period_ms": jack_period_ms(), "load_average": os.getloadavg()[0]}
-    if args.seconds > 0:
-        results.update(bench_stream(args.seconds, args.tempo, args.model))
-    if args.notes > 0:
-        results.update(bench_harmonizer(args.notes, args.model, args.tempo))
+    results: dict = {"load_average": os.getloadavg()[0]}
+    for period in periods or [None]:
+        server = (private_server(period, realtime=not args.no_realtime_server) if period
+                  else contextlib.nullcontext())  # fmt: skip
+        with server:
+            from composer.errors import ComposerError
+
+            try:
+                ports.list_ports("jack")
+            except ComposerError as e:
+                print(f"bench: {e}", file=sys.stderr)
+                return 2
+            label = f"p{period}" if period else "jack"
+            results[f"{label}_period_ms"] = jack_period_ms()
+            if args.seconds > 0:
+                results.update(run_timing(args.seconds, args.tempo, args.model, period))
+            if args.notes > 0:
+                harmonizer = bench_harmonizer(args.notes, args.model, args.tempo)
+                results.update({f"{label}_{k}": v for k, v in harmonizer.items()})
     if args.soak_minutes > 0:  # the stream and the JACK-native harmonizer, side by side
         with concurrent.futures.ThreadPoolExecutor(2) as pool:
             jobs = [pool.submit(bench_soak, args.soak_minutes, args.tempo, args.model),
@@ -491,7 +452,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(results))
     else:
         for key, value in results.items():
-            print(f"{key:34s} {value}")
+            print(f"{key:62s} {value}")
     return 0
 
 

@@ -179,6 +179,7 @@ def _stream_jack(args: argparse.Namespace, stack: contextlib.ExitStack) -> int:
     import gc
 
     from composer.realtime import sync
+    from composer.realtime.clock import try_realtime_priority
     from composer.realtime.jack_stream import JackStreamer
     from composer.realtime.live import sampler_stream
 
@@ -204,6 +205,7 @@ def _stream_jack(args: argparse.Namespace, stack: contextlib.ExitStack) -> int:
     gc.collect()
     gc.freeze()  # what is loaded stays: the collector has less to walk in the JACK callback
     sys.setswitchinterval(0.0005)  # JACK's thread waits at most this long for the GIL
+    try_realtime_priority()  # nor is it held up by this thread, preempted while holding the GIL
     streamer = JackStreamer(source, timeline, time_signature=args.time_signature,
                             max_steps=max_steps, send_clock=args.clock == "send",
                             out_name=args.virtual or "out")  # fmt: skip

@@ -36,7 +36,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from composer.realtime.clock import CLOCKS_PER_STEP
+from composer.realtime.clock import CLOCKS_PER_STEP, try_realtime_priority
 from composer.realtime.harmonizer import NOTE_OFF, NOTE_ON
 from composer.realtime.jackio import CLIENT_NAME, FrameCounter, open_client, release_once
 from composer.realtime.playback import VELOCITY, StepRenderer, voice_channels
@@ -236,6 +236,9 @@ class JackStreamer:
             self._next_index += 1
 
     def _work(self) -> None:
+        # SCHED_FIFO where allowed: a thread of this process preempted while it holds the GIL
+        # would hold up the process callback, which needs the GIL too
+        try_realtime_priority()
         while not self._quit:
             self._wake.wait(0.1)
             self._wake.clear()

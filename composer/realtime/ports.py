@@ -251,7 +251,7 @@ class WatchedOutput:
         self._next_check = now + self._every
         try:
             with _backend_errors(self._spec):
-                present = self.target in _load(self._spec).get_output_names()
+                present = self.target in self._names()
         except PortError:
             return []
         if self.away == (not present):
@@ -269,6 +269,15 @@ class WatchedOutput:
             self._port.close()
         self._port, self.away = fresh, False
         return [f"MIDI port {self.target} is back: sending to it again"]
+
+    def _names(self) -> list[str]:
+        """The output ports there are, through our own port's rtmidi object: the backend's
+        listing opens a new client each time, and a new JACK client makes the server rebuild its
+        graph (tens of milliseconds in which nothing plays)."""
+        rt = getattr(self._port, "_rt", None)
+        if rt is not None and hasattr(rt, "get_ports"):
+            return list(rt.get_ports())
+        return list(_load(self._spec).get_output_names())
 
     def close(self) -> None:
         self._port.close()
