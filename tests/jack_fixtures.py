@@ -37,6 +37,35 @@ def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:6]}"
 
 
+_cycles: dict = {}
+
+
+def settle(cycles: int = 3, timeout: float = 5.0) -> None:
+    """Wait until JACK has run ``cycles`` more process cycles (it applies new connections between
+    cycles), through a client of its own; without JACK-Client, a short sleep instead."""
+    import time
+
+    try:
+        import jack
+    except (ImportError, OSError):
+        time.sleep(0.05)
+        return
+    if "client" not in _cycles:
+        client = jack.Client(unique("settle"), no_start_server=True)
+        _cycles["n"] = 0
+
+        def count(frames: int) -> None:
+            _cycles["n"] += 1
+
+        client.set_process_callback(count)
+        client.activate()
+        _cycles["client"] = client
+    goal = _cycles["n"] + cycles
+    deadline = time.monotonic() + timeout
+    while _cycles["n"] < goal and time.monotonic() < deadline:
+        time.sleep(0.001)
+
+
 # --- independent JACK-native references (tests and bench/live.py) ----------------------------
 # They use JACK-Client directly and nothing of composer.realtime: what they read is what a synth
 # or DAW on the same server would play, at JACK frame times (``last_frame_time + offset``).

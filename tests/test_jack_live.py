@@ -62,6 +62,9 @@ class Rig:
         self.sink_in = self.sink.midi_inports.register("in")
         self.received: list[tuple[int, bytes]] = []
         self._queue: list[tuple[int, bytes, threading.Event, list]] = []
+        self._timed: list[tuple[int, bytes]] = []  # (frame, event) to write at that frame
+        self._sequence: list[tuple[int, bytes]] | None = None
+        self.cycles = 0
         self._cond = threading.Condition()
         self.xruns = 0
         self.kbd.set_process_callback(self._play)
@@ -83,6 +86,15 @@ class Rig:
 
     def _play(self, frames: int) -> None:
         self.kbd_out.clear_buffer()
+        self.cycles += 1
+        start = self.kbd.last_frame_time
+        if self._sequence is not None:  # placed from the next period on
+            base = start + frames
+            self._timed = [(base + at, data) for at, data in self._sequence]
+            self._sequence = None
+        while self._timed and self._timed[0][0] < start + frames:
+            at, data = self._timed.pop(0)
+            self.kbd_out.write_midi_event(max(0, at - start), data)
         if self._queue:
             offset, data, sent, stamp = self._queue.pop(0)
             self.kbd_out.write_midi_event(offset, data)
@@ -102,6 +114,17 @@ class Rig:
         self._queue.append((offset, data, sent, stamp))
         assert sent.wait(5), "the keyboard client does not run"
         return stamp[0]
+
+    def play_sequence(self, events: list[tuple[int, bytes]]) -> None:
+        """Play (frame, event) pairs, frames counted from the keyboard's next period."""
+        self._sequence = sorted(events)
+
+    def settle(self, cycles: int = 4, timeout: float = 5.0) -> None:
+        """Wait until the keyboard has run ``cycles`` more process cycles."""
+        goal = self.cycles + cycles
+        deadline = time.monotonic() + timeout
+        while self.cycles < goal and time.monotonic() < deadline:
+            time.sleep(0.001)
 
     def wait_for(self, count: int, timeout: float = 10.0) -> bool:
         with self._cond:
@@ -183,7 +206,7 @@ def harmonizer(model, rig: Rig, **kw) -> JackHarmonizer:
     h = JackHarmonizer(model, client_name=unique("Composer"), **kw)
     h.connect_input(rig.kbd_port)
     h.connect_output(rig.sink_port)
-    time.sleep(0.05)  # connections are made between periods
+    assert h.settle()  # connections are made between periods
     return h
 
 
@@ -236,26 +259,32 @@ def test_legato_ends_the_chord_before_and_ignores_its_late_note_off(rig):
 @xrun_tolerant
 def test_the_model_is_held_for_the_steps_each_note_lasts(rig, bookkeeping):
     model = Thirds()
-    h = harmonizer(model, rig, tempo=600.0, bookkeeping=bookkeeping)  # a 16th = 25 ms
+    h = harmonizer(model, rig, tempo=600.0, bookkeeping=bookkeeping)  # a 16th = 1200 frames
+    step = 1200
     try:
-        rig.play(on(72))
-        time.sleep(0.2)
-        rig.play(off(72))
-        time.sleep(0.1)
-        rig.play(on(74))
+        # 72 for 8 steps, 4 steps of silence, then 74: placed at frames, not slept for
+        rig.play_sequence([(0, on(72)), (8 * step, off(72)), (12 * step, on(74))])
         assert rig.wait_for(9)
-        time.sleep(0.2)  # the worker catches up
+        assert wait_until(lambda: sum(n for what, n in model.log if what == "hold") >= 11)
     finally:
         h.close()
     chords = [i for i, (what, _) in enumerate(model.log) if what == "chord"]
     assert [model.log[i] for i in chords] == [("chord", 72), ("chord", 74)]
     held_between = sum(n for what, n in model.log[chords[0] + 1 : chords[1]] if what == "hold")
-    # 72 sounded ~0.2 s = ~8 steps and a ~0.1 s rest followed: the model held >= 6 steps
-    # before the next chord (some may come after it, as in the rtmidi harmonizer)
-    total = sum(n for what, n in model.log if what == "hold") + len(chords)
-    assert held_between >= 6
-    assert total >= 12
+    held = sum(n for what, n in model.log if what == "hold")
+    # 72 took its own step and was held 7; the 4 silent steps are caught up after 74's chord
+    assert held_between == 7
+    assert held == 11
     assert h.error is None
+
+
+def wait_until(predicate, timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.005)
+    return True
 
 
 @xrun_tolerant
@@ -269,7 +298,7 @@ def test_close_releases_the_sounding_chord_in_the_last_period(rig):
     assert rig.wait_for(8)
     assert sounding_after(as_mido(rig.messages())) == set()
     rig.play(on(62))  # after close, input is ignored (the client is gone)
-    time.sleep(0.05)
+    rig.settle()
     assert len(rig.messages()) == 8
 
 
@@ -308,7 +337,7 @@ def test_an_error_in_the_model_releases_at_once_and_is_reported(rig):
         assert h.done.wait(5)
         assert rig.wait_for(6)
         rig.play(on(74))  # ignored after an error
-        time.sleep(0.05)
+        rig.settle()
     finally:
         h.close()
     assert isinstance(h.error, RuntimeError)
@@ -425,7 +454,7 @@ def test_composer_live_virtual_port_and_ctrl_c(rig, model_ready):
     proc, _ = composer_live("--harmonize", "--in-port", rig.kbd_port, "--virtual", name)
     (port,) = rig.sink.get_ports(name_pattern=f":{name}$", is_midi=True)
     rig.sink.connect(port, rig.sink_in)
-    time.sleep(0.05)
+    rig.settle()
     rig.play(on(70))
     assert rig.wait_for(3)
     proc.send_signal(signal.SIGINT)

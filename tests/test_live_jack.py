@@ -18,7 +18,7 @@ from pathlib import Path
 import mido
 import numpy as np
 import pytest
-from jack_fixtures import need_jack, rtmidi_jack_problem, unique
+from jack_fixtures import need_jack, rtmidi_jack_problem, settle, unique
 
 from composer.realtime import ports
 from composer.realtime.clock import FakeClock
@@ -139,11 +139,44 @@ def test_stopping_a_stream_through_a_port_releases_every_note(sink):
         assert inbox.wait_until(lambda ms: sum(m.type == "note_on" for m in ms) >= 12)
         player.stop()
         out.close()  # flushes what is queued
-        time.sleep(0.1)
+        assert inbox.wait_until(lambda ms: not sounding_after(ms), 5)
     finally:
         out.close()
     assert player.error is None
     assert sounding_after(inbox.messages) == set()
+
+
+def test_an_output_port_that_goes_away_is_reported_and_reopened_when_back():
+    name = unique("synth")
+    first = Inbox()
+    port_in = ports.open_input(virtual=name, backend="jack", callback=first)
+    out = ports.open_output(name, backend="jack")
+
+    def notices(what: str) -> list[str]:
+        seen: list[str] = []
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not any(what in n for n in seen):
+            seen += out.check()
+            time.sleep(0.02)
+        return seen
+
+    try:
+        settle()
+        out.send(mido.Message("note_on", note=60))
+        assert first.wait_until(lambda ms: len(ms) == 1)
+        port_in.close()  # the synth quits
+        gone = notices("went away")
+        assert any(f"{port_in.name} went away" in n for n in gone), gone
+        out.send(mido.Message("note_off", note=60))  # dropped, no error
+        again = Inbox()
+        port_in = ports.open_input(virtual=name, backend="jack", callback=again)
+        assert any("is back" in n for n in notices("is back"))
+        settle()
+        out.send(mido.Message("note_on", note=62))
+        assert again.wait_until(lambda ms: ms == [mido.Message("note_on", note=62)])
+    finally:
+        out.close()
+        port_in.close()
 
 
 class Thirds:
@@ -163,7 +196,7 @@ def test_harmonizer_through_ports(source, sink):
     harmonizer = PortHarmonizer(Thirds(), out, tempo=120, echo=True)
     port_in = ports.open_input(kbd_name, backend="jack", callback=harmonizer.handle)
     try:
-        time.sleep(0.05)
+        settle()
         kbd.send(mido.Message("note_on", note=72, velocity=100))
         assert inbox.wait_until(lambda ms: len(ms) >= 4)
         kbd.send(mido.Message("note_off", note=72))
@@ -191,7 +224,7 @@ def test_clock_follow_through_ports(source, sink):
     player = ClockFollowPlayer(chorale_steps(), out, max_steps=8)
     port_in = ports.open_input(daw_name, backend="jack", callback=player.handle)
     try:
-        time.sleep(0.05)
+        settle()
         daw.send(mido.Message("start"))
         send_clocks(daw, 6 * 4, tempo=240)  # 4 steps
         assert inbox.wait_until(lambda ms: sum(m.type == "note_on" for m in ms) >= 8)
@@ -201,8 +234,8 @@ def test_clock_follow_through_ports(source, sink):
         port_in.close()
         player.close()
         out.close()
-    assert player.steps_played == 4
-    assert player.tempo == pytest.approx(240, rel=0.15)
+    assert player.steps_played == 4  # (its tempo estimate, from wall-clock arrivals, is not
+    # asserted: test_jack_stream reads the clock follower's in JACK frames)
     ons = [m for m in inbox.messages if m.type == "note_on"]
     assert [m.note for m in ons] == [72, 67, 63, 48, 73, 68, 64, 49]
     assert sounding_after(inbox.messages) == set()
@@ -306,7 +339,7 @@ def test_composer_live_harmonizes_through_ports(sampler_ready, source, sink):
         kbd.send(mido.Message("note_on", note=soprano, velocity=90))
         expect(lambda ms, k=k: sum(m.type == "note_on" for m in ms) >= 4 * (k + 1),
                f"note {k} was not answered")  # fmt: skip
-        time.sleep(0.05)
+        settle()
         kbd.send(mido.Message("note_off", note=soprano))
         expect(lambda ms: not sounding_after(ms), f"note {k}'s chord was not released")
     live.proc.send_signal(signal.SIGTERM)

@@ -5,11 +5,10 @@ from __future__ import annotations
 import json
 import os
 import threading
-import time
 
 import mido
 import pytest
-from jack_fixtures import need_jack, rtmidi_jack_problem, unique
+from jack_fixtures import need_jack, rtmidi_jack_problem, settle, unique
 
 from composer.cli.main import main
 from composer.errors import PortError
@@ -128,28 +127,28 @@ class FakePort:
 
     def __init__(self) -> None:
         self.sent: list[mido.Message] = []
-        self.closed_at: float | None = None
 
     def send(self, msg: mido.Message) -> None:
         self.sent.append(msg)
 
     def close(self) -> None:
-        self.closed, self.closed_at = True, time.monotonic()
+        self.closed = True
 
 
 def test_a_jack_output_closes_only_after_its_last_messages_had_time_to_leave():
+    now = [100.0]
+    slept: list[float] = []
     port = FakePort()
-    out = ports.DrainingOutput(port, drain=0.2)
+    out = ports.DrainingOutput(port, drain=0.2, clock=lambda: now[0], sleep=slept.append)
     assert out.name == "fake"
     out.send(mido.Message("note_off", note=60))
-    sent = time.monotonic()
+    now[0] += 0.05  # 50 ms later
     out.close()
-    assert port.sent == [mido.Message("note_off", note=60)]
-    assert port.closed_at - sent >= 0.19
-    idle = ports.DrainingOutput(FakePort(), drain=5.0)  # nothing sent: closes at once
-    start = time.monotonic()
-    idle.close()
-    assert time.monotonic() - start < 1.0
+    assert port.sent == [mido.Message("note_off", note=60)] and port.closed
+    assert slept == [pytest.approx(0.15)]  # the rest of the drain time, then closed
+    idle = ports.DrainingOutput(FakePort(), drain=5.0, clock=lambda: now[0], sleep=slept.append)
+    idle.close()  # nothing sent: closes at once
+    assert slept == [pytest.approx(0.15)]
 
 
 def test_virtual_output_is_listed_as_an_input_and_opened_by_a_unique_part(jack):
@@ -170,7 +169,7 @@ def test_virtual_output_is_listed_as_an_input_and_opened_by_a_unique_part(jack):
                 mido.Message("clock"),
                 mido.Message("note_off", channel=2, note=64, velocity=0),
             ]
-            time.sleep(0.05)
+            settle()
             for msg in sent:
                 out.send(msg)
             assert inbox.wait_for(len(sent)) == sent
@@ -188,7 +187,7 @@ def test_open_output_by_name_connects_to_a_virtual_input(jack):
     try:
         out = ports.open_output(name, backend="jack")
         try:
-            time.sleep(0.05)
+            settle()
             out.send(mido.Message("note_on", note=60))
             assert inbox.wait_for(1) == [mido.Message("note_on", note=60)]
         finally:

@@ -322,14 +322,22 @@ class DrainingOutput:
     periods at any usual buffer size); everything else is the mido port's own.
     """
 
-    def __init__(self, port: Any, drain: float = 0.15) -> None:
+    def __init__(
+        self,
+        port: Any,
+        drain: float = 0.15,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self._port = port
         self._drain = drain
+        self._clock = clock
+        self._sleep = sleep
         self._last_send = float("-inf")
 
     def send(self, msg: Any) -> None:
         self._port.send(msg)
-        self._last_send = time.monotonic()
+        self._last_send = self._clock()
 
     def check(self) -> list[str]:
         check = getattr(self._port, "check", None)
@@ -337,9 +345,9 @@ class DrainingOutput:
 
     def close(self) -> None:
         if not self._port.closed:
-            wait = self._last_send + self._drain - time.monotonic()
+            wait = self._last_send + self._drain - self._clock()
             if wait > 0:
-                time.sleep(wait)
+                self._sleep(wait)
         self._port.close()
 
     def __getattr__(self, attr: str) -> Any:
