@@ -240,3 +240,47 @@ def test_sounding_after_counts_velocity_zero_as_off():
     msgs = [note_on(0, 60), note_on(1, 62), mido.Message("note_on", channel=0, note=60,
                                                           velocity=0)]  # fmt: skip
     assert sounding_after(msgs) == {(1, 62)}
+
+
+class BarTiming:
+    """A StepTiming for tests: 16ths of 0.1 s on bars of 1.6 s from time 0; ``stops`` lists the
+    answers ``playing()`` gives in turn (then True), as a Link session stopped and started."""
+
+    STEP, BAR = 0.1, 1.6
+
+    def __init__(self, stops: list[bool]) -> None:
+        self.stops = list(stops)
+        self.first = (0, 0.0)
+        self.begins: list[tuple[int, float]] = []
+
+    def begin(self, now: float, step: int) -> float:
+        bar_line = -(-now // self.BAR) * self.BAR
+        self.first = (step, bar_line)
+        self.begins.append(self.first)
+        return bar_line
+
+    def step_time(self, step: int) -> float:
+        first_step, first_time = self.first
+        return first_time + (step - first_step) * self.STEP
+
+    def playing(self) -> bool:
+        return self.stops.pop(0) if self.stops else True
+
+
+def test_a_timing_that_stops_ends_every_note_and_resumes_on_its_next_bar_line():
+    clock = FakeClock(0.3)
+    out = RecordingOutput(clock)
+    # playing for the first checks of the loop, then stopped once, then playing again
+    timing = BarTiming([True] * 6 + [False])
+    player = Player(endless(), out, clock=clock, lead_in=0.0, lookahead=0.0, max_steps=12,
+                    tempo=120, timing=timing)  # fmt: skip
+    player.run()
+    first_bar, second_bar = timing.begins
+    assert first_bar == (0, 1.6)  # the first step on the timing's next bar line
+    ons = [t for t, m in out.events if m.type == "note_on"]
+    assert ons[0] == pytest.approx(1.6)
+    stop_at = max(t for t, m in out.events if m.type == "note_off" and t < second_bar[1])
+    assert sounding_after(m for t, m in out.events if t <= stop_at) == set()  # all ended
+    assert second_bar[1] == pytest.approx(3.2)  # resumed on the next bar line after the stop
+    assert min(t for t in ons if t > stop_at) == pytest.approx(3.2)
+    assert out.sounding() == set()

@@ -1,5 +1,7 @@
 """The Live panel: stream an endless chorale or harmonize a MIDI keyboard, through
-composer.realtime.live, with MIDI input/output ports and a clock source.
+composer.realtime.live, with MIDI input/output ports and a clock source: the app's tempo, a DAW's
+MIDI clock, or an Ableton Link session (its tempo, beat phase, start and stop; the stream starts
+on the session's bar).
 
 composer/live.py does the work; when it is not there (an older core) the panel says so and
 stays disabled.
@@ -37,6 +39,7 @@ class LivePanel(QWidget):
         self.context = context
         self.session = None  # a Player, ClockFollowPlayer, PortHarmonizer or JackStreamer
         self._ports: list = []  # MIDI ports opened for the session
+        self._link = None  # the Ableton Link peer, while the clock is "link"
         box = QVBoxLayout(self)
         box.setContentsMargins(4, 0, 4, 4)
         group = QGroupBox("Live")
@@ -50,6 +53,7 @@ class LivePanel(QWidget):
         self.clock.addItem("Internal clock", "internal")
         self.clock.addItem("Follow MIDI clock (DAW)", "follow")
         self.clock.addItem("Send MIDI clock", "send")
+        self.clock.addItem("Ableton Link session", "link")
         form.addRow("Mode", self.mode)
         form.addRow("Keyboard in", self.in_port)
         form.addRow("Output", self.out_port)
@@ -160,6 +164,18 @@ class LivePanel(QWidget):
             self._ports.append(ports.open_input(name, backend=self.player.backend,
                                                 callback=follower.handle))  # fmt: skip
             return f"Streaming on the clock of {name}: press play in the DAW."
+        if clock == "link":
+            from composer.realtime.playback import LinkTiming
+            from composer.realtime.sync import join_link, quantum
+
+            self._link = join_link(None, wait=0.3)  # the session's tempo is followed
+            bar = quantum((4, 4))  # the sampler's stream is in 4/4
+            player = Player(stream, [out], tempo=tempo, timing=LinkTiming(self._link, bar))
+            self.session = player
+            player.start()
+            peers = self._link.numPeers()
+            return (f"Streaming in {key} in an Ableton Link session ({peers} other "
+                    f"peer{'s' * (peers != 1)}), from its next bar.")  # fmt: skip
         player = Player(stream, [out], tempo=tempo, send_clock=clock == "send")
         self.session = player
         player.start()
@@ -180,3 +196,6 @@ class LivePanel(QWidget):
                 port.close()
             except Exception:
                 pass
+        link, self._link = self._link, None
+        if link is not None:
+            link.enabled = False  # leaves the session
