@@ -246,11 +246,13 @@ def _live_summary(err: str) -> dict:
             "longest_callback_ms": float(m[4]), "prepared_ahead": int(m[5])}  # fmt: skip
 
 
-def bench_harmonizer(notes: int, model: str | None, tempo: float) -> dict:
+def bench_harmonizer(notes: int, model: str | None, tempo: float, b2: bool = False) -> dict:
     """(a) JACK's own port-to-port latency (a minimal copy client), (b) the JACK-native
-    harmonizer (worker bookkeeping, and bookkeeping in the callback), (c) the rtmidi harmonizer;
-    interleaved in one run, each on the same path: meter sender -> client -> meter receiver."""
-    paths = ["copy", "jack-worker", "jack-callback", "rtmidi"]
+    harmonizer (worker bookkeeping, and with ``b2`` bookkeeping in the callback), (c) the rtmidi
+    harmonizer; interleaved in one run, each on the same path: meter sender -> client -> meter
+    receiver. (b2's bookkeeping in the callback makes JACK miss whole periods on a real-time
+    server on a loaded machine, which the other paths then share: off unless asked for.)"""
+    paths = ["copy", "jack-worker", *(["jack-callback"] if b2 else []), "rtmidi"]
     meter = Meter(paths)
     procs: dict[str, subprocess.Popen] = {}
     try:
@@ -261,6 +263,8 @@ def bench_harmonizer(notes: int, model: str | None, tempo: float) -> dict:
         for path, extra in (("jack-worker", ["--jack-bookkeeping", "worker"]),
                             ("jack-callback", ["--jack-bookkeeping", "callback"]),
                             ("rtmidi", ["--no-jack-native"])):  # fmt: skip
+            if path not in paths:
+                continue
             procs[path] = composer_live(*common, *extra, "--in-port", meter.outs[path].name,
                                         "--out-port", meter.ins[path].name)  # fmt: skip
         time.sleep(0.5)
@@ -303,12 +307,18 @@ def bench_harmonizer(notes: int, model: str | None, tempo: float) -> dict:
              "jack-callback": "b2_jack_native_bookkeeping_in_callback",
              "rtmidi": "c_rtmidi_harmonizer"}  # fmt: skip
     for path, name in names.items():
+        if path not in paths:
+            continue
         out[f"{name}_answered"] = len(frames_ms[path])
+        out[f"{name}_frames_p50_p99_max"] = pct([x * meter.rate / 1000 for x in frames_ms[path]],
+                                                (50, 99, 100))  # fmt: skip
         out[f"{name}_frame_ms_p50_p99"] = pct(frames_ms[path])
         out[f"{name}_wall_ms_p50_p99"] = pct(wall_ms[path])
         if path in summaries:
             out[f"{name}_counters"] = summaries[path]
     for name, path in (("b", "jack-worker"), ("b2", "jack-callback")):
+        if path not in paths:
+            continue
         out[f"{name}_minus_a_p99_ms_frame_wall"] = [
             round(pct(frames_ms[path])[1] - pct(frames_ms["copy"])[1], 3),
             round(pct(wall_ms[path])[1] - pct(wall_ms["copy"])[1], 3),
@@ -402,6 +412,16 @@ def main(argv: list[str] | None = None) -> int:
                    help="JACK periods (frames) to start a server for, or 'current'")  # fmt: skip
     p.add_argument("--no-realtime-server", action="store_true",
                    help="start the servers with --no-realtime (as CI does)")  # fmt: skip
+    p.add_argument(
+        "--parts",
+        default="native,rtmidi,link,transport,clock",
+        help="which stream and sync runs to make side by side (default: all)",
+    )
+    p.add_argument(
+        "--callback-bookkeeping",
+        action="store_true",
+        help="also the harmonizer with its bookkeeping in the process callback (b2)",
+    )
     p.add_argument("--soak-minutes", type=float, default=0.0, help="soak length (0: skip)")
     p.add_argument("--model", help="model bundle (default models/bach-satb)")
     p.add_argument("--json", action="store_true", help="print one JSON line")
@@ -437,9 +457,11 @@ def main(argv: list[str] | None = None) -> int:
             label = f"p{period}" if period else "jack"
             results[f"{label}_period_ms"] = jack_period_ms()
             if args.seconds > 0:
-                results.update(run_timing(args.seconds, args.tempo, args.model, period))
+                results.update(run_timing(args.seconds, args.tempo, args.model, period,
+                                          args.parts.split(",")))  # fmt: skip
             if args.notes > 0:
-                harmonizer = bench_harmonizer(args.notes, args.model, args.tempo)
+                harmonizer = bench_harmonizer(args.notes, args.model, args.tempo,
+                                              args.callback_bookkeeping)  # fmt: skip
                 results.update({f"{label}_{k}": v for k, v in harmonizer.items()})
     if args.soak_minutes > 0:  # the stream and the JACK-native harmonizer, side by side
         with concurrent.futures.ThreadPoolExecutor(2) as pool:

@@ -205,8 +205,21 @@ def clock_figures(prefix: str, sink: FrameSink, tempo: float) -> dict:
     return out
 
 
-def run_timing(seconds: float, tempo: float, model: str | None, period: int | None) -> dict:
-    """Every stream and sync figure for ``seconds`` on the JACK server this process reaches."""
+PARTS = ("native", "rtmidi", "link", "transport", "clock")
+
+
+def run_timing(
+    seconds: float,
+    tempo: float,
+    model: str | None,
+    period: int | None,
+    parts: list[str] | tuple[str, ...] = PARTS,
+) -> dict:
+    """The stream and sync figures of ``parts`` (all by default), side by side for ``seconds`` on
+    the JACK server this process reaches."""
+    unknown = set(parts) - set(PARTS)
+    if unknown:
+        raise SystemExit(f"bench: unknown parts {sorted(unknown)}: choose from {PARTS}")
     import gc
 
     from composer.realtime.playback import sounding_after
@@ -225,7 +238,7 @@ def run_timing(seconds: float, tempo: float, model: str | None, period: int | No
     seed = 1
     common = ["--seed", str(seed), *(["--model", model] if model else [])]
     figures: dict = {}
-    sinks = {k: FrameSink() for k in ("native", "rtmidi", "link", "transport", "clock")}
+    sinks = {k: FrameSink() for k in parts}
     procs: dict[str, Live] = {}
     # the Link session, held by a peer here
     import link
@@ -233,7 +246,7 @@ def run_timing(seconds: float, tempo: float, model: str | None, period: int | No
     peer = link.Link(tempo)
     peer.startStopSyncEnabled = True
     peer.enabled = True
-    beats = link_beats(sinks["link"], peer, 4.0)
+    beats = link_beats(sinks["link"], peer, 4.0) if "link" in parts else []
     # the transport's timebase master, and the MIDI clock source
     change_frame = int(run_seconds * change_at * RATE)
     master = TransportMaster([(0, tempo), (change_frame, tempo * change)])
@@ -244,15 +257,20 @@ def run_timing(seconds: float, tempo: float, model: str | None, period: int | No
     sender = ClockSender([(0, tempo), (change_clock, tempo * change)], clocks_total + 60,
                          jitter=24, seed=3)  # fmt: skip
     try:
-        procs["native"] = Live("--out-port", sinks["native"].name, "--tempo", f"{tempo:g}",
-                               "--bars", str(bars), "--clock", "send", *common)  # fmt: skip
-        procs["rtmidi"] = Live("--out-port", sinks["rtmidi"].name, "--tempo", f"{tempo:g}",
-                               "--bars", str(bars), "--no-jack-native", *common)  # fmt: skip
-        procs["link"] = Live("--out-port", sinks["link"].name, "--sync", "link", *common)
-        procs["transport"] = Live("--out-port", sinks["transport"].name, "--sync", "jack",
-                                  *common)  # fmt: skip
-        procs["clock"] = Live("--out-port", sinks["clock"].name, "--clock", "follow",
-                              "--clock-port", sender.name, *common)  # fmt: skip
+        if "native" in parts:
+            procs["native"] = Live("--out-port", sinks["native"].name, "--tempo", f"{tempo:g}",
+                                   "--bars", str(bars), "--clock", "send", *common)  # fmt: skip
+        if "rtmidi" in parts:
+            procs["rtmidi"] = Live("--out-port", sinks["rtmidi"].name, "--tempo", f"{tempo:g}",
+                                   "--bars", str(bars), "--no-jack-native", *common)  # fmt: skip
+        if "link" in parts:
+            procs["link"] = Live("--out-port", sinks["link"].name, "--sync", "link", *common)
+        if "transport" in parts:
+            procs["transport"] = Live("--out-port", sinks["transport"].name, "--sync", "jack",
+                                      *common)  # fmt: skip
+        if "clock" in parts:
+            procs["clock"] = Live("--out-port", sinks["clock"].name, "--clock", "follow",
+                                  "--clock-port", sender.name, *common)  # fmt: skip
         xruns0 = {k: s.xruns for k, s in sinks.items()}
         t0 = time.monotonic()
         master.client.transport_start()
@@ -268,7 +286,7 @@ def run_timing(seconds: float, tempo: float, model: str | None, period: int | No
                 state.setTempo(tempo * change, now)
                 peer.commitAppSessionState(state)
                 link_change_beat = state.beatAtTime(now, 4.0)
-            if stuck_transport is None and elapsed >= run_seconds * 0.75:
+            if "transport" in parts and stuck_transport is None and elapsed >= run_seconds * 0.75:
                 master.client.transport_stop()
                 time.sleep(1.0)
                 stuck_transport = len(sounding_after(sinks["transport"].messages()))
@@ -287,12 +305,14 @@ def run_timing(seconds: float, tempo: float, model: str | None, period: int | No
     figures[f"{label}_seconds"] = round(run_seconds, 1)
     figures[f"{label}_exit_codes"] = codes
     expected = expected_notes(bars, seed, model)
-    figures.update(stream_figures(f"{label}_stream_native", sinks["native"], tempo, expected))
-    figures.update(clock_figures(f"{label}_clock_send", sinks["native"], tempo))
-    figures.update(stream_figures(f"{label}_stream_rtmidi", sinks["rtmidi"], tempo, expected))
+    if "native" in parts:
+        figures.update(stream_figures(f"{label}_stream_native", sinks["native"], tempo, expected))
+        figures.update(clock_figures(f"{label}_clock_send", sinks["native"], tempo))
+    if "rtmidi" in parts:
+        figures.update(stream_figures(f"{label}_stream_rtmidi", sinks["rtmidi"], tempo, expected))
     # Link: each onset's beat on the peer's timeline
     ons = [(b, t) for _, d, b, t in beats if is_on(d)]
-    if ons:
+    if "link" in parts and ons:
         b = np.array([x for x, _ in ons])
         t = np.array([x for _, x in ons])
         err_ms = (b * 4 - np.round(b * 4)) / 4 * 60000 / t
@@ -308,6 +328,24 @@ def run_timing(seconds: float, tempo: float, model: str | None, period: int | No
             stats(err_ms[first_beat])[2], stats(err_ms[after & ~first_beat])[2]]  # fmt: skip
         figures[f"{label}_link_notes_left_on"] = len(sounding_after(sinks["link"].messages()))
     # transport: each onset's beat from its transport frame
+    figures.update(transport_figures(label, sinks, master, change_frame, stuck_transport))
+    if "clock" in parts:
+        figures.update(clock_follow_figures(label, sinks["clock"], sender, change_clock))
+    figures[f"{label}_counters"] = {k: p.summary() for k, p in procs.items()}
+    figures[f"{label}_xruns_during_run_and_start_up"] = [
+        max(s.xruns - xruns0[k] for k, s in sinks.items()), max(xruns0.values())]  # fmt: skip
+    for s in sinks.values():
+        s.close()
+    return figures
+
+
+def transport_figures(label, sinks, master, change_frame, stuck_transport) -> dict:
+    """The transport run's phase error: each onset's beat from the transport frame it played at."""
+    from composer.realtime.playback import sounding_after
+
+    if "transport" not in sinks:
+        return {}
+    figures: dict = {}
     with sinks["transport"].cond:
         tevents = [(f, d) for f, d in sinks["transport"].events if is_on(d)]
     pairs = [(f, sinks["transport"].transport_frame(f)) for f, _ in tevents]
@@ -328,25 +366,27 @@ def run_timing(seconds: float, tempo: float, model: str | None, period: int | No
         figures[f"{label}_transport_notes_on_while_stopped"] = stuck_transport
         figures[f"{label}_transport_notes_left_on"] = len(
             sounding_after(sinks["transport"].messages()))  # fmt: skip
-    # MIDI clock follow: each onset against its clock's ideal frame
+    return figures
+
+
+def clock_follow_figures(label, sink, sender, change_clock) -> dict:
+    """The clock follower's phase error: each onset against its clock's ideal frame."""
+    from composer.realtime.playback import sounding_after
+
+    figures: dict = {}
     sent = {f: k for k, f in enumerate(sender.sent) if k % 6 == 0}
-    conset = [f for f in sinks["clock"].onsets()]
+    conset = sink.onsets()
     on_clock = [f for f in conset if f in sent]
     phase = np.array([f - sender.ideal[sent[f]] for f in on_clock])
     after = np.array([sent[f] >= change_clock for f in on_clock], bool)
     first_beat = after & np.array([sent[f] < change_clock + 24 for f in on_clock], bool)
     figures[f"{label}_clock_follow_onsets_on_their_clock"] = f"{len(on_clock)} of {len(conset)}"
-    figures.update(dev_figures(f"{label}_clock_follow_phase", phase, on_clock, sinks["clock"]))
+    figures.update(dev_figures(f"{label}_clock_follow_phase", phase, on_clock, sink))
     if phase.size:
         figures[f"{label}_clock_follow_max_ms_first_beat_after_change_and_later"] = [
             stats(phase[first_beat], 1000 / RATE)[2],
             stats(phase[after & ~first_beat], 1000 / RATE)[2]]  # fmt: skip
-    figures[f"{label}_clock_follow_notes_left_on"] = len(sounding_after(sinks["clock"].messages()))
-    figures[f"{label}_counters"] = {k: p.summary() for k, p in procs.items()}
-    figures[f"{label}_xruns_during_run_and_start_up"] = [
-        max(s.xruns - xruns0[k] for k, s in sinks.items()), max(xruns0.values())]  # fmt: skip
-    for s in sinks.values():
-        s.close()
+    figures[f"{label}_clock_follow_notes_left_on"] = len(sounding_after(sink.messages()))
     return figures
 
 
