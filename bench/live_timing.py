@@ -251,7 +251,7 @@ def run_timing(
     change_frame = int(run_seconds * change_at * RATE)
     master = TransportMaster([(0, tempo), (change_frame, tempo * change)])
     master.client.transport_stop()
-    master.client.transport_locate(0)
+    master.client.transport_frame = 0
     clocks_total = int(run_seconds * tempo / 60 * 24)
     change_clock = int(clocks_total * change_at) // 6 * 6
     sender = ClockSender([(0, tempo), (change_clock, tempo * change)], clocks_total + 60,

@@ -278,7 +278,7 @@ def test_jack_transport_rolling_bbt_tempo_stop_and_locate(sink):
     change = 2 * RATE  # 240 bpm for two seconds (8 beats, 2 bars), then 300 bpm
     master = TransportMaster([(0, 240.0), (change, 300.0)])
     master.client.transport_stop()
-    master.client.transport_locate(0)
+    master.client.transport_frame = 0
     timeline = TransportTimeline()
     s = streamer(chorale_steps(), timeline, sink)
     try:
@@ -291,7 +291,7 @@ def test_jack_transport_rolling_bbt_tempo_stop_and_locate(sink):
         assert wait_until(lambda: s.stops >= 1)
         assert sink.wait_for(lambda ev: not sounding_after(sink.messages()), 5)
         rolled = len(sink.events)
-        master.client.transport_locate(int(RATE * 2.3))  # mid-bar: waits for the bar line
+        master.client.transport_frame = int(RATE * 2.3)  # mid-bar: waits for the bar line
         master.client.transport_start()
         assert sink.wait_for(lambda ev: sum(is_on(d) for _, d in ev[rolled:]) >= 8, 20)
         master.client.transport_stop()
