@@ -41,9 +41,11 @@ from composer.realtime.playback import Player, RecordingOutput, sounding_after  
 from composer.realtime.sync import (  # noqa: E402
     LinkTimeline,
     MidiClockTimeline,
+    TempoClaim,
     TempoTimeline,
     TransportTimeline,
     join_link,
+    leave_link,
 )
 from composer.score import HOLD  # noqa: E402
 
@@ -248,7 +250,8 @@ def test_link_tempo_phase_bar_start_stop_and_start(sink, peer):
         assert sink.wait_for(lambda ev: sum(is_on(d) for _, d in ev[stopped_at:]) >= 8, 20)
     finally:
         s.close()
-        session.enabled = False
+        timeline.leave()
+        session = None  # the last reference: the Link goes now, not at exit
     assert sounding_after(sink.messages()) == set()
     ons = [(b, tempo) for _, d, b, tempo in beats if is_on(d)]
     clean = sink.clean([f for f, d, _, _ in beats if is_on(d)])
@@ -259,17 +262,27 @@ def test_link_tempo_phase_bar_start_stop_and_start(sink, peer):
     # every onset on the session's 16th grid to the frame, before and after the tempo change
     frames = [(b * 4 - round(b * 4)) / 4 * 60 / tempo * RATE for b, tempo in ons]
     assert sum(clean) >= 8
-    assert max(abs(f) for f, ok in zip(frames, clean) if ok) <= 1.0
+    # to a frame or two: the tick's time rounded to a frame (half a frame), and the sink's own
+    # reading of JACK's frame -> time mapping and of the offset between JACK's clock and Link's
+    # (microseconds); a period (256 frames) is what an rtmidi port would be off
+    assert max(abs(f) for f, ok in zip(frames, clean) if ok) <= 2.0
     assert {round(t) for _, t in ons} == {100, 140}
     assert timeline.tempo == pytest.approx(140.0, rel=1e-5)
 
 
 def test_link_tempo_given_is_set_on_the_session(peer):
     session = join_link(133.0)
+    claim = TempoClaim(session, 133.0)  # sets it again if the peers are found only later
+
+    def session_follows() -> bool:
+        claim.poll()
+        return abs(peer.captureAppSessionState().tempo() - 133.0) < 1e-3
+
     try:
-        assert wait_until(lambda: abs(peer.captureAppSessionState().tempo() - 133.0) < 1e-3)
+        assert wait_until(session_follows)
     finally:
-        session.enabled = False
+        claim.session = None
+        leave_link(session)
 
 
 # --- JACK transport ---------------------------------------------------------------------------

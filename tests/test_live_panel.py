@@ -61,8 +61,8 @@ def test_the_live_panel_streams_on_a_link_session_and_stops_every_note(qtbot):
         state = peer.captureAppSessionState()
         state.setTempo(100.0, peer.clock().micros())
         peer.commitAppSessionState(state)
-        app = panel._link
-        assert wait_until(lambda: abs(app.captureAppSessionState().tempo() - 100.0) < 1e-3)
+        timing = panel._link
+        assert wait_until(lambda: abs(timing.link.captureAppSessionState().tempo() - 100) < 1e-3)
         first, beat = player.timing._first
         assert first == 0 and beat % 4 == 0
         beat_seconds = player.timing.step_time(4) - player.timing.step_time(0)

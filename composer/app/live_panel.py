@@ -39,7 +39,7 @@ class LivePanel(QWidget):
         self.context = context
         self.session = None  # a Player, ClockFollowPlayer, PortHarmonizer or JackStreamer
         self._ports: list = []  # MIDI ports opened for the session
-        self._link = None  # the Ableton Link peer, while the clock is "link"
+        self._link = None  # the Ableton Link timing, while the clock is "link"
         box = QVBoxLayout(self)
         box.setContentsMargins(4, 0, 4, 4)
         group = QGroupBox("Live")
@@ -168,12 +168,12 @@ class LivePanel(QWidget):
             from composer.realtime.playback import LinkTiming
             from composer.realtime.sync import join_link, quantum
 
-            self._link = join_link(None, wait=0.3)  # the session's tempo is followed
-            bar = quantum((4, 4))  # the sampler's stream is in 4/4
-            player = Player(stream, [out], tempo=tempo, timing=LinkTiming(self._link, bar))
+            timing = LinkTiming(join_link(None, wait=0.3), quantum((4, 4)))  # the stream: 4/4
+            self._link = timing  # the session's tempo is followed; left in shutdown()
+            player = Player(stream, [out], tempo=tempo, timing=timing)
             self.session = player
             player.start()
-            peers = self._link.numPeers()
+            peers = timing.link.numPeers()
             return (f"Streaming in {key} in an Ableton Link session ({peers} other "
                     f"peer{'s' * (peers != 1)}), from its next bar.")  # fmt: skip
         player = Player(stream, [out], tempo=tempo, send_clock=clock == "send")
@@ -196,6 +196,6 @@ class LivePanel(QWidget):
                 port.close()
             except Exception:
                 pass
-        link, self._link = self._link, None
-        if link is not None:
-            link.enabled = False  # leaves the session
+        timing, self._link = self._link, None
+        if timing is not None:
+            timing.leave()  # leaves the Link session, the player having stopped

@@ -190,12 +190,13 @@ def _stream_jack(args: argparse.Namespace, stack: contextlib.ExitStack) -> int:
         timeline = sync.MidiClockTimeline()
         how = "on the MIDI clock of {clock}"
     elif args.sync == "link":
-        session = sync.join_link(args.tempo)
-        stack.callback(setattr, session, "enabled", False)
-        timeline = sync.LinkTimeline(session, sync.quantum(args.time_signature))
-        peers = session.numPeers()
+        timeline = sync.LinkTimeline(sync.join_link(args.tempo), sync.quantum(args.time_signature),
+                                     args.tempo)  # fmt: skip
+        stack.callback(timeline.leave)  # after the client has stopped (callbacks run last first)
+        peers = timeline.link.numPeers()
+        bpm = timeline.link.captureAppSessionState().tempo()
         how = (f"in an Ableton Link session ({peers} other peer{'s' * (peers != 1)}, "
-               f"{session.captureAppSessionState().tempo():g} bpm, from its next bar)")  # fmt: skip
+               f"{bpm:g} bpm, from its next bar)")  # fmt: skip
     elif args.sync == "jack":
         timeline = sync.TransportTimeline(_tempo(args))
         how = "on JACK transport (waiting for it to roll)"
@@ -282,10 +283,10 @@ def _stream_ports(args: argparse.Namespace, stack: contextlib.ExitStack) -> int:
         from composer.realtime.playback import LinkTiming
         from composer.realtime.sync import join_link, quantum
 
-        session = join_link(args.tempo)
-        stack.callback(setattr, session, "enabled", False)
-        timing = LinkTiming(session, quantum(args.time_signature))
-        how = f"in an Ableton Link session ({session.numPeers()} other peers, from its next bar)"
+        timing = LinkTiming(join_link(args.tempo), quantum(args.time_signature), args.tempo)
+        stack.callback(timing.leave)  # after the player has stopped
+        how = (f"in an Ableton Link session ({timing.link.numPeers()} other peers, from its "
+               "next bar)")  # fmt: skip
     player = Player(source, outputs, tempo=_tempo(args), max_steps=max_steps,
                     send_clock=args.clock == "send", timing=timing)  # fmt: skip
     stack.callback(player.stop)  # runs before the ports close
@@ -293,6 +294,8 @@ def _stream_ports(args: argparse.Namespace, stack: contextlib.ExitStack) -> int:
     player.start()
     while not player.wait(0.1) and time.monotonic() < deadline:
         _watch(outputs)
+        if timing is not None:
+            timing.poll()
     player.stop()
     if player.error is not None:
         raise player.error

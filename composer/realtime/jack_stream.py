@@ -201,6 +201,9 @@ class JackStreamer:
                         self.client.connect(self.outport, name)
                         self._wanted[name] = True
                         self.notices.append(f"{name} is back: connected again")
+        poll = getattr(self.timeline, "poll", None)
+        if poll is not None:
+            poll()
         notices = list(self.notices)
         self.notices.clear()
         return notices

@@ -81,11 +81,14 @@ class LinkTiming:
     start/stop sync, ``playing()`` is the session's state.
     """
 
-    def __init__(self, link: Any, quantum: float) -> None:
+    def __init__(self, link: Any, quantum: float, tempo: float | None = None) -> None:
         import time
+
+        from composer.realtime.sync import TempoClaim
 
         self.link = link
         self.quantum = float(quantum)
+        self.claim = TempoClaim(link, tempo)
         self._first: tuple[int, float] = (0, 0.0)  # (step, its beat)
         self._clock = time.perf_counter
 
@@ -119,6 +122,18 @@ class LinkTiming:
         if not self.link.startStopSyncEnabled:
             return True
         return self.link.captureAppSessionState().isPlaying()
+
+    def leave(self) -> None:
+        """Leave the session once the player has stopped (composer.realtime.sync.leave_link)."""
+        from composer.realtime.sync import leave_link
+
+        link, self.link = self.link, None
+        self.claim.session = None
+        leave_link(link)
+
+    def poll(self) -> None:
+        """From the owner's thread now and then: keeps a tempo given (sync.TempoClaim)."""
+        self.claim.poll()
 
 
 class RecordingOutput:

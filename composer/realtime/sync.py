@@ -182,9 +182,10 @@ class LinkTimeline:
 
     name = "link"
 
-    def __init__(self, link: Any, quantum: float) -> None:
+    def __init__(self, link: Any, quantum: float, tempo: float | None = None) -> None:
         self.link = link
         self.quantum = float(quantum)
+        self.claim = TempoClaim(link, tempo)
         self.rate = 48000
         self._time: JackTime | None = None
         self._walk = _Walk()
@@ -212,7 +213,19 @@ class LinkTimeline:
             state.setIsPlaying(True, now)
             link.commitAppSessionState(state)
 
+    def poll(self) -> None:
+        """From the owner's thread now and then: keeps a tempo given (:class:`TempoClaim`)."""
+        self.claim.poll()
+
+    def leave(self) -> None:
+        """Leave the session (after the client has stopped): see :func:`leave_link`."""
+        link, self.link = self.link, None
+        self.claim.session = None
+        leave_link(link)
+
     def span(self, frame: int, frames: int) -> Ticks:
+        if self.link is None:
+            return []
         jt = self._time
         offset = jt.offset()
         t0 = jt.usecs(frame) + offset
@@ -250,8 +263,9 @@ def join_link(
     """Join (or start) an Ableton Link session on the local network; returns the ``link.Link``.
 
     Waits up to ``wait`` seconds for peers, so that a tempo given here (``--tempo``) is set on
-    the session rather than overwritten by it when the peers are found; without ``tempo`` the
-    session's tempo is followed (120 if there are no peers).
+    the session rather than overwritten by it when the peers are found (:class:`TempoClaim`
+    sets it again if they come later); without ``tempo`` the session's tempo is followed (120 if
+    there are no peers).
     """
     try:
         import link
@@ -264,17 +278,6 @@ def join_link(
         ) from None
     session = link.Link(tempo or 120.0)
     session.startStopSyncEnabled = start_stop_sync
-    if tempo:
-        # Two sessions merge into the older one (or, founded within half a second, either): a
-        # tempo set before the peers are found can be lost, so it is set again the first time
-        # peers appear (from Link's thread; committing the app's session state is thread-safe).
-        def commit(peers: int) -> None:
-            if peers and not asked["done"]:
-                asked["done"] = True
-                _set_tempo(session, tempo)
-
-        asked = {"done": False}
-        session.setNumPeersCallback(commit)
     session.enabled = True
     deadline = time.monotonic() + wait
     while session.numPeers() == 0 and time.monotonic() < deadline:
@@ -282,6 +285,37 @@ def join_link(
     if tempo:
         _set_tempo(session, tempo)
     return session
+
+
+class TempoClaim:
+    """Keeps a tempo given on the command line (``--tempo``) on a Link session: two sessions
+    merge into the older one (or, founded within half a second, either), so a tempo set before
+    the peers were found can be lost; ``poll()``, called now and then from the owner's thread,
+    sets it again when peers first appear. (Not a Link callback: Link calls those on its own
+    thread, which then needs the GIL while the session is being destroyed.)"""
+
+    def __init__(self, session: Any, tempo: float | None) -> None:
+        self.session = session
+        self.tempo = tempo
+        self._peers = session.numPeers() if session is not None else 0
+        self.done = not tempo
+
+    def poll(self) -> None:
+        if self.done or self.session is None:
+            return
+        peers = self.session.numPeers()
+        if peers and not self._peers:
+            _set_tempo(self.session, self.tempo)
+            self.done = True
+        self._peers = peers
+
+
+def leave_link(session: Any) -> None:
+    """Leave a Link session and let the ``link.Link`` go now: the caller must hold no other
+    reference. (Left to the interpreter's exit, Link's threads can still be running when its
+    C++ object is destroyed, and the process aborts instead of exiting.)"""
+    if session is not None:
+        session.enabled = False
 
 
 def _set_tempo(session: Any, tempo: float) -> None:
@@ -413,10 +447,12 @@ __all__ = [
     "STOP",
     "LinkTimeline",
     "MidiClockTimeline",
+    "TempoClaim",
     "TempoTimeline",
     "Timeline",
     "TransportTimeline",
     "bar_ticks",
     "join_link",
+    "leave_link",
     "quantum",
 ]
