@@ -6,7 +6,7 @@ refused in all, with the same message: what was wrong and the range that is acce
 
     TEMPO.parse("72")    # 72.0
     TEMPO.parse("nan")   # SettingError: 'nan' is not a finite number; give a number from 20 to
-                         # 400 bpm
+                         # 999 bpm
 
 ``OptionType`` turns a check into an argparse ``type=``: the command line's options
 (composer.cli.options) and the app's own (composer.app.app.add_arguments) use them.
@@ -50,7 +50,7 @@ class Range:
     unit: str = ""
 
     def describe(self) -> str:
-        """'a number from 20 to 400 bpm', 'a whole number from 0 to 256', ..."""
+        """'a number from 20 to 999 bpm', 'a whole number from 0 to 256', ..."""
         what = "a whole number" if self.kind is int else "a number"
         lo, hi = _fmt(self.lo), _fmt(self.hi)
         if self.lo is not None and self.hi is not None:
@@ -110,7 +110,7 @@ def _show(text: str) -> str:
 
 
 # --- composing (generate, continue, harmonize, regenerate; the app's panel; live) -------------
-TEMPO = Range(float, 20, 400, unit="bpm")  # quarter notes per minute
+TEMPO = Range(float, 20, 999, unit="bpm")  # quarter notes per minute (a DAW's range)
 TEMPERATURE = Range(float, 0, 5)  # 0: always the likeliest token
 VOICE_TEMPERATURE = Range(float, 0, 5)  # a factor per voice, times TEMPERATURE
 TOP_K = Range(int, 0, VOCAB)  # 0: every token
