@@ -123,3 +123,17 @@ def test_a_satb_model_is_not_evaluated_on_jsb_frames():
 
     with pytest.raises(DataError, match="is a SATB chorale model"):
         evaluate("bach-satb", data="jsb-quarter", particles=0)
+
+
+def test_the_command_says_what_it_resumes(tmp_path, monkeypatch, capsys):
+    from composer.cli.main import main
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr("composer.train.checkpoint.CHECKPOINTS_DIR", tmp_path / "ck")
+    argv = ["train", "--data", "jsb-quarter", "--out", "m", "--max-steps", "2", "--epochs", "1",
+            "--batch-size", "8", "--hidden", "8", "--embed", "4", "--lookahead", "0",
+            "--threads", "1"]  # fmt: skip
+    assert main([*argv, "--resume"]) == 0
+    assert "no checkpoint at" in capsys.readouterr().out
+    assert main([*argv, "--resume", "--max-steps", "3"]) == 0
+    assert "resuming" in capsys.readouterr().out

@@ -129,7 +129,7 @@ def run(args: argparse.Namespace) -> int:
         )
         bar.refresh()
 
-    info = train(cfg, resume=args.resume, on_progress=on_progress)
+    info = train(cfg, resume=args.resume, on_progress=on_progress, say=print)
     if bars:
         bars[0].close()
     for problem in info["problems"]:
