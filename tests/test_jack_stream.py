@@ -394,14 +394,14 @@ class Live:
 
 @xrun_tolerant
 def test_composer_live_streams_bars_at_exact_frames(sink, model_ready):
-    live = Live("--out-port", sink.name, "--bars", "2", "--tempo", "480", "--seed", "3")
+    live = Live("--out-port", sink.name, "--bars", "2", "--tempo", "400", "--seed", "3")
     assert "each note at its JACK frame" in live.line and sink.name in live.line
     code, err = live.finish()
     assert code == 0, err
     assert sink.wait_for(lambda ev: ev and not sounding_after(sink.messages()), 5)
     onsets = sink.onsets()
     assert len(onsets) >= 4
-    assert np.all(grid_error(onsets, onsets[0], RATE * 15 / 480)[sink.clean(onsets)] == 0)
+    assert np.all(grid_error(onsets, onsets[0], RATE * 15 / 400)[sink.clean(onsets)] == 0)
     assert "32 steps played, 0 not ready in time" in err
 
 

@@ -299,7 +299,7 @@ class Live:
 
 def test_composer_live_streams_n_bars_into_a_port_then_exits(sampler_ready, sink):
     name, inbox = sink
-    live = Live("--out-port", name, "--bars", "2", "--tempo", "480", "--seed", "3")
+    live = Live("--out-port", name, "--bars", "2", "--tempo", "400", "--seed", "3")
     code, err = live.finish(timeout=90)
     assert code == 0, err
     assert inbox.wait_until(lambda ms: not sounding_after(ms), 2)
