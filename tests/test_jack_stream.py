@@ -347,10 +347,20 @@ def test_midi_clock_follow_plays_on_the_clock_with_jitter_and_a_tempo_change(sin
     onsets = sink.onsets()
     step_clocks = {sender.sent[k]: k for k in range(0, clocks, 6)}
     clean = sink.clean(onsets)
-    assert onsets and all(f in step_clocks for f, ok in zip(onsets, clean) if ok)  # its clock's
-    played = sorted({step_clocks[f] // 6 for f in onsets if f in step_clocks})
+    # each step at its clock's frame, in the period the clock came in; on a loaded machine JACK
+    # may run the follower before the source in a cycle (the clock then reaches it a period
+    # later, at the same offset): at most a few of those, never anything else
+    period = s.client.blocksize
+    exact = [f in step_clocks for f, ok in zip(onsets, clean) if ok]
+    assert onsets and all(f in step_clocks or f - period in step_clocks
+                          for f, ok in zip(onsets, clean) if ok)  # fmt: skip
+    assert sum(exact) >= 0.9 * len(exact)
+    played = sorted({step_clocks[f] // 6 for f in onsets if f in step_clocks}
+                    | {step_clocks[f - period] // 6 for f in onsets
+                       if f not in step_clocks and f - period in step_clocks})  # fmt: skip
     assert played == list(range(0, 48, 2))  # a chord every other step, none lost
-    phase = np.array([f - sender.ideal[step_clocks[f]] for f, ok in zip(onsets, clean) if ok])
+    phase = np.array([f - sender.ideal[step_clocks[f]] for f, ok in zip(onsets, clean)
+                      if ok and f in step_clocks])  # fmt: skip
     assert np.abs(phase).max() <= 24.5  # the sender's own jitter, nothing added
     assert timeline.tempo == pytest.approx(300.0, rel=0.02)
     assert s.stops == 2  # the start and the stop

@@ -277,10 +277,13 @@ class Live:
         threading.Thread(target=self._read, daemon=True).start()
 
     def _read(self) -> None:
-        for line in self.proc.stdout:
-            self.lines.append(line)
-            if "Ctrl-C" in line:
-                self._ready.set()
+        try:
+            for line in self.proc.stdout:
+                self.lines.append(line)
+                if "Ctrl-C" in line:
+                    self._ready.set()
+        except ValueError:  # finish() closed the pipe (communicate) while this read it
+            pass
 
     def wait_ready(self, timeout: float = 60.0) -> None:
         if not self._ready.wait(timeout):
