@@ -139,6 +139,7 @@ CLIP = Range(float, 0, 1e6, lo_open=True)
 PATIENCE = Range(int, 1, 100_000, unit="epochs")
 CHECKPOINT_EVERY = Range(int, 1, 10**9, unit="steps")
 JSB_SHIFT = Range(int, 0, 12, unit="semitones")
+CADENCE_WEIGHT = Range(float, 0, 100, lo_open=True)
 THREADS = Range(int, 0, 1024)  # 0: torch's default
 EMBED = Range(int, 1, 4096)
 HIDDEN = Range(int, 1, 4096)

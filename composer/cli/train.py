@@ -51,6 +51,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=0,
         help="JSB: random transposition by up to N semitones",
     )
+    p.add_argument(
+        "--cadence-weight",
+        type=options.CADENCE_WEIGHT,
+        default=1.0,
+        help="SATB: loss weight of the tokens of each cadence (the half-note before a fermata "
+        "and its chord); the others weigh 1",
+    )
     p.add_argument("--threads", type=options.THREADS, default=0, help="torch threads (0: default)")
     p.add_argument(
         "--init-from",
@@ -104,6 +111,7 @@ def run(args: argparse.Namespace) -> int:
         checkpoint_every=args.checkpoint_every,
         full=args.full,
         jsb_shift=args.jsb_shift,
+        cadence_weight=args.cadence_weight,
         threads=args.threads,
         init_from=args.init_from or "",
         model=model,

@@ -70,11 +70,14 @@ def satb_example(
     pattern: str = "free",
     end_known: bool = True,
     max_shift: int = 6,
+    cadence_weight: float = 1.0,
 ) -> Example:
     """One training (or evaluation) example from a Score. rng=None: no augmentation.
 
     end_known=False hides where the piece ends (as in an endless stream); with rng, "free"
     examples hide it half the time, so one model serves streams and pieces of known length.
+    cadence_weight: the loss weight of the tokens of each cadence (see cadence_steps), the
+    others weighing 1.
     """
     if rng is not None:
         shifts = allowed_transpositions(score, max_shift=max_shift)
@@ -88,7 +91,22 @@ def satb_example(
     fixed_flat = fixed_cells.reshape(-1)
     fixed = np.where(fixed_flat, enc.tokens, TOK_UNKNOWN).astype(np.int64)
     weight = (~fixed_flat).astype(np.float32)
+    if cadence_weight != 1.0:
+        weight *= np.where(cadence_steps(score), cadence_weight, 1.0).repeat(SATB_VOICES)
     return Example(enc, fixed, weight, int(pattern != "free"), satb_context(score))
+
+
+CADENCE_STEPS = 8  # a half-note in 16ths: the approach to a fermata's chord
+
+
+def cadence_steps(score: Score) -> np.ndarray:
+    """bool[T]: the steps of each cadence: the ``CADENCE_STEPS`` before a fermata's onset and
+    the onset itself."""
+    out = np.zeros(score.steps, dtype=bool)
+    for f in score.fermatas:
+        if 0 <= f < score.steps:
+            out[max(0, f - CADENCE_STEPS) : f + 1] = True
+    return out
 
 
 def jsb_example(
@@ -149,6 +167,7 @@ class PieceDataset:
         augment: bool,
         seed: int = 0,
         jsb_shift: int = 0,
+        cadence_weight: float = 1.0,
     ):
         self.pieces = pieces
         self.encoding = encoding
@@ -156,6 +175,7 @@ class PieceDataset:
         self.augment = augment
         self.seed = seed
         self.jsb_shift = jsb_shift
+        self.cadence_weight = cadence_weight
 
     def length(self, piece) -> int:
         return piece.steps * SATB_VOICES if self.encoding != "jsb-quarter" else len(piece)
@@ -183,7 +203,9 @@ class PieceDataset:
     def example(self, piece, rng: np.random.Generator) -> Example:
         if self.encoding == "satb":
             pattern = PATTERNS[rng.choice(len(PATTERNS), p=PATTERN_P)]
-            return satb_example(piece, rng if self.augment else None, pattern)
+            return satb_example(
+                piece, rng if self.augment else None, pattern, cadence_weight=self.cadence_weight
+            )
         if self.encoding == "jsb-16th":  # the benchmark: free, every transposition in range
             return satb_example(piece, rng if self.augment else None, "free", max_shift=12)
         return jsb_example(piece, rng if self.augment else None, self.jsb_shift)

@@ -59,6 +59,7 @@ class TrainConfig:
     jsb_shift: int = 0  # JSB: random transposition by up to this many semitones
     threads: int = 0  # torch threads per process (0 = torch's default)
     init_from: str = ""  # a bundle whose weights start the model (new parts start at zero)
+    cadence_weight: float = 1.0  # SATB: loss weight of the tokens approaching each fermata
     model: ModelConfig = field(default_factory=ModelConfig)
 
     def to_dict(self) -> dict:
@@ -243,7 +244,13 @@ def train(
         init_from_bundle(model, cfg.init_from)
     optim = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     data = PieceDataset(
-        train_pieces, encoding, cfg.batch_size, augment=True, seed=cfg.seed, jsb_shift=cfg.jsb_shift
+        train_pieces,
+        encoding,
+        cfg.batch_size,
+        augment=True,
+        seed=cfg.seed,
+        jsb_shift=cfg.jsb_shift,
+        cadence_weight=cfg.cadence_weight,
     )
     per_epoch = len(data.batch_indices(0)) // world
     if per_epoch == 0:
