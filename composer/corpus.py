@@ -27,6 +27,8 @@ from composer.errors import DataError
 from composer.fileio import write_text_atomic
 from composer.midi.io import write_midi
 from composer.score import HOLD, REST, SATB, Key, Score
+from composer.theory.cadence import triad_root
+from composer.theory.plan import estimate_key
 
 DATA_DIR = paths.DATA_DIR / "chorales"
 JSB_DIR = paths.JSB_DIR
@@ -222,7 +224,8 @@ def load_manifest(data_dir: Path = DATA_DIR) -> dict:
 
 
 def load_chorales(split: str | None = None, data_dir: Path = DATA_DIR) -> list[Score]:
-    """The corpus chorales (of one split, or all) as Scores, read from their MIDI files."""
+    """The corpus chorales (of one split, or all) as Scores, read from their MIDI files, each
+    in the key it is in (``home_key``)."""
     from composer.midi.io import read_midi
 
     manifest = load_manifest(data_dir)
@@ -231,8 +234,26 @@ def load_chorales(split: str | None = None, data_dir: Path = DATA_DIR) -> list[S
         if split is None or entry["split"] == split:
             score = read_midi(Path(data_dir) / entry["file"])
             score.meta["id"] = entry["id"]
+            score.key = home_key(score)
             out.append(score)
     return out
+
+
+def home_key(score: Score) -> Key | None:
+    """The key a chorale is in. Its key signature says less than it seems: Bach often writes
+    minor tunes with one flat fewer (a "Dorian" signature: G minor with one flat, read as D
+    minor), and modal tunes with the signature of the key a fifth away. So when the final
+    chord's root (a root-position major or minor triad) is the tonic of the key the notes
+    suggest (a Krumhansl-Schmuckler estimate), that is the key; otherwise (a Phrygian ending
+    on the dominant, say) the signature's key stands. 44 of the 327 chorales change."""
+    pitches = score.pitch_grid()
+    if not score.steps or score.voices != 4:
+        return score.key
+    root = triad_root(pitches[-1].astype(np.int64))
+    estimate = estimate_key(score)
+    if root < 0 or estimate.tonic != root:
+        return score.key
+    return Key(root, estimate.mode)
 
 
 def load_jsb(name: str = "jsb-quarter", split: str = "train", path: Path | None = None) -> list:

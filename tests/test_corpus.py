@@ -77,3 +77,19 @@ def test_jsb_loader(tmp_path):
     ok = tmp_path / "ok.json"
     ok.write_text(json.dumps({"valid": [[[60, 64], []]]}))
     assert load_jsb(path=ok, split="valid") == [[[60, 64], []]]
+
+
+def test_a_chorale_is_in_the_key_it_ends_in(manifest):
+    from composer.corpus import home_key
+
+    def read(id_: str):
+        [entry] = [e for e in manifest["chorales"] if e["id"] == id_]
+        return read_midi(DATA_DIR / entry["file"])
+
+    dorian = read("riem019-bwv351")  # G minor written with one flat: the signature says D minor
+    assert str(dorian.key) == "D minor" and str(home_key(dorian)) == "G minor"
+    phrygian = read("riem010-bwv38.6")  # A minor, closing on E major: the signature stands
+    assert str(home_key(phrygian)) == "A minor"
+    plain = read("riem001-bwv269")
+    assert home_key(plain) == plain.key
+    assert all(s.key == home_key(s) for s in load_chorales("valid"))
