@@ -12,7 +12,7 @@ Columns, side by side:
 Each model column is followed by its ratio to Bach, held-out.
 
     .venv/bin/python bench/harmony.py [--pieces N] [--model DIR] [--json]
-        [--temperature T] [--top-p P] [--particles N] [--free-ending]   # decoding to compare
+        [--temperature T] [--top-p P] [--particles N] [--free-ending] [--no-counterpoint]
 
 About 1 s per generated piece and 2-3 s per harmonization on 2 cores; the analysis itself is
 about 10 ms a piece.
@@ -108,11 +108,15 @@ def main() -> int:
     ap.add_argument("--top-p", type=float, default=None, help="default: the sampler's")
     ap.add_argument("--particles", type=int, default=None, help="default: the sampler's")
     ap.add_argument("--free-ending", action="store_true", help="no tonic-ending condition")
+    ap.add_argument("--no-counterpoint", action="store_true",
+                    help="no weights for a teacher's faults (theory/counterpoint.py)")  # fmt: skip
     args = ap.parse_args()
     decoding = {k: v for k, v in (("temperature", args.temperature), ("top_p", args.top_p),
                                   ("particles", args.particles)) if v is not None}  # fmt: skip
     if args.free_ending:
         decoding["tonic_ending"] = False
+    if args.no_counterpoint:
+        decoding["counterpoint"] = False
 
     t0 = time.perf_counter()
     held_out = [s for s in load_chorales("valid") + load_chorales("test") if s.steps >= 32]

@@ -57,10 +57,10 @@ def rank(toks: np.ndarray, key: Key) -> int:
 
 
 def test_an_ending_ranks_by_its_final_chord_and_how_it_is_reached():
-    assert rank(tokens(F_MAJ, G7, C_MAJ), C) == 2
+    assert rank(tokens(F_MAJ, G7, C_MAJ), C) == 3  # authentic
     assert rank(tokens(G7, F_MAJ, C_MAJ), C) == 2  # plagal
     assert rank(tokens(F_MAJ, A_MIN, C_MAJ), C) == 1
     assert rank(tokens(F_MAJ, C_MAJ, G7), C) == 0
     picardy = (73, 69, 64, 45)  # A major at the end of an A minor piece
-    assert rank(tokens(A_MIN, (68, 64, 59, 52), picardy), A_MINOR) == 2
+    assert rank(tokens(A_MIN, (68, 64, 59, 52), picardy), A_MINOR) == 3
     assert rank(tokens(C_MAJ, G7, (72, 63, 67, 48)), C) == 0  # C minor ends a C major one

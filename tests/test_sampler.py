@@ -371,7 +371,7 @@ def test_the_chosen_candidate_has_the_best_ending_among_them(sampler):
 
 def test_a_cadence_condition_weighs_the_candidates_that_miss_it(sampler):
     from composer.encoding import sounding
-    from composer.runtime.sampler import CADENCE_PENALTY, Conditions, _weigh_cadences
+    from composer.runtime.sampler import CADENCE_PENALTY, Conditions, _weigh
     from composer.theory.cadence import closes_phrase
 
     key = Key.parse("C major")
@@ -379,7 +379,7 @@ def test_a_cadence_condition_weighs_the_candidates_that_miss_it(sampler):
     plan = Plan_(steps, key)
     every, _ = sampler.sample(plan, SamplingSettings(seed=3), 16, 3, particles=1)
     weight = np.zeros(16)
-    _weigh_cadences(every, weight, 0, steps, Conditions(key, False, (16,)))
+    _weigh(every, weight, 0, steps, Conditions(key, False, (16,)))
     closes = np.array([closes_phrase(sounding(x, 17), 16, key) for x in every])
     assert np.array_equal(weight, np.where(closes, 0.0, -CADENCE_PENALTY))
 
@@ -389,3 +389,27 @@ def Plan_(steps: int, key: Key):  # noqa: N802 - a Plan for the tests
 
     return Plan(steps, (4, 4), 0, key, plan_fermatas(steps, (4, 4), 0),
                 np.full(steps * 4, -1, np.int64), lookahead=False)  # fmt: skip
+
+
+def test_a_teachers_faults_weigh_the_candidates(sampler):
+    from composer.encoding import TOK_HOLD, sounding
+    from composer.runtime.sampler import Conditions, _weigh
+    from composer.theory.counterpoint import FAULT_PENALTY, beat_steps, faults
+
+    key = Key.parse("C major")
+    steps = 32
+    plan = Plan_(steps, key)
+    every, _ = sampler.sample(plan, SamplingSettings(seed=5, temperature=1.2), 16, 5, particles=1)
+    beats = beat_steps(steps, (4, 4), 0)
+    weight = np.zeros(16)
+    _weigh(every, weight, 8, 24, Conditions(key, False, (), beats=beats))
+    found = [faults(sounding(x, 24), x[: 24 * 4].reshape(-1, 4) != TOK_HOLD, 8, 24, beats, key)
+             for x in every]  # fmt: skip
+    assert np.array_equal(weight, -FAULT_PENALTY * np.array(found, float))
+    assert any(found)  # the test sees faults to weigh
+
+
+def test_free_voice_leading_weighs_no_faults():
+    assert SamplingSettings.voice_leading("free").counterpoint is False
+    assert SamplingSettings.voice_leading("bach").counterpoint is True
+    assert SamplingSettings.voice_leading("bach", counterpoint=False).counterpoint is False

@@ -139,7 +139,9 @@ def _common(p: argparse.ArgumentParser, default_out: str, melody: bool = False) 
         "--voice-leading",
         choices=("bach", "strict", "free"),
         default="bach",
-        help="bach: no parallel fifths or octaves, no voice crossing; strict: also soprano-alto "
+        help="bach: no parallel fifths or octaves, no voice crossing, and candidates weighed by "
+        "a teacher's faults (dissonances leapt into or out of, suspensions that do not fall, "
+        "awkward bass leaps, doubled leading tones, bare fifths); strict: also soprano-alto "
         "and alto-tenor within an octave; free: the model alone",
     )
     p.add_argument("--in-key", action="store_true", help="only notes of the key's scale")

@@ -38,7 +38,8 @@ from composer.runtime.settings import SamplingSettings
 from composer.runtime.stream import LiveHarmonizer, Stream
 from composer.runtime.tables import Tables
 from composer.score import CHOIR_AAHS, HOLD, REST, SATB, Key, Score
-from composer.theory.cadence import closes_phrase, ending_rank
+from composer.theory.cadence import ENDING_BEST, closes_phrase, ending_rank
+from composer.theory.counterpoint import FAULT_PENALTY, beat_steps, faults
 from composer.theory.plan import (
     check_meter,
     estimate_key,
@@ -441,7 +442,7 @@ class Sampler:
                     if other:
                         other.result()
                     if conditions is not None:
-                        _weigh_cadences(out, log_weight, start // 4, stop // 4, conditions)
+                        _weigh(out, log_weight, start // 4, stop // 4, conditions)
                     if stop < n:
                         log_likelihood += _resample(states, groups, out, log_weight, resampler, per)
         if progress:
@@ -471,24 +472,31 @@ class Conditions:
     should close (theory.cadence.closes_phrase); a candidate that does not is weighed down by
     ``CADENCE_PENALTY`` nats there, so the filter resamples towards those that do. At the last
     chord's onset, ``final``, a candidate is weighed down by that much for each rank its ending
-    misses.
+    misses. beats (bool per step, or None): a candidate is weighed down by
+    ``theory.counterpoint.FAULT_PENALTY`` for each fault a teacher would mark (dissonances
+    leapt into or out of, suspensions that do not fall, awkward bass leaps, doubled leading
+    tones, bare fifths), as it is written.
     """
 
     key: Key | None
     ending: bool
     cadences: tuple[int, ...]
     final: int = -1  # the last chord's onset (step), where the ending is first weighed
+    beats: np.ndarray | None = None
 
 
-CADENCE_PENALTY = 3.0  # nats: a soft condition; a candidate that misses is 20x less likely
+CADENCE_PENALTY = 5.0  # nats: a soft condition; a candidate that misses is 150x less likely
 
 
 def _conditions(plan: Plan, mode: str, settings: SamplingSettings) -> Conditions | None:
     """What a mode conditions on: a closed ending on the key's tonic (unless the last chord is
     fixed, or a fixed last soprano note lies outside the tonic triad) and a cadence at every
     fermata whose chord is not fixed."""
+    beats = None
+    if settings.counterpoint and mode != "stream":
+        beats = beat_steps(plan.steps, plan.time_signature, plan.pickup)
     if not settings.tonic_ending or plan.key is None or mode in ("regenerate", "stream"):
-        return None
+        return None if beats is None else Conditions(plan.key, False, (), beats=beats)
     key = plan.key
     forced = plan.forced.reshape(-1, SATB_VOICES)
     last = forced[-1]
@@ -500,14 +508,20 @@ def _conditions(plan: Plan, mode: str, settings: SamplingSettings) -> Conditions
     ]
     final = max(onsets) if onsets else plan.steps
     cadences = tuple(t for t in onsets if t < final and not (forced[t] >= 0).all())
-    return Conditions(key, ending, cadences, final if ending and onsets else -1)
+    return Conditions(key, ending, cadences, final if ending and onsets else -1, beats)
 
 
-def _weigh_cadences(
+def _weigh(
     out: np.ndarray, log_weight: np.ndarray, first: int, stop: int, conditions: Conditions
 ) -> None:
-    """Weigh down the candidates that do not close a phrase at a fermata onset among steps
-    [first, stop), now written."""
+    """Weigh down the candidates for what steps [first, stop), now written, do: the faults
+    they make, a phrase not closed at a fermata onset, a weak ending at the last chord."""
+    if conditions.beats is not None:
+        for b in range(len(out)):
+            struck = out[b, : stop * SATB_VOICES].reshape(-1, SATB_VOICES) != TOK_HOLD
+            found = faults(sounding(out[b], stop), struck, first, stop, conditions.beats,
+                           conditions.key)  # fmt: skip
+            log_weight[b] -= FAULT_PENALTY * found
     for f in conditions.cadences:
         if first <= f < stop:
             for b in range(len(out)):
@@ -516,7 +530,7 @@ def _weigh_cadences(
     f = conditions.final
     if first <= f < stop:
         for b in range(len(out)):
-            missed = 2 - ending_rank(sounding(out[b], f + 1), conditions.key)
+            missed = ENDING_BEST - ending_rank(sounding(out[b], f + 1), conditions.key)
             log_weight[b] -= CADENCE_PENALTY * missed
 
 
