@@ -258,6 +258,18 @@ def frame_mask(prev_in_frame: int) -> np.ndarray:
 
 
 # --- what sounds ----------------------------------------------------------------------------
+def sounding_batch(tokens: np.ndarray, steps: int) -> tuple[np.ndarray, np.ndarray]:
+    """(int64[B, steps, 4] pitches as ``sounding`` gives them, bool[B, steps, 4] struck) for a
+    batch of token sequences int64[B, N] at once: what the sampler weighs its candidates by."""
+    rows = np.asarray(tokens[:, : steps * SATB_VOICES], np.int64)
+    rows = rows.reshape(len(rows), -1, SATB_VOICES)
+    struck = rows != TOK_HOLD
+    index = np.where(struck, np.arange(rows.shape[1])[None, :, None], -1)
+    last = np.maximum.accumulate(index, axis=1)  # the step each voice's sound was struck
+    pitch = np.take_along_axis(rows, np.maximum(last, 0), axis=1)
+    return np.where((last >= 0) & (pitch < TOK_HOLD), pitch, -1), struck
+
+
 def sounding(tokens: np.ndarray, steps: int) -> np.ndarray:
     """int64[steps, 4]: the pitch each voice sounds at each of the first ``steps`` steps
     (HOLD resolved), -1 where it rests."""

@@ -28,6 +28,18 @@ def test_sounding_resolves_holds_and_rests():
     assert sounding(toks, 3).tolist() == [[60, 55, 52, 48], [60, 55, -1, 48], [62, 55, -1, 43]]
 
 
+def test_sounding_of_a_batch_is_sounding_of_each():
+    from composer.encoding import sounding_batch
+
+    rng = np.random.default_rng(0)
+    batch = rng.choice([48, 50, 52, 60, 67, H, H, TOK_REST], size=(5, 40)).astype(np.int64)
+    batch[:, :4] = 60  # every voice struck at first
+    pitches, struck = sounding_batch(batch, 9)
+    for b in range(5):
+        assert np.array_equal(pitches[b], sounding(batch[b], 9))
+        assert np.array_equal(struck[b], batch[b, :36].reshape(9, 4) != H)
+
+
 def test_triad_root_wants_a_root_position_triad_with_its_third():
     assert triad_root(np.array(C_MAJ)) == 0
     assert triad_root(np.array((72, 67, 60, 52))) == -1  # first inversion
@@ -57,10 +69,12 @@ def rank(toks: np.ndarray, key: Key) -> int:
 
 
 def test_an_ending_ranks_by_its_final_chord_and_how_it_is_reached():
-    assert rank(tokens(F_MAJ, G7, C_MAJ), C) == 3  # authentic
+    assert rank(tokens(F_MAJ, G7, C_MAJ), C) == 4  # perfect authentic: V7-I, soprano on C
+    assert rank(tokens(F_MAJ, G7, (76, 67, 60, 48)), C) == 3  # the soprano ends on E
+    assert rank(tokens(F_MAJ, (71, 67, 62, 59), C_MAJ), C) == 3  # V6-I
     assert rank(tokens(G7, F_MAJ, C_MAJ), C) == 2  # plagal
     assert rank(tokens(F_MAJ, A_MIN, C_MAJ), C) == 1
     assert rank(tokens(F_MAJ, C_MAJ, G7), C) == 0
     picardy = (73, 69, 64, 45)  # A major at the end of an A minor piece
-    assert rank(tokens(A_MIN, (68, 64, 59, 52), picardy), A_MINOR) == 3
+    assert rank(tokens(A_MIN, (68, 64, 59, 52), picardy), A_MINOR) == 3  # soprano on C#
     assert rank(tokens(C_MAJ, G7, (72, 63, 67, 48)), C) == 0  # C minor ends a C major one

@@ -68,3 +68,40 @@ def test_a_seventh_struck_on_a_beat_falls():
     v7 = (65, 62, 59, 55)  # G7 with the seventh (F) in the soprano, struck on the beat
     assert count(v7, HOLD, HOLD, HOLD, (64, 60, 60, 48), HOLD) == 0
     assert count(v7, HOLD, HOLD, HOLD, (67, 64, 60, 48), HOLD) == 1  # rises to G
+
+
+def test_a_chromatic_clash_counts_twice():
+    assert count((66, 62, 57, 50), (H, H, H, H), (65, H, H, H), HOLD, key=Key.parse("G major")) == 0
+    # F natural in the soprano against F# in the tenor, over D
+    assert count((65, 62, 54, 50), HOLD, key=Key.parse("G major")) == 2
+
+
+def test_a_soprano_rocking_between_two_notes():
+    rows = [(72, 67, 64, 48), HOLD, (71, H, H, H), HOLD, (72, H, H, H), HOLD, (71, H, H, H)]
+    assert count(*rows[:-1]) == 0
+    assert count(*rows) == 1
+
+
+def test_a_beat_with_no_third_anywhere():
+    sus = (72, 65, 55, 48)  # C F G C: a 4th, resolved to the third within the beat or not
+    assert count(sus, HOLD, (H, 64, H, H), HOLD, (72, 67, 64, 48)) == 0
+    assert count(sus, HOLD, HOLD, HOLD, (72, 67, 64, 48)) == 1
+
+
+def test_six_four_chords_cadential_passing_or_pedal_only():
+    c64 = (72, 67, 64, 55)  # C major over G
+    g = (71, 67, 62, 55)
+    hold3 = [HOLD] * 3
+    assert count((72, 69, 65, 53), *hold3, c64, *hold3, g, *hold3, (72, 67, 64, 48)) == 0
+    # A-G-F in the bass: passing
+    assert count((72, 69, 64, 57), *hold3, c64, *hold3, (72, 69, 65, 53), *hold3, C_CHORD) == 0
+    # leapt into from C and left for F: neither cadential, passing nor a pedal
+    assert count(C_CHORD, *hold3, c64, *hold3, (72, 69, 65, 53), *hold3, C_CHORD) == 1
+
+
+def test_a_diminished_triad_in_root_position():
+    assert count((74, 65, 62, 59), HOLD) == 1  # B D F over B
+    assert count((74, 65, 59, 62), HOLD) == 0  # vii°6: D in the bass
+
+
+C_CHORD = (72, 67, 64, 48)

@@ -30,6 +30,7 @@ from composer.encoding import (
     plan_conditioning,
     satb_conditioning,
     sounding,
+    sounding_batch,
 )
 from composer.errors import Cancelled, GenerationError, ModelError
 from composer.limits import MAX_BARS, check_length
@@ -516,21 +517,20 @@ def _weigh(
 ) -> None:
     """Weigh down the candidates for what steps [first, stop), now written, do: the faults
     they make, a phrase not closed at a fermata onset, a weak ending at the last chord."""
+    pitches, struck = sounding_batch(out, stop)
     if conditions.beats is not None:
         for b in range(len(out)):
-            struck = out[b, : stop * SATB_VOICES].reshape(-1, SATB_VOICES) != TOK_HOLD
-            found = faults(sounding(out[b], stop), struck, first, stop, conditions.beats,
-                           conditions.key)  # fmt: skip
+            found = faults(pitches[b], struck[b], first, stop, conditions.beats, conditions.key)
             log_weight[b] -= FAULT_PENALTY * found
     for f in conditions.cadences:
         if first <= f < stop:
             for b in range(len(out)):
-                if not closes_phrase(sounding(out[b], f + 1), f, conditions.key):
+                if not closes_phrase(pitches[b, : f + 1], f, conditions.key):
                     log_weight[b] -= CADENCE_PENALTY
     f = conditions.final
     if first <= f < stop:
         for b in range(len(out)):
-            missed = ENDING_BEST - ending_rank(sounding(out[b], f + 1), conditions.key)
+            missed = ENDING_BEST - ending_rank(pitches[b, : f + 1], conditions.key)
             log_weight[b] -= CADENCE_PENALTY * missed
 
 

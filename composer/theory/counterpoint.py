@@ -13,8 +13,13 @@ The faults, each counted at the step where it is decided:
   a leading tone that may rise, aside) or prepared (a note held while the bass moves under it
   on a beat: a suspension or a prepared seventh) that does not fall by step;
 - a bass leap of a tritone, a seventh or more than an octave;
-- on a beat: the home key's leading tone doubled over a dominant bass, or a chord of bare
-  fifths (every voice sounding, no third).
+- on a beat: the home key's leading tone doubled over a dominant bass, a chord of bare
+  fifths (every voice sounding, no third), a diminished triad in root position;
+- a beat with no third anywhere in it (a suspension resolving within the beat is fine);
+- a six-four chord on a beat that is neither cadential nor over a pedal (the bass stays) nor
+  passing (the bass steps through it);
+- a chromatic clash: two voices sounding one letter in two forms (F against F#), counted twice;
+- a soprano rocking between two notes (x-y-x-y).
 
 Pitches: int[T, 4] as in ``theory.cadence`` (S, A, T, B; -1 silent); struck: bool[T, 4], True
 where a voice strikes a note (a repeated note is struck again, a held one is not).
@@ -32,6 +37,11 @@ DISSONANT[[1, 2, 10, 11]] = True  # seconds and sevenths above the bass (and the
 FALLING = {1, 2, 10}  # struck on a beat (a chord seventh, an accented passing note), these fall
 AWKWARD_BASS = {6, 10, 11}  # tritone and sevenths; and anything past an octave
 BASS = 3
+CLASH_WEIGHT = 2  # a chromatic clash counts as two faults: Bach all but never writes one
+# Pitch-class pairs a semitone apart, above the tonic, that spell one letter two ways (C/C#,
+# Eb/E, F/F#, Ab/A, Bb/B in C major; Bb/B, C/C#, D/D#, F/F#, G/G# in A minor).
+ALTERED_MAJOR = {(0, 1), (3, 4), (5, 6), (8, 9), (10, 11)}
+ALTERED_MINOR = {(1, 2), (3, 4), (5, 6), (8, 9), (10, 11)}
 
 
 def beat_steps(steps: int, time_signature: tuple[int, int], pickup: int) -> np.ndarray:
@@ -55,9 +65,13 @@ def faults(
     bass = pitches[:, BASS]
     for t in range(first, stop):
         if beats[t]:
-            count += _beat_faults(pitches[t], key)
+            count += _beat_faults(pitches[t], key) + _last_beat_faults(pitches, beats, t)
+        if key is not None and struck[t].any():
+            count += CLASH_WEIGHT * _clashes(pitches[t], key)
         if t == 0:
             continue
+        if struck[t, 0]:
+            count += _rocking(pitches, struck, t)
         b = bass[t]
         if struck[t, BASS] and b >= 0 and bass[t - 1] >= 0:
             leap = abs(int(b) - int(bass[t - 1]))
@@ -96,6 +110,51 @@ def _left_badly(pitches: np.ndarray, struck: np.ndarray, t: int, v: int, beats: 
     return 0
 
 
+def _clashes(chord: np.ndarray, key: Key) -> int:
+    """1 if two voices sound one letter in two forms (F against F#: a chromatic clash)."""
+    pcs = sorted({(int(p) - key.tonic) % 12 for p in chord if p >= 0})
+    pairs = ALTERED_MAJOR if key.mode == "major" else ALTERED_MINOR
+    return int(any((a, (a + 1) % 12) in pairs for a in pcs if (a + 1) % 12 in pcs))
+
+
+def _rocking(pitches: np.ndarray, struck: np.ndarray, t: int) -> int:
+    """1 if the soprano's last four notes, ending with the one struck at t, rock x-y-x-y."""
+    notes = [int(pitches[t, 0])]
+    s = t - 1
+    while s >= 0 and len(notes) < 4:
+        if struck[s, 0]:
+            notes.append(int(pitches[s, 0]))
+        s -= 1
+    return int(len(notes) == 4 and notes[0] == notes[2] != notes[1] == notes[3] >= 0)
+
+
+def _last_beat_faults(pitches: np.ndarray, beats: np.ndarray, t: int) -> int:
+    """Faults of the beat that ends at beat step t, judged now its neighbours are known: no
+    third anywhere in it, or a six-four chord on its downbeat that is neither cadential, passing
+    nor over a pedal."""
+    previous = np.flatnonzero(beats[:t])
+    if not len(previous):
+        return 0
+    p = int(previous[-1])
+    span = pitches[p:t]
+    pcs = {int(x) % 12 for x in span.reshape(-1) if x >= 0}
+    count = int(len(pcs) > 1 and not any((a - b) % 12 in (3, 4) for a in pcs for b in pcs))
+    chord = pitches[p]
+    if (chord < 0).any():
+        return count
+    over_bass = {(int(x) - int(chord[BASS])) % 12 for x in chord}
+    if over_bass in ({0, 5, 9}, {0, 5, 8}):  # a complete six-four chord
+        bass = int(chord[BASS])
+        after = int(pitches[t, BASS])
+        before = previous[-2] if len(previous) > 1 else -1
+        came = bass - int(pitches[before, BASS]) if before >= 0 else 99
+        goes = after - bass
+        held = came == 0 or goes == 0  # pedal, or cadential (the bass stays for V)
+        passing = came * goes > 0 and 0 < abs(came) <= 2 and 0 < abs(goes) <= 2
+        count += not (held or passing)
+    return count
+
+
 def _beat_faults(chord: np.ndarray, key: Key | None) -> int:
     if (chord < 0).any():
         return 0
@@ -109,4 +168,6 @@ def _beat_faults(chord: np.ndarray, key: Key | None) -> int:
     if len(distinct) == 2:
         low, high = sorted(distinct)
         count += (high - low) in (5, 7)
+    over_bass = {(int(p) - int(pcs[BASS])) % 12 for p in pcs}
+    count += over_bass == {0, 3, 6}  # a diminished triad in root position
     return count
