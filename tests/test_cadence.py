@@ -77,4 +77,7 @@ def test_an_ending_ranks_by_its_final_chord_and_how_it_is_reached():
     assert rank(tokens(F_MAJ, C_MAJ, G7), C) == 0
     picardy = (73, 69, 64, 45)  # A major at the end of an A minor piece
     assert rank(tokens(A_MIN, (68, 64, 59, 52), picardy), A_MINOR) == 3  # soprano on C#
+    e7 = (74, 68, 59, 52)
+    assert rank(tokens(A_MIN, e7, (69, 64, 61, 45)), A_MINOR) == 4  # Picardy, soprano on A
+    assert rank(tokens(A_MIN, e7, (69, 64, 60, 45)), A_MINOR) == 3  # minor: no Picardy third
     assert rank(tokens(C_MAJ, G7, (72, 63, 67, 48)), C) == 0  # C minor ends a C major one
