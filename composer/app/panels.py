@@ -101,7 +101,9 @@ class ComposePanel(QGroupBox):
         for style, label in VOICE_LEADING_LABELS.items():
             self.voice_leading.addItem(label, style)
         self.voice_leading.setToolTip(
-            "Bach's rules: no parallel fifths or octaves, no voice crossing.\n"
+            "Bach's rules: no parallel fifths or octaves, no voice crossing; and the\n"
+            "candidates a harmony teacher would mark down (dissonances leapt into or out of,\n"
+            "sevenths that do not fall, doubled leading tones, stray six-fours) are dropped.\n"
             "Strict: also soprano-alto and alto-tenor within an octave.\n"
             "Model only: whatever the model writes."
         )
