@@ -105,3 +105,9 @@ def test_a_diminished_triad_in_root_position():
 
 
 C_CHORD = (72, 67, 64, 48)
+
+
+def test_a_sinking_texture():
+    assert count((60, 55, 52, 48), HOLD) == 1  # the soprano on middle C
+    assert count((67, 55, 52, 48), HOLD) == 1  # the alto on G3
+    assert count((67, 60, 52, 48), HOLD) == 0

@@ -14,7 +14,8 @@ The faults, each counted at the step where it is decided:
   on a beat: a suspension or a prepared seventh) that does not fall by step;
 - a bass leap of a tritone, a seventh or more than an octave;
 - on a beat: the home key's leading tone doubled over a dominant bass, a chord of bare
-  fifths (every voice sounding, no third), a diminished triad in root position;
+  fifths (every voice sounding, no third), a diminished triad in root position, a soprano
+  below D4 or an alto below A3 (the texture sinking);
 - a beat with no third anywhere in it (a suspension resolving within the beat is fine);
 - a six-four chord on a beat that is neither cadential nor over a pedal (the bass stays) nor
   passing (the bass steps through it);
@@ -37,6 +38,7 @@ DISSONANT[[1, 2, 10, 11]] = True  # seconds and sevenths above the bass (and the
 FALLING = {1, 2, 10}  # struck on a beat (a chord seventh, an accented passing note), these fall
 AWKWARD_BASS = {6, 10, 11}  # tritone and sevenths; and anything past an octave
 BASS = 3
+LOWEST_SOPRANO, LOWEST_ALTO = 62, 57  # D4, A3: Bach's upper voices go lower once in 300 beats
 CLASH_WEIGHT = 2  # a chromatic clash counts as two faults: Bach all but never writes one
 # Pitch-class pairs a semitone apart, above the tonic, that spell one letter two ways (C/C#,
 # Eb/E, F/F#, Ab/A, Bb/B in C major; Bb/B, C/C#, D/D#, F/F#, G/G# in A minor).
@@ -170,4 +172,5 @@ def _beat_faults(chord: np.ndarray, key: Key | None) -> int:
         count += (high - low) in (5, 7)
     over_bass = {(int(p) - int(pcs[BASS])) % 12 for p in pcs}
     count += over_bass == {0, 3, 6}  # a diminished triad in root position
+    count += int(chord[0] < LOWEST_SOPRANO or chord[1] < LOWEST_ALTO)  # the texture sinks
     return count
