@@ -1,5 +1,6 @@
 """The chorale corpus: every file round-trips exactly; the manifest and split hold; JSB loads."""
 
+import dataclasses
 import hashlib
 import json
 
@@ -93,3 +94,19 @@ def test_a_chorale_is_in_the_key_it_ends_in(manifest):
     plain = read("riem001-bwv269")
     assert home_key(plain) == plain.key
     assert all(s.key == home_key(s) for s in load_chorales("valid"))
+
+
+def test_a_dorian_melody_is_harmonized_in_its_key(manifest):
+    from composer.theory.plan import melody_key
+
+    def soprano(id_: str):
+        [entry] = [e for e in manifest["chorales"] if e["id"] == id_]
+        score = read_midi(DATA_DIR / entry["file"])
+        return dataclasses.replace(score, grid=score.grid[:, :1].copy())
+
+    dorian = soprano("riem206-bwv412")  # G minor with one flat: the file says D minor
+    assert str(dorian.key) == "D minor" and str(melody_key(dorian)) == "G minor"
+    plain = soprano("riem001-bwv269")
+    assert melody_key(plain) == plain.key
+    phrygian = soprano("riem010-bwv38.6")  # A minor, the tune ending on E: a note of its triad
+    assert melody_key(phrygian) == phrygian.key

@@ -46,6 +46,7 @@ from composer.theory.plan import (
     estimate_key,
     fit_melody,
     melody_fermatas,
+    melody_key,
     plan_fermatas,
 )
 
@@ -191,7 +192,7 @@ class Sampler:
         check_meter(melody.time_signature)
         tune = melody.grid[:, 0].copy()
         tune, warning = fit_melody(tune)
-        key = key or melody.key or estimate_key(melody)
+        key = key or melody_key(melody)
         grid = np.full((melody.steps, 4), REST, np.int16)
         grid[:, 0] = tune
         ferm = melody_fermatas(tune, melody.time_signature, melody.pickup, melody.fermatas)

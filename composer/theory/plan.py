@@ -107,6 +107,25 @@ def estimate_key(score: Score) -> Key:
     return best_key
 
 
+def melody_key(melody: Score) -> Key:
+    """The key of a melody to harmonize: its file's, unless the melody ends on a note outside
+    that key's tonic triad on the tonic of the key its notes suggest (a Krumhansl-Schmuckler
+    estimate), as Bach's "Dorian" tunes do (G minor written with one flat reads as D minor);
+    the estimate when the file gives none."""
+    estimate = estimate_key(melody)
+    if melody.key is None:
+        return estimate
+    notes = list(melody.notes(0))
+    if not notes:
+        return melody.key
+    last = max(notes, key=lambda n: n.start).pitch % 12
+    tonic = melody.key.tonic
+    triad = {tonic, (tonic + 7) % 12, (tonic + (4 if melody.key.mode == "major" else 3)) % 12}
+    if last not in triad and estimate.tonic == last:
+        return estimate
+    return melody.key
+
+
 def melody_fermatas(
     tune: np.ndarray, time_signature: tuple[int, int], pickup: int, onsets: tuple[int, ...] = ()
 ) -> np.ndarray:
