@@ -6,6 +6,7 @@ import pytest
 from composer.encoding import TOK_START, encode_frames
 from composer.runtime import kernels
 from composer.runtime.bundle import MODELS_DIR, load_bundle
+from composer.runtime.settings import SamplingSettings
 from composer.runtime.tables import Tables
 
 
@@ -74,14 +75,13 @@ def numba_logits(tables: Tables, enc, forced=None, ctx=None, batch=1):
     state = tables.new_state(batch, 0)
     out = np.zeros((batch, n), np.int64)
     logits = np.zeros((batch, n, tables.head_W.shape[0]), np.float32)
-    settings = type("S", (), {"rules": lambda self: 0, "top_k": 0, "top_p": 1.0})()
     cond = tables.conditioning(enc.slot, enc.pos, enc.fermata, enc.key, forced,
                                to_fermata=enc.to_fermata, to_end=enc.to_end)  # fmt: skip
     if ctx is not None:
         ctx = np.ascontiguousarray(np.repeat(ctx, batch, axis=0))
-    tables.step(state, 0, n, enc.slot, cond, tokens, np.full((batch, n), -1, np.int64),
-                np.ones(128, bool), np.ones(5, np.float32), settings, out, logits,
-                keep_logits=True, ctx=ctx)  # fmt: skip
+    inputs = tables.inputs(enc.slot, cond, tokens, np.full((batch, n), -1, np.int64), ctx)
+    draw = tables.draw(SamplingSettings.voice_leading("free", temperature=1.0, top_p=1.0))
+    tables.step(state, 0, n, inputs, draw, out, logits)
     assert (out == tokens).all()
     return logits[:, :, : tables.vocab]  # the output layer is padded to a multiple of 8 rows
 
@@ -174,7 +174,6 @@ def test_a_sequence_samples_the_same_notes_alone_or_in_any_batch():
     one sequence, with one random state, sample exactly what it samples alone."""
     t = Tables(shipped("bach-satb"))
     from composer.encoding import plan_conditioning, satb_conditioning
-    from composer.runtime.settings import SamplingSettings
     from composer.score import Key
     from composer.theory.plan import plan_fermatas
 
@@ -189,9 +188,8 @@ def test_a_sequence_samples_the_same_notes_alone_or_in_any_batch():
     def sample(batch):
         state = t.new_state(batch, np.full(batch, 12345, np.uint64))
         out = np.zeros((batch, n), np.int64)
-        t.step(state, 0, n, slot, cond, np.full(n, -1, np.int64),
-               np.full((batch, n), -1, np.int64), t.pitch_filter(None),
-               settings.temperatures(), settings, out)  # fmt: skip
+        inputs = t.inputs(slot, cond, np.full(n, -1, np.int64), np.full((batch, n), -1, np.int64))
+        t.step(state, 0, n, inputs, t.draw(settings), out)
         return out
 
     alone = sample(1)[0]

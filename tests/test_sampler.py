@@ -1,5 +1,6 @@
 """Every way of composing, on the shipped model: what is given is kept, seeds reproduce."""
 
+import dataclasses
 import subprocess
 import sys
 
@@ -248,18 +249,39 @@ def test_particles_estimate_the_likelihood_of_what_is_fixed(sampler):
     assert log_p == pytest.approx(-nll.sum(), rel=1e-5)
 
 
+def test_a_state_takes_and_joins_sequences_along_their_own_axes():
+    """SamplerState.take / concat: the LSTM's h and c run over sequences on axis 1, the rest on
+    axis 0; taking an index twice copies that sequence, random stream included."""
+    from composer.runtime.state import SamplerState
+
+    one = SamplerState.start(layers=2, hidden=3, batch=2, seed=5)
+    one.h[:, 1] = 7.0
+    one.sounding[1] = 60
+    other = SamplerState.start(layers=2, hidden=3, batch=1, seed=6)
+    both = SamplerState.concat([one, other])
+    assert both.batch == 3 and both.h.shape == (2, 3, 3) and both.sounding.shape == (3, 4)
+    taken = both.take([1, 1, 2])
+    assert (taken.h[:, :2] == 7.0).all() and (taken.h[:, 2] == 0.0).all()
+    assert taken.sounding[:2, 0].tolist() == [60, 60] and taken.sounding[2, 0] == -1
+    assert taken.rng.tolist() == [one.rng[1], one.rng[1], other.rng[0]]
+    taken.h[:] = 1.0  # new arrays
+    assert (one.h[:, 0] == 0.0).all()
+
+
 def test_resampling_copies_whole_particles_by_weight():
     from composer.runtime.sampler import _resample
+    from composer.runtime.state import SamplerState
 
     groups = [(0, 8), (8, 16)]
     states = []
     for b0, b1 in groups:
         ids = np.arange(b0, b1)
-        states.append({
-            "prev": ids.copy(), "h": np.tile(ids, (2, 3, 1)).transpose(0, 2, 1).astype(np.float32),
-            "c": -np.tile(ids, (2, 3, 1)).transpose(0, 2, 1).astype(np.float32),
-            "sounding": np.repeat(ids[:, None], 4, 1), "before": np.repeat(ids[:, None], 4, 1),
-        })  # fmt: skip
+        states.append(SamplerState(
+            prev=ids.copy(), h=np.tile(ids, (2, 3, 1)).transpose(0, 2, 1).astype(np.float32),
+            c=-np.tile(ids, (2, 3, 1)).transpose(0, 2, 1).astype(np.float32),
+            rng=ids.astype(np.uint64),
+            sounding=np.repeat(ids[:, None], 4, 1), before=np.repeat(ids[:, None], 4, 1),
+        ))  # fmt: skip
     out = np.arange(16)[:, None] * np.ones((1, 5), np.int64)
     even = np.zeros(16)
     assert _resample(states, groups, out, even, np.random.default_rng(0), 16) == 0.0  # even: kept
@@ -269,9 +291,10 @@ def test_resampling_copies_whole_particles_by_weight():
     added = _resample(states, groups, out, log_weight, np.random.default_rng(0), 16)
     assert added == pytest.approx(np.log(np.mean(np.exp(np.r_[np.full(15, -50.0), 0.0]))))
     assert (out == 11).all() and (log_weight == 0).all()
-    for s in states:
-        assert (s["prev"] == 11).all() and (s["sounding"] == 11).all()
-        assert (s["h"] == 11).all() and (s["c"] == -11).all() and (s["before"] == 11).all()
+    for (b0, b1), s in zip(groups, states):
+        assert (s.prev == 11).all() and (s.sounding == 11).all()
+        assert (s.h == 11).all() and (s.c == -11).all() and (s.before == 11).all()
+        assert (s.rng == np.arange(b0, b1)).all()  # each copy goes its own way
     # two filters of 8: only the uneven one is resampled, within itself
     out[:, 0] = np.arange(16)
     log_weight = np.zeros(16)
@@ -320,8 +343,9 @@ def test_chords_prepared_ahead_are_the_chords_computed_at_once(sampler):
     assert prepared == chords
     assert ahead.answered_ahead == len(melody) - 1  # 50 is outside the notes prepared
     assert at_once.answered_ahead == 0
-    for name, a in at_once.stream.state.items():
-        assert (ahead.stream.state[name] == a).all(), name
+    for f in dataclasses.fields(at_once.stream.state):
+        a = getattr(at_once.stream.state, f.name)
+        assert (getattr(ahead.stream.state, f.name) == a).all(), f.name
     h = sampler.harmonizer(settings=SamplingSettings(seed=7))
     assert h.prepare()
     h.hold(1)  # the state moved on: what was prepared no longer applies

@@ -15,6 +15,7 @@ recurrent weights. Those products run through register-blocked kernels written i
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 from llvmlite import ir
@@ -642,51 +643,96 @@ def voice_mask(allowed, b, s, sounding, before, range_lo, range_hi, pitch_ok, ru
                     allowed[p] = False
 
 
-@njit(
-    types.void(
-        # state
-        I1, F3, F3, types.uint64[::1], I2, I2,
-        # positions [start, stop) and their conditioning
-        i64, i64, I1, F2, I3, i64, I1, I2,
-        # weights
-        F2, F2, F2, F3, F3, F4, F2, F2, F1, F3, I1, I1, I1,
-        # masks and settings
-        I1, I1, i64, types.boolean[::1], F1, i64, f32,
-        # outputs
-        I2, F3, types.boolean, types.float64[::1], types.boolean,
-    ),
-    **_OPTS,
-)  # fmt: skip
-def run_positions(
-    prev_tok, h, c, rng, sounding, before,
-    start, stop, slot, cond, ctx, ctx_mode, forced, out_forced,
-    T_tok, T_ctx, W_first, W_up, P_first, P_up, b_up, head_W, head_b,
-    P_out, out_rows, out_first, out_count,
-    range_lo, range_hi, rules, pitch_ok, temperature, top_k, top_p,
-    out_tokens, out_logits, keep_logits, log_weight, weigh,
-):  # fmt: skip
+class State(NamedTuple):
+    """B sequences between calls, updated in place (runtime.state.SamplerState's arrays)."""
+
+    prev: np.ndarray  # int64[B]: each sequence's last token
+    h: np.ndarray  # float32[L, B, H]: each layer's hidden state
+    c: np.ndarray  # float32[L, B, H]: each layer's cell state
+    rng: np.ndarray  # uint64[B]: each sequence's random state (splitmix64)
+    sounding: np.ndarray  # int64[B, 4]: the pitch sounding in each voice, or -1
+    before: np.ndarray  # int64[B, 4]: what sounded at the end of the previous step
+
+
+class Inputs(NamedTuple):
+    """What the N token positions of a plan are, and which tokens are given."""
+
+    slot: np.ndarray  # int64[N]: voice (or JSB frame slot) of each position
+    cond: np.ndarray  # float32[N, G]: each position's conditioning rows summed
+    ctx: np.ndarray  # int64[B, N, 4]: context pitches (CTX_GIVEN), else [1, 1, 1]
+    forced: np.ndarray  # int64[N]: the token at each position for every sequence, or -1
+    out_forced: np.ndarray  # int64[B, N]: the token at each position per sequence, or -1
+
+
+class Weights(NamedTuple):
+    """The model, as Tables lays it out (composer/runtime/tables.py)."""
+
+    ctx_mode: int  # CTX_*: how the context rows are read
+    T_tok: np.ndarray  # float32[V, G]: layer 1's input gates per previous token (biases in)
+    T_ctx: np.ndarray  # float32[rows, G]: per context pitch (CTX_SOUNDING: voice k at k * 128)
+    W_first: np.ndarray  # float32[G, H]: layer 1's recurrent weights
+    W_up: np.ndarray  # float32[L - 1, G, 2H]: layers 2+, input and recurrent side by side
+    P_first: np.ndarray  # W_first packed in panels (pack_panels), or empty
+    P_up: np.ndarray  # W_up packed in panels, or empty
+    b_up: np.ndarray  # float32[L - 1, G]: layers 2+'s biases
+    head_W: np.ndarray  # float32[V8, H]: the output layer, padded to a multiple of 8 rows
+    head_b: np.ndarray  # float32[V8]
+    P_out: np.ndarray  # each voice's output rows packed in panels of their own (voice_logits)
+    out_rows: np.ndarray  # int64[panels * ROWS]: the token of each packed row, -1: padding
+    out_first: np.ndarray  # int64[5]: voice s's first panel in P_out
+    out_count: np.ndarray  # int64[5]: how many (0: the JSB slot, the whole output layer)
+
+
+class Draw(NamedTuple):
+    """How a token is drawn: the masks and the sampling settings."""
+
+    range_lo: np.ndarray  # int64[5]: lowest pitch per slot
+    range_hi: np.ndarray  # int64[5]: highest pitch per slot
+    rules: int  # RULE_* bits
+    pitch_ok: np.ndarray  # bool[128]: the key filter
+    temperature: np.ndarray  # float32[5]: per slot
+    top_k: int  # 0: all
+    top_p: np.float32  # 1: all
+
+
+class Outputs(NamedTuple):
+    """Where run_positions writes."""
+
+    tokens: np.ndarray  # int64[B, N]: every token, forced or drawn
+    logits: np.ndarray  # float32[B, N, V8] when keep_logits, else [1, 1, 1]
+    keep_logits: bool
+    log_weight: np.ndarray  # float64[B] when weigh, else [1]
+    weigh: bool
+
+
+# The groups' numba types, for the explicit signature (a NamedTuple of arrays is passed as its
+# fields: unpacking it costs nothing).
+STATE = types.NamedTuple((I1, F3, F3, types.uint64[::1], I2, I2), State)
+INPUTS = types.NamedTuple((I1, F2, I3, I1, I2), Inputs)
+WEIGHTS = types.NamedTuple((i64, F2, F2, F2, F3, F3, F4, F2, F2, F1, F3, I1, I1, I1), Weights)
+DRAW = types.NamedTuple((I1, I1, i64, types.boolean[::1], F1, i64, f32), Draw)
+OUTPUTS = types.NamedTuple((I2, F3, types.boolean, types.float64[::1], types.boolean), Outputs)
+
+
+@njit(types.void(STATE, i64, i64, INPUTS, WEIGHTS, DRAW, OUTPUTS), **_OPTS)
+def run_positions(state, start, stop, inputs, weights, draw, outputs):
     """Step B sequences through token positions [start, stop) of a SATB (or JSB) sequence.
 
     At each position: the layer-1 input from the previous token and the position's conditioning,
-    every LSTM layer, then the token: ``forced[i]`` (shared) or ``out_forced[b, i]`` (per
-    sequence) when >= 0, else sampled from the output layer under the masks. The output layer is
-    skipped for forced tokens unless ``keep_logits`` (then logits go to out_logits[b, i]).
-
-    prev_tok: int64[B], the last token of each sequence (updated). h, c: float32[L, B, H].
-    rng: uint64[B]. sounding: int64[B, 4] pitch sounding in each voice or -1 (updated);
-    before: int64[B, 4] what sounded at the end of the previous step (updated).
-    slot: int64[N] voice (or JSB frame slot) of each position; cond: float32[N, G], each
-    position's conditioning rows summed (Tables.conditioning); ctx: int64[B, N, 4] (ctx_mode
-    CTX_GIVEN) or [1, 1, 1].
-    Weights (Tables): W_first, W_up, b_up the LSTM's, P_first, P_up the same packed in panels
-    (lstm_layers); head_W, head_b the output layer; P_out, out_rows, out_first, out_count each
-    voice's output rows in panels of their own (voice_logits; count 0: the whole layer).
-    range_lo/range_hi: int64[5] pitch range per slot; rules: RULE_* bits; pitch_ok: bool[128]
-    (key filter);
-    temperature: float32[5] per slot. out_tokens: int64[B, N].
-    weigh: add to log_weight[b] the log-probability the model (no masks, no temperature) gives
-    each shared forced token ``forced[i]``: the particle weights of Sampler.sample.
+    every LSTM layer, then the token: ``inputs.forced[i]`` (shared) or ``inputs.out_forced[b, i]``
+    (per sequence) when >= 0, else sampled from the output layer under the masks (``draw``). The
+    output layer is skipped for forced tokens unless ``outputs.keep_logits`` (then logits go to
+    outputs.logits[b, i]). ``state`` is updated in place; every token goes to outputs.tokens.
+    outputs.weigh: add to outputs.log_weight[b] the log-probability the model (no masks, no
+    temperature) gives each shared forced token ``forced[i]``: the particle weights of the
+    particle filter (Sampler.sample). The groups' fields are described where they are defined.
     """
+    prev_tok, h, c, rng, sounding, before = state
+    slot, cond, ctx, forced, out_forced = inputs
+    (ctx_mode, T_tok, T_ctx, W_first, W_up, P_first, P_up, b_up,
+     head_W, head_b, P_out, out_rows, out_first, out_count) = weights  # fmt: skip
+    range_lo, range_hi, rules, pitch_ok, temperature, top_k, top_p = draw
+    out_tokens, out_logits, keep_logits, log_weight, weigh = outputs
     batch = prev_tok.shape[0]
     g = W_first.shape[0]
     v = head_W.shape[0]

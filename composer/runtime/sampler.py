@@ -36,6 +36,7 @@ from composer.errors import Cancelled, GenerationError, ModelError
 from composer.limits import MAX_BARS, check_length
 from composer.runtime.bundle import Bundle, load_bundle
 from composer.runtime.settings import SamplingSettings
+from composer.runtime.state import SamplerState
 from composer.runtime.stream import LiveHarmonizer, Stream
 from composer.runtime.tables import Tables
 from composer.score import CHOIR_AAHS, HOLD, REST, SATB, Key, Score
@@ -373,8 +374,7 @@ class Sampler:
         out = np.zeros((batch, n), np.int64)
         out_forced = np.full((batch, n), -1, np.int64)
         forced = np.ascontiguousarray(plan.forced)
-        pitch_ok = t.pitch_filter(plan.key if settings.in_key else None)
-        temps = settings.temperatures()
+        draw = t.draw(settings, plan.key)
         # Sequences are independent: big batches run as two groups on two threads (the kernels
         # release the GIL). Groups split at a multiple of 8 compute exactly what one batch would.
         rng = np.random.SeedSequence(seed).generate_state(batch, np.uint64)
@@ -386,22 +386,12 @@ class Sampler:
         chunk = (PARTICLE_CHUNK_STEPS if particles else CHUNK_STEPS) * 4
         chunks = [(start, min(n, start + chunk)) for start in range(0, n, chunk)]
 
+        inputs = [t.inputs(slot, cond, forced, out_forced[b0:b1]) for b0, b1 in groups]
+
         def work(g: int, start: int, stop: int) -> None:
             b0, b1 = groups[g]
-            t.step(
-                states[g],
-                start,
-                stop,
-                slot,
-                cond,
-                forced,
-                out_forced[b0:b1],
-                pitch_ok,
-                temps,
-                settings,
-                out[b0:b1],
-                log_weight=None if log_weight is None else log_weight[b0:b1],
-            )
+            weights = None if log_weight is None else log_weight[b0:b1]
+            t.step(states[g], start, stop, inputs[g], draw, out[b0:b1], log_weight=weights)
 
         def check(done: int) -> None:
             """Before each chunk: stop if cancelled, report how far the first group is."""
@@ -541,7 +531,7 @@ def _log_mean_exp(x: np.ndarray) -> float:
 
 
 def _resample(
-    states: list[dict],
+    states: list[SamplerState],
     groups: list[tuple[int, int]],
     out: np.ndarray,
     log_weight: np.ndarray,
@@ -568,11 +558,9 @@ def _resample(
         lw[...] = 0.0
     if (ancestors == np.arange(len(ancestors))).all():
         return added
-    for name in ("prev", "h", "c", "sounding", "before"):
-        axis = 1 if name in ("h", "c") else 0
-        everyone = np.concatenate([s[name] for s in states], axis=axis)
-        for (b0, b1), s in zip(groups, states, strict=True):
-            s[name][...] = np.take(everyone, ancestors[b0:b1], axis=axis)
+    everyone = SamplerState.concat(states)
+    for g, (b0, b1) in enumerate(groups):  # each place keeps its own random stream
+        states[g] = dataclasses.replace(everyone.take(ancestors[b0:b1]), rng=states[g].rng)
     out[...] = out[ancestors]
     return added
 

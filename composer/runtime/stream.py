@@ -18,6 +18,7 @@ from composer.encoding import (
 )
 from composer.errors import GenerationError
 from composer.runtime.settings import SamplingSettings
+from composer.runtime.state import SamplerState
 from composer.runtime.tables import Tables
 from composer.score import REST, Key
 from composer.theory.plan import check_meter, plan_fermatas
@@ -55,27 +56,15 @@ class Stream:
         self.forced = np.full(period * 4, -1, np.int64)
         self.out_forced = np.full((1, period * 4), -1, np.int64)
         self.out = np.zeros((1, period * 4), np.int64)
-        self.pitch_ok = self.t.pitch_filter(self.key if settings.in_key else None)
-        self.temps = settings.temperatures()
+        self.inputs = self.t.inputs(self.slot, self.cond, self.forced, self.out_forced)
+        self.draw = self.t.draw(settings, self.key)
 
     def __iter__(self) -> Stream:
         return self
 
     def __next__(self) -> np.ndarray:
         i = self.step_index % self.period
-        self.t.step(
-            self.state,
-            i * 4,
-            i * 4 + 4,
-            self.slot,
-            self.cond,
-            self.forced,
-            self.out_forced,
-            self.pitch_ok,
-            self.temps,
-            self.settings,
-            self.out,
-        )
+        self.t.step(self.state, i * 4, i * 4 + 4, self.inputs, self.draw, self.out)
         self.step_index += 1
         return tokens_to_cells(self.out[0, i * 4 : i * 4 + 4])
 
@@ -112,7 +101,7 @@ class LiveHarmonizer:
         # Changes of the model's state, counted twice each (odd while one is under way), so a
         # prepare() on another thread can tell whether its copy of the state was torn or stale.
         self._version = 0
-        self._ahead: tuple[int, list[dict], list[tuple[int, int, int]]] | None = None
+        self._ahead: tuple[int, list[SamplerState], list[tuple[int, int, int]]] | None = None
         self.answered_ahead = 0  # chords answered from prepare()'s work
 
     def _advance(self, soprano_token: int, others: int | None) -> np.ndarray:
@@ -143,7 +132,7 @@ class LiveHarmonizer:
             self.answered_ahead += 1
             return ahead[2][k]
         cells = self._advance(soprano, None)
-        return _chord(cells, self.stream.state["sounding"][0])
+        return _chord(cells, self.stream.state.sounding[0])
 
     def hold(self, steps: int = 3) -> None:
         for _ in range(max(0, steps)):
@@ -170,8 +159,7 @@ class LiveHarmonizer:
             return False
         step_index = s.step_index
         n = len(self.AHEAD)
-        batch = {name: np.repeat(a, n, axis=1 if name in ("h", "c") else 0)
-                 for name, a in s.state.items()}  # fmt: skip
+        batch = s.state.take(np.zeros(n, np.int64))  # n copies of the one sequence
         if self._version != version:  # the copy may be torn: the state moved while it was taken
             return False
         i = step_index % s.period
@@ -179,12 +167,11 @@ class LiveHarmonizer:
         out_forced[:, i * 4] = np.arange(self.AHEAD.start, self.AHEAD.stop)
         out = np.zeros((n, s.period * 4), np.int64)
         free = np.full_like(s.forced, -1)  # not s.forced, which chord() sets for a moment
-        s.t.step(batch, i * 4, i * 4 + 4, s.slot, s.cond, free, out_forced, s.pitch_ok,
-                 s.temps, s.settings, out)  # fmt: skip
+        inputs = s.t.inputs(s.slot, s.cond, free, out_forced)
+        s.t.step(batch, i * 4, i * 4 + 4, inputs, s.draw, out)
         # one state per candidate, so that chord() adopts one by reference
-        states = [{name: (a[:, k : k + 1] if name in ("h", "c") else a[k : k + 1]).copy()
-                   for name, a in batch.items()} for k in range(n)]  # fmt: skip
-        chords = [_chord(tokens_to_cells(out[k, i * 4 : i * 4 + 4]), batch["sounding"][k])
+        states = [batch.take([k]) for k in range(n)]
+        chords = [_chord(tokens_to_cells(out[k, i * 4 : i * 4 + 4]), batch.sounding[k])
                   for k in range(n)]  # fmt: skip
         if self._version == version:
             self._ahead = (version, states, chords)

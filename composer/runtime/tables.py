@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from composer.encoding import N_PITCH, TOK_HOLD, TOK_REST, TOK_START, TOK_UNKNOWN
+from composer.encoding import N_PITCH, TOK_HOLD, TOK_REST, TOK_UNKNOWN
 from composer.runtime import kernels
 from composer.runtime.bundle import Bundle
+from composer.runtime.settings import SamplingSettings
+from composer.runtime.state import SamplerState
 from composer.score import SATB, VOICE_RANGES, Key
 
 
@@ -83,6 +85,26 @@ class Tables:
         self.range_lo = np.array(lo, np.int64)
         self.range_hi = np.array(hi, np.int64)
         self._pack_voice_outputs(head)
+        # what the kernels take in place of the arrays a call does not use
+        self.no_ctx = np.zeros((1, 1, 1), np.int64)
+        self.no_logits = np.zeros((1, 1, 1), np.float32)
+        self.no_weight = np.zeros(1, np.float64)
+        self.weights = kernels.Weights(
+            self.ctx_mode,
+            self.T_tok,
+            self.T_ctx,
+            self.W_first,
+            self.W_up,
+            self.P_first,
+            self.P_up,
+            self.b_up,
+            self.head_W,
+            self.head_b,
+            self.P_out,
+            self.out_rows,
+            self.out_first,
+            self.out_count,
+        )
 
     def _pack_voice_outputs(self, head: np.ndarray) -> None:
         """Each SATB voice's output rows (its range, HOLD, REST) packed in panels of their own
@@ -100,9 +122,6 @@ class Tables:
         self.P_out = kernels.pack_panels(padded.astype(np.float32))
         self.out_first = np.array([*first, 0], np.int64)
         self.out_count = np.array([*count, 0], np.int64)
-        self.no_ctx = np.zeros((1, 1, 1), np.int64)
-        self.no_logits = np.zeros((1, 1, 1), np.float32)
-        self.no_weight = np.zeros(1, np.float64)
 
     def conditioning(
         self, slot, pos, ferm, key, forced=None, to_fermata=None, to_end=None
@@ -131,87 +150,69 @@ class Tables:
             cond += np.repeat(out_h @ self.W_look, 4, axis=0)  # each token sees its step
         return np.ascontiguousarray(cond, dtype=np.float32)
 
-    def new_state(self, batch: int, seed: int | np.ndarray) -> dict:
-        """Zero LSTM state for ``batch`` sequences; seed: an int, or one uint64 per sequence."""
-        if isinstance(seed, np.ndarray):
-            rng = seed.copy()
-        else:
-            rng = np.random.SeedSequence(seed).generate_state(batch, np.uint64)
-        return {
-            "prev": np.full(batch, TOK_START, np.int64),
-            "h": np.zeros((self.layers, batch, self.hidden), np.float32),
-            "c": np.zeros((self.layers, batch, self.hidden), np.float32),
-            "rng": rng.astype(np.uint64),
-            "sounding": np.full((batch, 4), -1, np.int64),
-            "before": np.full((batch, 4), -1, np.int64),
-        }
+    def new_state(self, batch: int, seed: int | np.ndarray) -> SamplerState:
+        """``batch`` sequences before their first token; seed: an int, or one uint64 per
+        sequence."""
+        return SamplerState.start(self.layers, self.hidden, batch, seed)
 
     def pitch_filter(self, key: Key | None) -> np.ndarray:
+        """bool[128]: the pitches of ``key``'s scale (every pitch without a key)."""
         ok = np.ones(N_PITCH, dtype=bool)
         if key is not None:
             scale = key.scale()
             ok = np.array([p % 12 in scale for p in range(N_PITCH)], dtype=bool)
         return ok
 
-    def step(
+    def draw(self, settings: SamplingSettings, key: Key | None = None) -> kernels.Draw:
+        """How the kernels draw tokens under ``settings``: the voices' ranges, the voice-leading
+        rules, temperatures, top-k and top-p, and the pitches of ``key``'s scale only when
+        settings.in_key."""
+        return kernels.Draw(
+            self.range_lo,
+            self.range_hi,
+            int(settings.rules()),
+            self.pitch_filter(key if settings.in_key else None),
+            settings.temperatures(),
+            int(settings.top_k),
+            np.float32(settings.top_p),
+        )
+
+    def inputs(
         self,
-        state: dict,
-        start: int,
-        stop: int,
         slot: np.ndarray,
         cond: np.ndarray,
         forced: np.ndarray,
         out_forced: np.ndarray,
-        pitch_ok: np.ndarray,
-        temps: np.ndarray,
-        settings,
-        out: np.ndarray,
-        logits_out: np.ndarray | None = None,
-        keep_logits: bool = False,
         ctx: np.ndarray | None = None,
+    ) -> kernels.Inputs:
+        """The positions of a plan for the kernels: slot int64[N], cond float32[N, G]
+        (conditioning), forced int64[N] and out_forced int64[B, N] (the tokens given to every
+        sequence and to each, -1 where drawn), ctx int64[B, N, 4] (context pitches, for a model
+        that reads them as given: JSB)."""
+        return kernels.Inputs(slot, cond, self.no_ctx if ctx is None else ctx, forced, out_forced)
+
+    def step(
+        self,
+        state: SamplerState,
+        start: int,
+        stop: int,
+        inputs: kernels.Inputs,
+        draw: kernels.Draw,
+        out: np.ndarray,
+        logits: np.ndarray | None = None,
         log_weight: np.ndarray | None = None,
     ) -> None:
-        """Run positions [start, stop) through the kernels (see kernels.run_positions); with
-        log_weight (float64[B]), add each sequence's log-probability of the forced tokens."""
-        logits = logits_out if keep_logits else self.no_logits
-        kernels.run_positions(
-            state["prev"],
-            state["h"],
-            state["c"],
-            state["rng"],
-            state["sounding"],
-            state["before"],
-            start,
-            stop,
-            slot,
-            cond,
-            self.no_ctx if ctx is None else ctx,
-            self.ctx_mode,
-            forced,
-            out_forced,
-            self.T_tok,
-            self.T_ctx,
-            self.W_first,
-            self.W_up,
-            self.P_first,
-            self.P_up,
-            self.b_up,
-            self.head_W,
-            self.head_b,
-            self.P_out,
-            self.out_rows,
-            self.out_first,
-            self.out_count,
-            self.range_lo,
-            self.range_hi,
-            int(settings.rules()),
-            pitch_ok,
-            temps,
-            int(settings.top_k),
-            np.float32(settings.top_p),
+        """Run positions [start, stop) through the kernels (see kernels.run_positions), writing
+        every token to ``out`` (int64[B, N]); with ``logits`` (float32[B, N, V8]) keep the
+        output layer's logits at every position; with ``log_weight`` (float64[B]) add each
+        sequence's log-probability of the forced tokens."""
+        outputs = kernels.Outputs(
             out,
-            logits,
-            keep_logits,
+            self.no_logits if logits is None else logits,
+            logits is not None,
             self.no_weight if log_weight is None else log_weight,
             log_weight is not None,
+        )
+        kernels.run_positions(
+            state.kernel_arrays(), start, stop, inputs, self.weights, draw, outputs
         )
