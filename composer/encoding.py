@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from composer.score import HOLD, REST, VOICE_RANGES, Key, Score
+from composer.score import HOLD, REST, VOICE_RANGES, Key, Score, resolve_holds
 
 # Vocabulary, shared by both encodings (one LSTM code path, another vocabulary).
 N_PITCH = 128
@@ -263,19 +263,11 @@ def sounding_batch(tokens: np.ndarray, steps: int) -> tuple[np.ndarray, np.ndarr
     batch of token sequences int64[B, N] at once: what the sampler weighs its candidates by."""
     rows = np.asarray(tokens[:, : steps * SATB_VOICES], np.int64)
     rows = rows.reshape(len(rows), -1, SATB_VOICES)
-    struck = rows != TOK_HOLD
-    index = np.where(struck, np.arange(rows.shape[1])[None, :, None], -1)
-    last = np.maximum.accumulate(index, axis=1)  # the step each voice's sound was struck
-    pitch = np.take_along_axis(rows, np.maximum(last, 0), axis=1)
-    return np.where((last >= 0) & (pitch < TOK_HOLD), pitch, -1), struck
+    pitch = resolve_holds(rows, hold=TOK_HOLD)
+    return np.where(pitch < TOK_HOLD, pitch, -1), rows != TOK_HOLD  # REST, END, START: -1
 
 
 def sounding(tokens: np.ndarray, steps: int) -> np.ndarray:
     """int64[steps, 4]: the pitch each voice sounds at each of the first ``steps`` steps
     (HOLD resolved), -1 where it rests."""
-    rows = np.asarray(tokens[: steps * SATB_VOICES], np.int64).reshape(-1, SATB_VOICES)
-    struck = rows != TOK_HOLD
-    index = np.where(struck, np.arange(len(rows))[:, None], -1)
-    last = np.maximum.accumulate(index, axis=0)  # the step each voice's sound was struck
-    pitch = np.take_along_axis(rows, np.maximum(last, 0), axis=0)
-    return np.where((last >= 0) & (pitch < TOK_HOLD), pitch, -1)
+    return sounding_batch(np.asarray(tokens, np.int64).reshape(1, -1), steps)[0][0]

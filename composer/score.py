@@ -277,16 +277,7 @@ class Score:
 
     def pitch_grid(self) -> np.ndarray:
         """int16[T, V]: the sounding pitch of each cell (HOLD resolved), REST where silent."""
-        out = self.grid.copy()
-        for v in range(self.voices):
-            last = REST
-            col = out[:, v]
-            for t in range(self.steps):
-                if col[t] == HOLD:
-                    col[t] = last
-                else:
-                    last = col[t]
-        return out
+        return resolve_holds(self.grid).astype(self.grid.dtype)
 
     @classmethod
     def from_notes(cls, notes: list[Note], steps: int, voices: int = 4, **meta) -> Score:
@@ -382,3 +373,14 @@ def default_voice_names(voices: int) -> tuple[str, ...]:
     if voices == 4:
         return SATB
     return tuple(f"Voice {i + 1}" for i in range(voices))
+
+
+def resolve_holds(grid: np.ndarray, hold: int = HOLD) -> np.ndarray:
+    """``grid`` [..., T, V] (steps, voices) with every ``hold`` cell replaced by the value struck
+    last before it in its voice, REST where nothing was: what sounds, from Score cells
+    (Score.pitch_grid) or, with ``hold`` the HOLD token, from tokens (composer.encoding.sounding).
+    """
+    struck = np.where(grid != hold, np.arange(grid.shape[-2])[:, None], -1)
+    last = np.maximum.accumulate(struck, axis=-2)  # the step each cell's sound was struck at
+    held = np.take_along_axis(grid, np.maximum(last, 0), axis=-2)
+    return np.where(last >= 0, held, REST)

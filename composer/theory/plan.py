@@ -143,9 +143,8 @@ def melody_fermatas(
     spb = time_signature[0] * 16 // time_signature[1]
     beat = 16 // time_signature[1] if time_signature[0] % 3 else 3 * 16 // time_signature[1]
     starts = [t for t in range(steps) if tune[t] >= 0]
-    mask = np.zeros(steps, dtype=bool)
     if not starts:
-        return mask
+        return np.zeros(steps, dtype=bool)
     ends = [*starts[1:], steps]
     length = {}
     for a, b in zip(starts, ends):
@@ -171,11 +170,6 @@ def melody_fermatas(
             chosen = [t for t in planned if t in length and last - t >= spb]
     if not chosen or chosen[-1] < last:
         chosen.append(last)
-    for f in chosen:
-        mask[f] = True
-        t = f + 1
-        while t < steps and tune[t] == HOLD:
-            mask[t] = True
-            t += 1
+    mask = Score(tune[:, None], fermatas=tuple(chosen)).fermata_mask()
     mask[last:] = True
     return mask
