@@ -21,8 +21,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from composer.runtime.bundle import load_bundle  # noqa: E402
 from composer.runtime.sampler import Sampler  # noqa: E402
+from composer.train.bundle_writer import model_from_bundle  # noqa: E402
 from composer.train.evaluate import evaluate_satb  # noqa: E402
-from composer.train.export import model_from_bundle  # noqa: E402
 from composer.train.loop import load_pieces  # noqa: E402
 
 

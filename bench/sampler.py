@@ -59,7 +59,7 @@ def numba_run(sampler: Sampler, steps: int, batch: int, seed: int) -> float:
 def torch_run(sampler: Sampler, steps: int, seed: int) -> float:
     import torch
 
-    from composer.train.export import model_from_bundle
+    from composer.train.bundle_writer import model_from_bundle
 
     torch.backends.mkldnn.enabled = False
     torch.set_num_threads(1)

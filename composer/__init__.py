@@ -3,7 +3,7 @@
 Data flow (one package per stage)::
 
     MIDI file --midi--> Score --encoding--> tokens --train.dataset--> batches --train.loop-->
-    checkpoint --train.export--> bundle --runtime (numba kernels)--> Score
+    checkpoint --train.bundle_writer--> bundle --runtime (numba kernels)--> Score
     Score --> midi (file) | audio (WAV) | notation (MusicXML) | realtime (MIDI ports) | app (Qt)
 
 Only composer.app imports Qt; only composer.train imports torch (pyproject.toml's import

@@ -5,9 +5,9 @@ the app's File > Export...; each format's writer is imported only when it is use
 export needs no FluidSynth (and MusicXML, written by composer.notation, no music21). Every file
 is written atomically.
 
-Not to be confused with composer.train.export (``composer export``: a training checkpoint -> a
-model bundle). May import composer.midi, composer.audio, composer.notation, composer.score and
-composer.errors.
+(The ``composer export`` command is another thing: a training checkpoint -> a model bundle, in
+composer.train.bundle_writer.) May import composer.midi, composer.audio, composer.notation,
+composer.score and composer.errors.
 """
 
 from __future__ import annotations

@@ -92,8 +92,8 @@ def numba_logits(tables: Tables, enc, forced=None, ctx=None, batch=1):
 def test_parity_with_torch_satb(pattern, seqs):
     torch = pytest.importorskip("torch")
     from composer.corpus import load_chorales
+    from composer.train.bundle_writer import model_from_bundle
     from composer.train.dataset import collate, satb_example
-    from composer.train.export import model_from_bundle
 
     bundle = shipped("bach-satb")
     score = next(s for s in load_chorales("valid") if s.steps >= 250).slice(0, 250)  # 1000 tokens
@@ -115,8 +115,8 @@ def test_parity_with_torch_satb(pattern, seqs):
 def test_parity_with_torch_jsb(batch):
     torch = pytest.importorskip("torch")
     from composer.corpus import load_jsb
+    from composer.train.bundle_writer import model_from_bundle
     from composer.train.dataset import collate, jsb_example
-    from composer.train.export import model_from_bundle
 
     bundle = shipped("jsb-quarter")
     frames = [f for piece in load_jsb("jsb-quarter", "valid")[:6] for f in piece]
@@ -145,8 +145,8 @@ def test_parity_with_torch_for_any_size(tmp_path, hidden, layers, plan):
     torch = pytest.importorskip("torch")
     from composer.corpus import load_chorales
     from composer.runtime.bundle import load_bundle
+    from composer.train.bundle_writer import model_from_bundle, write_bundle
     from composer.train.dataset import collate, satb_example
-    from composer.train.export import model_from_bundle, write_bundle
     from composer.train.model import ChoraleLSTM, ModelConfig
 
     torch.manual_seed(hidden + layers)

@@ -47,8 +47,8 @@ def test_lookahead_reads_what_is_fixed(model):
 
 def test_evaluate_reports_harmonization_three_ways_and_the_particles_see_ahead():
     from composer.runtime.sampler import Sampler
+    from composer.train.bundle_writer import model_from_bundle
     from composer.train.evaluate import evaluate_satb
-    from composer.train.export import model_from_bundle
 
     sampler = Sampler.load()  # the shipped model
     scores = load_chorales("valid")[:3]

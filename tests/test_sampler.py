@@ -233,9 +233,9 @@ def test_particles_estimate_the_likelihood_of_what_is_fixed(sampler):
     torch = pytest.importorskip("torch")
     from composer.encoding import encode_satb
     from composer.runtime.sampler import Plan
+    from composer.train.bundle_writer import model_from_bundle
     from composer.train.dataset import satb_example
     from composer.train.evaluate import token_nlls
-    from composer.train.export import model_from_bundle
 
     [piece] = sampler.generate(bars=4, key="G major", settings=SamplingSettings(seed=6))
     enc = encode_satb(piece)

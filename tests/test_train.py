@@ -225,8 +225,8 @@ def _tiny_jsb16(tmp: Path) -> Path:
 
 def test_the_jsb_16th_benchmark_trains_and_evaluates_exactly(tmp_path, monkeypatch):
     import composer.corpus as corpus
+    from composer.train.bundle_writer import model_from_bundle
     from composer.train.evaluate import evaluate
-    from composer.train.export import model_from_bundle
 
     data = _tiny_jsb16(tmp_path)
     monkeypatch.setattr(corpus, "JSB_DIR", tmp_path)
@@ -256,7 +256,7 @@ def test_the_jsb_16th_benchmark_trains_and_evaluates_exactly(tmp_path, monkeypat
 
 
 def test_fine_tuning_starts_where_the_bundle_left_off(tmp_path):
-    from composer.train.export import model_from_bundle
+    from composer.train.bundle_writer import model_from_bundle
     from composer.train.loop import init_from_bundle
     from composer.train.model import ChoraleLSTM
 

@@ -12,8 +12,8 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from composer.errors import ComposerError, DataError, ModelError  # noqa: E402
+from composer.train.bundle_writer import export_checkpoint  # noqa: E402
 from composer.train.checkpoint import load_checkpoint, run_dir, save_checkpoint  # noqa: E402
-from composer.train.export import export_checkpoint  # noqa: E402
 from composer.train.loop import TrainConfig, train  # noqa: E402
 from composer.train.model import ModelConfig  # noqa: E402
 

@@ -22,7 +22,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from composer.train.export import export_checkpoint
+    from composer.train.bundle_writer import export_checkpoint
 
     export_checkpoint(args.checkpoint, args.out)
     print(f"wrote {args.out}/weights.npz and {args.out}/config.json")

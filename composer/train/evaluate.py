@@ -162,7 +162,7 @@ def evaluate(
     """Evaluate a bundle on a split of its own kind of data (or of a given file)."""
     from composer.errors import DataError
     from composer.runtime.bundle import load_bundle
-    from composer.train.export import model_from_bundle
+    from composer.train.bundle_writer import model_from_bundle
 
     bundle = load_bundle(model_dir)
     model = model_from_bundle(bundle)

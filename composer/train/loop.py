@@ -426,7 +426,7 @@ def init_from_bundle(model: ChoraleLSTM, bundle_dir: str) -> list[str]:
 
 
 def export_best(model: ChoraleLSTM, cfg: TrainConfig, state: dict, info: dict) -> None:
-    from composer.train.export import write_bundle
+    from composer.train.bundle_writer import write_bundle
 
     training = {
         "recipe": cfg.to_dict(),

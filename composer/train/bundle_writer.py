@@ -1,4 +1,6 @@
-"""Checkpoint or trained model -> bundle (``composer export CHECKPOINT --out models/NAME``)."""
+"""A checkpoint or trained model -> a bundle (``composer export CHECKPOINT --out models/NAME``):
+weights.npz + config.json, loaded by composer.runtime.bundle without torch; and back
+(``model_from_bundle``: a bundle's weights in a torch model, for evaluation and parity tests)."""
 
 from __future__ import annotations
 
