@@ -33,7 +33,8 @@ import floor_kernels  # noqa: E402  (bench/, beside this script)
 
 from composer.encoding import TOK_START, satb_conditioning  # noqa: E402
 from composer.runtime import kernels  # noqa: E402
-from composer.runtime.sampler import THREADS, Plan, Sampler  # noqa: E402
+from composer.runtime.plans import Plan  # noqa: E402
+from composer.runtime.sampler import THREADS, Sampler  # noqa: E402
 from composer.runtime.settings import SamplingSettings  # noqa: E402
 from composer.score import Key  # noqa: E402
 from composer.theory.plan import plan_fermatas  # noqa: E402

@@ -232,7 +232,7 @@ def test_particles_estimate_the_likelihood_of_what_is_fixed(sampler):
     the sum of the model's log-probabilities of the tokens (torch, teacher-forced)."""
     torch = pytest.importorskip("torch")
     from composer.encoding import encode_satb
-    from composer.runtime.sampler import Plan
+    from composer.runtime.plans import Plan
     from composer.train.bundle_writer import model_from_bundle
     from composer.train.dataset import satb_example
     from composer.train.evaluate import token_nlls
@@ -269,7 +269,7 @@ def test_a_state_takes_and_joins_sequences_along_their_own_axes():
 
 
 def test_resampling_copies_whole_particles_by_weight():
-    from composer.runtime.sampler import _resample
+    from composer.runtime.particles import resample
     from composer.runtime.state import SamplerState
 
     groups = [(0, 8), (8, 16)]
@@ -284,11 +284,11 @@ def test_resampling_copies_whole_particles_by_weight():
         ))  # fmt: skip
     out = np.arange(16)[:, None] * np.ones((1, 5), np.int64)
     even = np.zeros(16)
-    assert _resample(states, groups, out, even, np.random.default_rng(0), 16) == 0.0  # even: kept
+    assert resample(states, groups, out, even, np.random.default_rng(0), 16) == 0.0  # even: kept
     assert (out[:, 0] == np.arange(16)).all()
     log_weight = np.full(16, -50.0)
     log_weight[11] = 0.0
-    added = _resample(states, groups, out, log_weight, np.random.default_rng(0), 16)
+    added = resample(states, groups, out, log_weight, np.random.default_rng(0), 16)
     assert added == pytest.approx(np.log(np.mean(np.exp(np.r_[np.full(15, -50.0), 0.0]))))
     assert (out == 11).all() and (log_weight == 0).all()
     for (b0, b1), s in zip(groups, states):
@@ -300,7 +300,7 @@ def test_resampling_copies_whole_particles_by_weight():
     log_weight = np.zeros(16)
     log_weight[8:] = -50.0
     log_weight[13] = 0.0
-    _resample(states, groups, out, log_weight, np.random.default_rng(0), 8)
+    resample(states, groups, out, log_weight, np.random.default_rng(0), 8)
     assert (out[:8, 0] == np.arange(8)).all() and (out[8:, 0] == 13).all()
 
 
@@ -376,7 +376,8 @@ def test_the_chosen_candidate_has_the_best_ending_among_them(sampler):
     """Conditioning on the ending picks, among the very candidates one pass would write, one with
     the best ending (a batch samples the same notes as its sequences alone)."""
     from composer.encoding import sounding
-    from composer.runtime.sampler import Conditions, Plan
+    from composer.runtime.particles import Conditions
+    from composer.runtime.plans import Plan
     from composer.theory.cadence import ending_rank
 
     key = Key.parse("D minor")
@@ -395,7 +396,7 @@ def test_the_chosen_candidate_has_the_best_ending_among_them(sampler):
 
 def test_a_cadence_condition_weighs_the_candidates_that_miss_it(sampler):
     from composer.encoding import sounding
-    from composer.runtime.sampler import CADENCE_PENALTY, Conditions, _weigh
+    from composer.runtime.particles import CADENCE_PENALTY, Conditions, weigh
     from composer.theory.cadence import closes_phrase
 
     key = Key.parse("C major")
@@ -403,13 +404,13 @@ def test_a_cadence_condition_weighs_the_candidates_that_miss_it(sampler):
     plan = Plan_(steps, key)
     every, _ = sampler.sample(plan, SamplingSettings(seed=3), 16, 3, particles=1)
     weight = np.zeros(16)
-    _weigh(every, weight, 0, steps, Conditions(key, False, (16,)))
+    weigh(every, weight, 0, steps, Conditions(key, False, (16,)))
     closes = np.array([closes_phrase(sounding(x, 17), 16, key) for x in every])
     assert np.array_equal(weight, np.where(closes, 0.0, -CADENCE_PENALTY))
 
 
 def Plan_(steps: int, key: Key):  # noqa: N802 - a Plan for the tests
-    from composer.runtime.sampler import Plan
+    from composer.runtime.plans import Plan
 
     return Plan(steps, (4, 4), 0, key, plan_fermatas(steps, (4, 4), 0),
                 np.full(steps * 4, -1, np.int64), lookahead=False)  # fmt: skip
@@ -417,7 +418,7 @@ def Plan_(steps: int, key: Key):  # noqa: N802 - a Plan for the tests
 
 def test_a_teachers_faults_weigh_the_candidates(sampler):
     from composer.encoding import TOK_HOLD, sounding
-    from composer.runtime.sampler import Conditions, _weigh
+    from composer.runtime.particles import Conditions, weigh
     from composer.theory.counterpoint import FAULT_PENALTY, beat_steps, faults
 
     key = Key.parse("C major")
@@ -426,7 +427,7 @@ def test_a_teachers_faults_weigh_the_candidates(sampler):
     every, _ = sampler.sample(plan, SamplingSettings(seed=5, temperature=1.2), 16, 5, particles=1)
     beats = beat_steps(steps, (4, 4), 0)
     weight = np.zeros(16)
-    _weigh(every, weight, 8, 24, Conditions(key, False, (), beats=beats))
+    weigh(every, weight, 8, 24, Conditions(key, False, (), beats=beats))
     found = [faults(sounding(x, 24), x[: 24 * 4].reshape(-1, 4) != TOK_HOLD, 8, 24, beats, key)
              for x in every]  # fmt: skip
     assert np.array_equal(weight, -FAULT_PENALTY * np.array(found, float))

@@ -95,7 +95,7 @@ def soprano_log_likelihood(sampler, score, particles: int, seed: int = 0) -> flo
     """log p(soprano of score) under the model, marginal over alto, tenor and bass: the particle
     filter's estimate with ``particles`` particles (the model's own distribution: temperature 1,
     no top-p, no voice-leading rules)."""
-    from composer.runtime.sampler import Plan
+    from composer.runtime.plans import Plan
     from composer.runtime.settings import SamplingSettings
 
     forced = np.full(score.steps * SATB_VOICES, -1, np.int64)

@@ -1,0 +1,153 @@
+"""The particle filter's side of sampling: what a mode's candidates are conditioned on
+(Conditions: a closed ending, cadences at the fermatas, a teacher's faults), how each chunk just
+written weighs them, resampling a filter whose weights have grown uneven, and the final choice
+of each filter's variation. The kernels and threads that write the candidates are the sampler's
+(composer/runtime/sampler.py)."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import numpy as np
+
+from composer.encoding import SATB_VOICES, TOK_HOLD, sounding, sounding_batch
+from composer.runtime.plans import Plan
+from composer.runtime.settings import SamplingSettings
+from composer.runtime.state import SamplerState
+from composer.score import Key
+from composer.theory.cadence import ENDING_BEST, closes_phrase, ending_rank
+from composer.theory.counterpoint import FAULT_PENALTY, beat_steps, faults
+
+
+@dataclass
+class Conditions:
+    """Events the candidates of a mode are conditioned on (particles only).
+
+    ending: rank of a finished candidate's ending (higher is better; theory.cadence.ending_rank);
+    the final choice is among the best ranked. cadences: fermata onsets (steps) where a phrase
+    should close (theory.cadence.closes_phrase); a candidate that does not is weighed down by
+    ``CADENCE_PENALTY`` nats there, so the filter resamples towards those that do. At the last
+    chord's onset, ``final``, a candidate is weighed down by that much for each rank its ending
+    misses. beats (bool per step, or None): a candidate is weighed down by
+    ``theory.counterpoint.FAULT_PENALTY`` for each fault a teacher would mark (dissonances
+    leapt into or out of, suspensions that do not fall, awkward bass leaps, doubled leading
+    tones, bare fifths), as it is written.
+    """
+
+    key: Key | None
+    ending: bool
+    cadences: tuple[int, ...]
+    final: int = -1  # the last chord's onset (step), where the ending is first weighed
+    beats: np.ndarray | None = None
+
+
+CADENCE_PENALTY = 5.0  # nats: a soft condition; a candidate that misses is 150x less likely
+
+
+def conditions_for(plan: Plan, mode: str, settings: SamplingSettings) -> Conditions | None:
+    """What a mode conditions on: a closed ending on the key's tonic (unless the last chord is
+    fixed, or a fixed last soprano note lies outside the tonic triad) and a cadence at every
+    fermata whose chord is not fixed."""
+    beats = None
+    if settings.counterpoint and mode != "stream":
+        beats = beat_steps(plan.steps, plan.time_signature, plan.pickup)
+    if not settings.tonic_ending or plan.key is None or mode in ("regenerate", "stream"):
+        return None if beats is None else Conditions(plan.key, False, (), beats=beats)
+    key = plan.key
+    forced = plan.forced.reshape(-1, SATB_VOICES)
+    last = forced[-1]
+    triad = {key.tonic, (key.tonic + 7) % 12, (key.tonic + 3) % 12, (key.tonic + 4) % 12}
+    melody_end = sounding(np.where(forced < 0, TOK_HOLD, forced), len(forced))[-1, 0]
+    ending = not (last >= 0).all() and (melody_end < 0 or melody_end % 12 in triad)
+    onsets = [
+        t for t in range(1, plan.steps) if plan.fermata_steps[t] and not plan.fermata_steps[t - 1]
+    ]
+    final = max(onsets) if onsets else plan.steps
+    cadences = tuple(t for t in onsets if t < final and not (forced[t] >= 0).all())
+    return Conditions(key, ending, cadences, final if ending and onsets else -1, beats)
+
+
+def weigh(
+    out: np.ndarray, log_weight: np.ndarray, first: int, stop: int, conditions: Conditions
+) -> None:
+    """Weigh down the candidates for what steps [first, stop), now written, do: the faults
+    they make, a phrase not closed at a fermata onset, a weak ending at the last chord."""
+    pitches, struck = sounding_batch(out, stop)
+    if conditions.beats is not None:
+        for b in range(len(out)):
+            found = faults(pitches[b], struck[b], first, stop, conditions.beats, conditions.key)
+            log_weight[b] -= FAULT_PENALTY * found
+    for f in conditions.cadences:
+        if first <= f < stop:
+            for b in range(len(out)):
+                if not closes_phrase(pitches[b, : f + 1], f, conditions.key):
+                    log_weight[b] -= CADENCE_PENALTY
+    f = conditions.final
+    if first <= f < stop:
+        for b in range(len(out)):
+            missed = ENDING_BEST - ending_rank(pitches[b, : f + 1], conditions.key)
+            log_weight[b] -= CADENCE_PENALTY * missed
+
+
+def log_mean_exp(x: np.ndarray) -> float:
+    top = float(x.max())
+    return top + float(np.log(np.mean(np.exp(x - top))))
+
+
+def resample(
+    states: list[SamplerState],
+    groups: list[tuple[int, int]],
+    out: np.ndarray,
+    log_weight: np.ndarray,
+    rng: np.random.Generator,
+    size: int,
+) -> float:
+    """Resample each filter (``size`` consecutive sequences) whose weights have grown uneven,
+    by systematic resampling; returns what this adds to the filters' summed log-likelihood
+    estimates. Each sequence keeps its own random stream, so copies of one particle go their own
+    ways."""
+    ancestors = np.arange(len(log_weight))
+    added = 0.0
+    for f0 in range(0, len(log_weight), size):
+        lw = log_weight[f0 : f0 + size]
+        w = np.exp(lw - lw.max())
+        if w.sum() ** 2 / (w**2).sum() >= size / 2:
+            continue
+        added += log_mean_exp(lw)
+        cdf = np.cumsum(w / w.sum())
+        cdf[-1] = 1.0
+        ancestors[f0 : f0 + size] = f0 + np.searchsorted(
+            cdf, (rng.random() + np.arange(size)) / size
+        )
+        lw[...] = 0.0
+    if (ancestors == np.arange(len(ancestors))).all():
+        return added
+    everyone = SamplerState.concat(states)
+    for g, (b0, b1) in enumerate(groups):  # each place keeps its own random stream
+        states[g] = dataclasses.replace(everyone.take(ancestors[b0:b1]), rng=states[g].rng)
+    out[...] = out[ancestors]
+    return added
+
+
+def choose(
+    out: np.ndarray,
+    log_weight: np.ndarray,
+    size: int,
+    conditions: Conditions | None,
+    rng: np.random.Generator,
+) -> list[int]:
+    """Each filter's variation (``size`` consecutive sequences of ``out``, int64[B, N]): one of
+    its final particles drawn by weight, among those with the best ending there is when the
+    conditions ask for an ending. Returns the chosen sequences' indices."""
+    keep = []
+    for f0 in range(0, len(out), size):
+        lw = log_weight[f0 : f0 + size]
+        w = np.exp(lw - lw.max())
+        if conditions is not None and conditions.ending:  # the best ending there is
+            steps = out.shape[1] // SATB_VOICES
+            rank = np.array([ending_rank(sounding(out[f0 + k], steps), conditions.key)
+                             for k in range(size)])  # fmt: skip
+            w = w * (rank == rank.max())
+        keep.append(f0 + int(rng.choice(size, p=w / w.sum())))
+    return keep
