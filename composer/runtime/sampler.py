@@ -151,7 +151,7 @@ class Sampler:
         settings: SamplingSettings | None = None,
     ) -> LiveHarmonizer:
         """A live harmonizer: chord(soprano) -> (alto, tenor, bass), then hold(steps)."""
-        return LiveHarmonizer(self.tables, key, time_signature, settings or SamplingSettings())
+        return LiveHarmonizer(self.stream(key, time_signature, settings))
 
     # --- the engine ----------------------------------------------------------------------------
     def _finish(

@@ -76,6 +76,7 @@ class Stream:
 
 class LiveHarmonizer:
     """Harmonizes a melody as it is played: each played note is a chord of A, T and B under it.
+    It drives a Stream of its own (Sampler.harmonizer makes one), forcing the soprano's tokens.
 
     ``chord(pitch)`` runs the soprano's token (forced) and samples alto, tenor and bass: three
     LSTM tokens, so it answers at once. ``hold(steps)`` then advances the model through the steps
@@ -90,14 +91,8 @@ class LiveHarmonizer:
 
     AHEAD = range(55, 87)  # sopranos prepared: the soprano's range and a few notes either side
 
-    def __init__(
-        self,
-        tables: Tables,
-        key: Key | str,
-        time_signature: tuple[int, int],
-        settings: SamplingSettings,
-    ):
-        self.stream = Stream(tables, key, time_signature, settings)
+    def __init__(self, stream: Stream):
+        self.stream = stream  # the model's state, advanced one step per soprano step
         # Changes of the model's state, counted twice each (odd while one is under way), so a
         # prepare() on another thread can tell whether its copy of the state was torn or stale.
         self._version = 0
