@@ -1,9 +1,9 @@
 """MIDI files in and out: ``read_midi(path) -> Score`` and ``write_midi(score, path)``.
 
 One module per stage of reading: ``read`` (bytes -> chunks -> mido events per track),
-``events`` (notes paired in ticks), ``voices`` (parts -> voices), ``report`` (what reading
-changed), ``io`` (quantization to 16th steps -> Score; the entry points); ``write`` (Score ->
-type 1 file).
+``events`` (notes paired in ticks), ``voices`` (parts -> voices), ``bars`` (the meter, the
+pickup, and the changes Composer cannot keep), ``report`` (what reading changed), ``io``
+(quantization to 16th steps -> Score; the entry points); ``write`` (Score -> type 1 file).
 
 May import: composer.score, composer.errors, composer.fileio (and mido, numpy).
 """

@@ -1,10 +1,14 @@
 """Generation without torch: a model bundle (npz + JSON) loaded with numpy, its weights laid
 out for the numba kernels, and every way of composing on top of them.
 
-``bundle`` (load a bundle), ``tables`` (weights rearranged for the kernels), ``kernels`` (numba:
-the LSTM step, register-blocked products, masked sampling), ``settings`` (SamplingSettings),
-``sampler`` (generate, continue, harmonize, regenerate), ``stream`` (endless generation and the
-live harmonizer's chords).
+``bundle`` (load a bundle) and ``schema`` (what a bundle must hold, checked on load); ``tables``
+(the weights rearranged for the kernels, and the call that runs them); ``kernels`` (numba: the
+LSTM step, register-blocked products, masked sampling, and the typed groups of arrays they
+take); ``state`` (SamplerState: what each sequence carries from one kernel call to the next);
+``settings`` (SamplingSettings); ``plans`` (what each mode fixes and conditions on); ``particles``
+(the particle filter: conditions, weights, resampling, the final choice); ``sampler`` (the
+Sampler: generate, continue, harmonize, regenerate, run in chunks on one or two threads);
+``stream`` (endless generation and the live harmonizer's chords).
 
 May import: composer.midi, composer.encoding, composer.theory, composer.score and the bottom
 utilities (numpy, numba, llvmlite). Never torch, never Qt.
