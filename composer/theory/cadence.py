@@ -1,6 +1,6 @@
 """Cadences and endings judged on the pitches of a piece while it is being written (numpy only).
 
-The sampler conditions its candidates on these events (composer.runtime.sampler): a phrase that
+The sampler conditions its candidates on these events (composer.runtime.particles): a phrase that
 closes at its fermata, and a piece that ends on its key's tonic chord. They are deliberately
 simple and fast (a few microseconds per candidate), unlike the full analysis of
 ``composer.theory.harmony``; Bach's chorales satisfy them at about 90% of fermatas and in nearly

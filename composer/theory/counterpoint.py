@@ -1,6 +1,6 @@
 """A harmony teacher's faults, found in a piece while it is being written (numpy only).
 
-The sampler weighs its candidates by these (composer.runtime.sampler, with the 'bach' and
+The sampler weighs its candidates by these (composer.runtime.particles, with the 'bach' and
 'strict' voice leading): each fault costs a candidate ``FAULT_PENALTY`` nats, so the particle
 filter keeps the candidates a teacher would mark less, without forbidding anything (Bach does
 each of these now and then). Like ``theory.cadence`` they are quick and simple, judged on the
