@@ -459,3 +459,14 @@ def test_cli_registers_gui():
 
     args = build_parser().parse_args(["gui", "x.mid", "--screenshot", "s.png"])
     assert args.file == "x.mid" and args.screenshot == "s.png" and callable(args.func)
+
+
+def test_quitting_waits_for_a_job_that_cannot_be_cancelled(qtbot, capfd):
+    # loading a model ignores cancel(); quitting while it runs must wait for it, or Qt aborts
+    release = threading.Event()
+    w = workers.Worker(lambda: release.wait(10), inject=False, name="load model")
+    w.start()
+    threading.Timer(0.3, release.set).start()
+    assert workers.stop_all(timeout_ms=50) is False  # it outlived the timeout ...
+    assert not w.isRunning() and not workers.live_workers()  # ... and was waited for
+    assert "waiting for 'load model' to finish" in capfd.readouterr().err

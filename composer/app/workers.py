@@ -18,6 +18,7 @@ cancel and join them on quit and tests can check that none is left running.
 from __future__ import annotations
 
 import inspect
+import sys
 import threading
 import traceback
 from collections.abc import Callable
@@ -38,11 +39,18 @@ def live_workers() -> list[Worker]:
 
 
 def stop_all(timeout_ms: int = 5000) -> bool:
-    """Cancel every live worker and wait for each; True if all ended in time."""
-    ok = True
-    for w in list(live_workers()):
+    """Cancel every live worker and wait for each to end; True if all ended within
+    ``timeout_ms``. One that has not (loading a model cannot be cancelled) is waited for until it
+    ends, with a line on stderr: a QThread destroyed while it runs aborts the process."""
+    workers = list(live_workers())
+    for w in workers:
         w.cancel()
-        ok = w.wait(timeout_ms) and ok
+    ok = True
+    for w in workers:
+        if not w.wait(timeout_ms):
+            print(f"composer: waiting for '{w.name}' to finish", file=sys.stderr, flush=True)
+            w.wait()
+            ok = False
     return ok
 
 
