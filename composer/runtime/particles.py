@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from composer.encoding import SATB_VOICES, TOK_HOLD, sounding, sounding_batch
-from composer.runtime.plans import Plan
+from composer.runtime.plans import Mode, Plan
 from composer.runtime.settings import SamplingSettings
 from composer.runtime.state import SamplerState
 from composer.score import Key
@@ -45,14 +45,14 @@ class Conditions:
 CADENCE_PENALTY = 5.0  # nats: a soft condition; a candidate that misses is 150x less likely
 
 
-def conditions_for(plan: Plan, mode: str, settings: SamplingSettings) -> Conditions | None:
+def conditions_for(plan: Plan, mode: Mode, settings: SamplingSettings) -> Conditions | None:
     """What a mode conditions on: a closed ending on the key's tonic (unless the last chord is
     fixed, or a fixed last soprano note lies outside the tonic triad) and a cadence at every
     fermata whose chord is not fixed."""
     beats = None
-    if settings.counterpoint and mode != "stream":
+    if settings.counterpoint:
         beats = beat_steps(plan.steps, plan.time_signature, plan.pickup)
-    if not settings.tonic_ending or plan.key is None or mode in ("regenerate", "stream"):
+    if not settings.tonic_ending or plan.key is None or mode == "regenerate":
         return None if beats is None else Conditions(plan.key, False, (), beats=beats)
     key = plan.key
     forced = plan.forced.reshape(-1, SATB_VOICES)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 
@@ -24,6 +25,8 @@ from composer.theory.plan import (
     melody_key,
     plan_fermatas,
 )
+
+Mode = Literal["generate", "continue", "harmonize", "regenerate"]  # what a Request asks for
 
 
 @dataclass
@@ -46,7 +49,7 @@ class Request:
     (tempo, meter, key, pickup, names, programs, fermatas) and what each result's meta records
     about the request besides the settings."""
 
-    mode: str  # generate, continue, harmonize or regenerate
+    mode: Mode
     plan: Plan
     like: Score
     meta: dict = field(default_factory=dict)

@@ -170,7 +170,7 @@ class Sampler:
         if not 0 <= settings.particles <= MAX_PARTICLES:
             raise GenerationError(f"particles must be 0-{MAX_PARTICLES}, not {settings.particles}")
         seed = settings.resolved_seed()
-        particles = settings.particles if mode != "stream" else 0
+        particles = settings.particles
         if particles:  # the model as a joint model of every voice: no backward LSTM
             plan = dataclasses.replace(plan, lookahead=False)
         conditions = conditions_for(plan, mode, settings) if particles else None
