@@ -257,3 +257,27 @@ def test_damaged_saved_settings_leave_the_defaults(qtbot, tmp_path, params):
                    sampler_loader=None)  # fmt: skip
     qtbot.addWidget(w)
     assert w.compose_panel.params().bars == 8  # the defaults, not half of a damaged set
+
+
+def test_an_older_versions_default_settings_move_to_todays(qtbot, tmp_path):
+    settings = QSettings(str(tmp_path / "s.ini"), QSettings.IniFormat)
+    saved = {"mode": "generate", "bars": 12, "key": "G major", "time_signature": [4, 4],
+             "tempo": 70.0, "temperature": 1.0, "top_p": 0.95, "seed": 5, "variations": 2,
+             "voice_leading": "bach", "particles": 16}  # fmt: skip
+    settings.setValue("params", saved)  # no params_version: saved by version 1
+    settings.sync()
+    w = MainWindow(settings=settings, autosave_path=tmp_path / "a.json", audio=False,
+                   sampler_loader=None)  # fmt: skip
+    qtbot.addWidget(w)
+    p = w.compose_panel.params()
+    assert (p.temperature, p.particles) == (0.9, 32)  # that version's defaults: today's now
+    assert (p.bars, p.seed, p.tempo) == (12, 5, 70.0)  # what the user chose stays
+    w.save_settings()
+    assert int(settings.value("params_version")) == 2
+    chosen = {**saved, "temperature": 1.1}
+    settings.setValue("params", chosen)  # a value chosen by hand under today's version
+    settings.sync()
+    w2 = MainWindow(settings=settings, autosave_path=tmp_path / "b.json", audio=False,
+                    sampler_loader=None)  # fmt: skip
+    qtbot.addWidget(w2)
+    assert (w2.compose_panel.params().temperature, w2.compose_panel.params().particles) == (1.1, 16)

@@ -31,6 +31,7 @@ def restore_settings(settings: QSettings, window: QWidget, compose_panel: Compos
     if isinstance(params, dict):
         try:
             fields = {f.name for f in dataclasses.fields(ComposeParams)}
+            params = upgrade(dict(params), int(s.value("params_version", 1)))
             p = ComposeParams(**{k: v for k, v in params.items() if k in fields})
             p.time_signature = tuple(int(x) for x in p.time_signature)
             check_params(p)
@@ -44,6 +45,23 @@ def restore_settings(settings: QSettings, window: QWidget, compose_panel: Compos
         except (TypeError, ValueError, OverflowError):
             pass
     faults_toggle.setChecked(s.value("faults", False, type=bool))
+
+
+PARAMS_VERSION = 2  # 2: temperature 0.9 and 32 candidates (measured in bench/harmony.py)
+# The defaults each earlier version saved: a saved value equal to one was never chosen by hand.
+OLD_DEFAULTS = {1: {"temperature": 1.0, "particles": 16}}
+
+
+def upgrade(params: dict, version: int) -> dict:
+    """Saved Compose settings from an earlier version, with the values that were that version's
+    defaults moved to today's (the music they give has been measured better); values the user
+    chose stay."""
+    today = ComposeParams()
+    for v in range(version, PARAMS_VERSION):
+        for name, old in OLD_DEFAULTS.get(v, {}).items():
+            if params.get(name) == old:
+                params[name] = getattr(today, name)
+    return params
 
 
 def check_params(p: ComposeParams) -> None:
@@ -65,6 +83,7 @@ def save_settings(settings: QSettings, window: QWidget, compose_panel: ComposePa
     s = settings
     s.setValue("geometry", window.saveGeometry())
     s.setValue("params", dataclasses.asdict(compose_panel.params()))
+    s.setValue("params_version", PARAMS_VERSION)
     s.setValue("programs", mixer.programs())
     s.setValue("faults", faults_toggle.isChecked())
     s.sync()
