@@ -89,9 +89,24 @@ class _Walk:
         self.next: int | None = None
         self.jump = jump
         self.late = 0
+        self.rolling = False
 
     def reset(self) -> None:
         self.next = None
+
+    def transport(self, playing: bool) -> Ticks | None:
+        """Follow the source's transport: None while it plays (the ticks start afresh when it
+        starts); a STOP at offset 0 when it stops, then nothing while it stays stopped."""
+        if not playing:
+            if self.rolling:
+                self.rolling = False
+                self.reset()
+                return [(0, STOP)]
+            return []
+        if not self.rolling:
+            self.rolling = True
+            self.reset()
+        return None
 
     def emit(self, q0: float, q1: float, frames: int, at: Any) -> Ticks:
         out: Ticks = []
@@ -189,7 +204,6 @@ class LinkTimeline:
         self.rate = 48000
         self._time: JackTime | None = None
         self._walk = _Walk()
-        self._rolling = False
         self._tempo: float | None = None
 
     def attach(self, client: Any) -> None:
@@ -232,15 +246,9 @@ class LinkTimeline:
         t1 = jt.usecs(frame + frames) + offset
         state = self.link.captureSessionState()
         self._tempo = state.tempo()
-        if self.link.startStopSyncEnabled and not state.isPlaying():
-            if self._rolling:
-                self._rolling = False
-                self._walk.reset()
-                return [(0, STOP)]
-            return []
-        if not self._rolling:
-            self._rolling = True
-            self._walk.reset()
+        stopped = self._walk.transport(state.isPlaying() or not self.link.startStopSyncEnabled)
+        if stopped is not None:
+            return stopped
         q = self.quantum
         q0 = state.beatAtTime(t0, q)
         q1 = state.beatAtTime(t1, q)
@@ -341,7 +349,6 @@ class TransportTimeline:
         self.rate = 48000
         self.client: Any = None
         self._walk = _Walk()
-        self._rolling = False
         self._tempo: float | None = None
         self.master = False  # whether the last period had a timebase master's BBT
 
@@ -359,15 +366,9 @@ class TransportTimeline:
 
     def span(self, frame: int, frames: int) -> Ticks:
         state, pos = self.client.transport_query_struct()
-        if state != ROLLING:
-            if self._rolling:
-                self._rolling = False
-                self._walk.reset()
-                return [(0, STOP)]
-            return []
-        if not self._rolling:
-            self._rolling = True
-            self._walk.reset()
+        stopped = self._walk.transport(state == ROLLING)
+        if stopped is not None:
+            return stopped
         self.master = bool(pos.valid & 0x10)  # JackPositionBBT
         if self.master and pos.beats_per_minute > 0 and pos.ticks_per_beat > 0:
             per_quarter = 4.0 / pos.beat_type if pos.beat_type > 0 else 1.0

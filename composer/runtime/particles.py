@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from composer.encoding import SATB_VOICES, TOK_HOLD, sounding, sounding_batch
-from composer.runtime.plans import Mode, Plan
+from composer.runtime.plans import Mode, Plan, fermata_onsets
 from composer.runtime.settings import SamplingSettings
 from composer.runtime.state import SamplerState
 from composer.score import Key
@@ -60,9 +60,7 @@ def conditions_for(plan: Plan, mode: Mode, settings: SamplingSettings) -> Condit
     triad = {key.tonic, (key.tonic + 7) % 12, (key.tonic + 3) % 12, (key.tonic + 4) % 12}
     melody_end = sounding(np.where(forced < 0, TOK_HOLD, forced), len(forced))[-1, 0]
     ending = not (last >= 0).all() and (melody_end < 0 or melody_end % 12 in triad)
-    onsets = [
-        t for t in range(1, plan.steps) if plan.fermata_steps[t] and not plan.fermata_steps[t - 1]
-    ]
+    onsets = [t for t in fermata_onsets(plan.fermata_steps) if t > 0]
     final = max(onsets) if onsets else plan.steps
     cadences = tuple(t for t in onsets if t < final and not (forced[t] >= 0).all())
     return Conditions(key, ending, cadences, final if ending and onsets else -1, beats)
