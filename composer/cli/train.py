@@ -78,6 +78,19 @@ def register(sub: argparse._SubParsersAction) -> None:
         action="store_false",
         help="SATB: do not tell each token the steps to the next fermata and to the end",
     )
+    p.add_argument(
+        "--no-held",
+        dest="held",
+        action="store_false",
+        help="JSB 16th: do not tell each token how long each voice has held",
+    )
+    p.add_argument(
+        "--no-repeat",
+        dest="repeat",
+        action="store_false",
+        help="JSB: do not tell each token what the piece's own past predicts (the longest "
+        "earlier match of the steps just written)",
+    )
     p.set_defaults(func=run)
 
 
@@ -94,6 +107,8 @@ def run(args: argparse.Namespace) -> int:
         dropout=args.dropout,
         lookahead=args.lookahead,
         plan=args.plan,
+        held=args.held,
+        repeat=args.repeat,
     )
     cfg = TrainConfig(
         data=args.data,

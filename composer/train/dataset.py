@@ -22,6 +22,7 @@ import torch
 
 from composer.encoding import (
     SATB_VOICES,
+    TOK_END,
     TOK_UNKNOWN,
     Encoded,
     allowed_transpositions,
@@ -31,6 +32,7 @@ from composer.encoding import (
     steps_to_end,
 )
 from composer.score import Score
+from composer.train.features import frame_repeat_match, held_steps, repeat_match
 
 PATTERNS = ("free", "ending", "soprano", "region", "voices")
 PATTERN_P = (0.3, 0.1, 0.3, 0.25, 0.05)
@@ -43,6 +45,8 @@ class Example:
     weight: np.ndarray  # float32[N]: 1 where the loss counts
     use_lookahead: int
     context: np.ndarray | None = None  # int64[N, 4] (JSB)
+    held: np.ndarray | None = None  # int64[N, 4] (JSB 16th: features.held_steps)
+    repeat: np.ndarray | None = None  # int64[N] (JSB: features.repeat_match)
 
 
 def fixing_pattern(n_steps: int, rng: np.random.Generator, pattern: str) -> np.ndarray:
@@ -109,16 +113,33 @@ def cadence_steps(score: Score) -> np.ndarray:
     return out
 
 
+def jsb16_example(score: Score, rng: np.random.Generator | None) -> Example:
+    """One JSB 16th-note example: free, with rng a random transposition within the voices'
+    ranges, and the inputs of ``features`` (how long each voice has held, the repeat match)."""
+    example = satb_example(score, rng, "free", max_shift=12)
+    tokens = example.enc.tokens
+    example.held = held_steps(tokens)
+    example.repeat = repeat_match(tokens)
+    return example
+
+
 def jsb_example(
     frames: list[list[int]], rng: np.random.Generator | None, max_shift: int = 0
 ) -> Example:
-    """One example from JSB frames; with rng and max_shift, a random transposition."""
+    """One example from JSB frames; with rng and max_shift, a random transposition; with the
+    repeat match of ``features`` (frame by frame)."""
     if rng is not None and max_shift:
         shift = int(rng.integers(-max_shift, max_shift + 1))
         frames = [[p + shift for p in f] for f in frames]
     enc, ctx = encode_frames(frames)
     n = len(enc)
-    return Example(enc, np.full(n, TOK_UNKNOWN, np.int64), np.ones(n, np.float32), 0, ctx)
+    example = Example(enc, np.full(n, TOK_UNKNOWN, np.int64), np.ones(n, np.float32), 0, ctx)
+    ends = np.flatnonzero(enc.tokens == TOK_END) + 1
+    tokens = enc.tokens.tolist()
+    example.repeat = frame_repeat_match(
+        [tuple(tokens[a:b]) for a, b in zip(np.r_[0, ends[:-1]], ends)]
+    )
+    return example
 
 
 def collate(examples: list[Example]) -> dict[str, torch.Tensor]:
@@ -149,6 +170,10 @@ def collate(examples: list[Example]) -> dict[str, torch.Tensor]:
         batch["to_end"] = pad([e.enc.to_end for e in examples], 0, np.int64)
     if examples[0].context is not None:
         batch["context"] = pad([e.context for e in examples], -1, np.int64, (4,))
+    if examples[0].held is not None:
+        batch["held"] = pad([e.held for e in examples], 0, np.int64, (4,))
+    if examples[0].repeat is not None:
+        batch["repeat"] = pad([e.repeat for e in examples], TOK_UNKNOWN, np.int64)
     return batch
 
 
@@ -207,5 +232,5 @@ class PieceDataset:
                 piece, rng if self.augment else None, pattern, cadence_weight=self.cadence_weight
             )
         if self.encoding == "jsb-16th":  # the benchmark: free, every transposition in range
-            return satb_example(piece, rng if self.augment else None, "free", max_shift=12)
+            return jsb16_example(piece, rng if self.augment else None)
         return jsb_example(piece, rng if self.augment else None, self.jsb_shift)

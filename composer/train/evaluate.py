@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 
 from composer.encoding import SATB_VOICES, encode_satb
-from composer.train.dataset import collate, jsb_example, satb_example
+from composer.train.dataset import collate, jsb16_example, jsb_example, satb_example
 
 VOICE_NAMES = ("soprano", "alto", "tenor", "bass")
 
@@ -110,7 +110,7 @@ def evaluate_jsb16(model, scores: list) -> dict:
     """The JSB 16th-note benchmark: NLL per voice token (every voice, every step, rests
     included, S-A-T-B order, nothing given), exact: each token's softmax is over what the model
     may emit there (pitch or REST)."""
-    nlls = token_nlls(model, [satb_example(s, None, "free") for s in scores])
+    nlls = token_nlls(model, [jsb16_example(s, None) for s in scores])
     all_tokens = np.concatenate(nlls)
     out: dict = {
         "pieces": len(scores),

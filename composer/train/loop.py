@@ -36,7 +36,13 @@ from composer.train.checkpoint import (
     run_dir,
     save_checkpoint,
 )
-from composer.train.dataset import PieceDataset, collate, jsb_example, satb_example
+from composer.train.dataset import (
+    PieceDataset,
+    collate,
+    jsb16_example,
+    jsb_example,
+    satb_example,
+)
 from composer.train.model import ChoraleLSTM, ModelConfig, count_parameters
 
 
@@ -163,7 +169,11 @@ def validate(model: ChoraleLSTM, pieces: list, encoding: str) -> dict[str, float
         for pattern in patterns:
             total, count = 0.0, 0.0
             for i in range(0, len(pieces), 16):
-                batch = collate([satb_example(p, None, pattern) for p in pieces[i : i + 16]])
+                chunk = pieces[i : i + 16]
+                if encoding == "jsb-16th":
+                    batch = collate([jsb16_example(p, None) for p in chunk])
+                else:
+                    batch = collate([satb_example(p, None, pattern) for p in chunk])
                 nll, w = token_nll(model, batch)
                 total += float((nll * w).sum())
                 count += float(w.sum())
@@ -238,6 +248,10 @@ def train(
         cfg.model.plan = False
     else:
         cfg.model.context, cfg.model.context_voices = True, True
+    if encoding != "jsb-16th":  # the inputs of train.features are the benchmarks'
+        cfg.model.held = False
+    if not encoding.startswith("jsb"):
+        cfg.model.repeat = False
     _check_size(cfg.model)
     model = ChoraleLSTM(cfg.model)
     if cfg.init_from:

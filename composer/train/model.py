@@ -31,6 +31,7 @@ from composer.encoding import (
     TOK_HOLD,
     VOCAB,
 )
+from composer.train.features import MAX_HELD, N_MATCH
 
 
 @dataclass
@@ -47,6 +48,8 @@ class ModelConfig:
     context: bool = False  # a context of 4 pitches per token (JSB: the previous frame)
     context_voices: bool = False  # the context's pitches are per voice (SATB: sounding pitches)
     plan: bool = False  # SATB: each token also knows the steps to the next fermata and the end
+    held: bool = False  # JSB 16th: how long each voice has held (train.features.held_steps)
+    repeat: bool = False  # JSB: what the piece's own past predicts (features.repeat_match)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -72,6 +75,10 @@ class ChoraleLSTM(nn.Module):
         if c.context:  # the last index is "no pitch" (padding)
             rows = (4 if c.context_voices else 1) * N_PITCH
             self.ctx_emb = nn.Embedding(rows + 1, c.embed, padding_idx=rows)
+        if c.held:  # voice k held for d steps -> row k * (MAX_HELD + 1) + d
+            self.held_emb = nn.Embedding(4 * (MAX_HELD + 1), c.embed)
+        if c.repeat:
+            self.repeat_emb = nn.Embedding(N_MATCH * c.vocab, c.embed)
         if c.lookahead:  # one row per (voice, token): voice v's token t at v * vocab + t
             self.fix_emb = nn.Embedding(4 * c.vocab, c.embed)
             self.back = nn.LSTM(c.embed, c.lookahead, 1, batch_first=True)
@@ -100,7 +107,8 @@ class ChoraleLSTM(nn.Module):
         return x
 
     def context(self, batch: dict) -> torch.Tensor:
-        """(B, N, E): the embedding of the pitches sounding before each token. The forward LSTM
+        """(B, N, E): the embedding of the pitches sounding before each token (JSB 16th: also how
+        long each has held, and the repeat match). The forward LSTM
         only: the lookahead must never see it, since it holds the music itself."""
         x = torch.zeros(())
         if self.config.context:
@@ -113,6 +121,12 @@ class ChoraleLSTM(nn.Module):
                 idx, pad = ctx, N_PITCH
             idx = torch.where(ctx < 0, torch.full_like(ctx, pad), idx)
             x = x + self.ctx_emb(idx).sum(dim=2)
+        if self.config.held:
+            held = batch["held"]  # (B, N, 4)
+            offset = torch.arange(4, device=held.device) * (MAX_HELD + 1)
+            x = x + self.held_emb(held + offset).sum(dim=2)
+        if self.config.repeat:
+            x = x + self.repeat_emb(batch["repeat"])
         return x
 
     def lookahead(self, batch: dict) -> torch.Tensor:
