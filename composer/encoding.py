@@ -37,6 +37,10 @@ N_TO_FERMATA = 66  # 0: under a fermata; 1-63: steps to the next fermata onset; 
 FERMATA_NONE = 65  # no fermata ahead
 N_TO_END = 73  # 0-63: steps left after this one; 64-71: 64-191 in 16-step bands; 72: far/unknown
 END_UNKNOWN = 72
+# The JSB models' richer inputs (composer.train.features): how long each voice has held (0-16
+# steps), and the repeat match's length bucket (none, then 6 bands of steps).
+N_HELD = 17
+N_MATCH = 7
 
 KEY_UNKNOWN = 24
 SATB_VOICES = 4

@@ -107,3 +107,40 @@ def test_quarter_frames_repeat_match_is_causal():
     first = np.cumsum([0] + [len(set(f)) + 1 for f in piece + piece])[len(piece) + 8 : -1]
     assert (twice.repeat[first] % VOCAB == twice.enc.tokens[first]).all()
     assert len(frame_repeat_match([(60, 130), (130,)])) == 3
+
+
+def test_repeat_gate_raises_only_the_predicted_token():
+    torch.manual_seed(0)
+    config = ModelConfig(encoding="jsb-16th", hidden=32, embed=16, lookahead=0, context=True,
+                         context_voices=True, held=True, repeat=True)  # fmt: skip
+    model = ChoraleLSTM(config).eval()
+    with torch.no_grad():
+        model.repeat_gate.bias.fill_(2.0)
+        model.repeat_gate.weight.zero_()
+    repeat = torch.tensor([[0 * VOCAB + TOK_UNKNOWN, 3 * VOCAB + 60]])
+    bonus = model.repeat_bonus(repeat, torch.zeros(1, 2, 32))
+    assert bonus[0, 0].abs().sum() == 0  # nothing matched: no bonus
+    assert bonus[0, 1, 60] == 2.0 and bonus[0, 1].sum() == 2.0
+
+
+def test_a_bundle_with_the_new_inputs_loads(tmp_path):
+    from composer.runtime.bundle import load_bundle
+    from composer.train.bundle_writer import model_from_bundle, write_bundle
+
+    config = ModelConfig(encoding="jsb-quarter", hidden=32, embed=16, lookahead=0, context=True,
+                         repeat=True)  # fmt: skip
+    model = ChoraleLSTM(config)
+    write_bundle(model, tmp_path, training={}, metrics={})
+    again = model_from_bundle(load_bundle(tmp_path))
+    assert torch.equal(again.repeat_gate.weight, model.repeat_gate.weight)
+
+
+def test_an_satb_bundle_cannot_ask_for_the_jsb_inputs():
+    import pytest
+
+    from composer.errors import ModelError
+    from composer.runtime.schema import check_config
+
+    model = ModelConfig(encoding="satb", context=True, context_voices=True, repeat=True)
+    with pytest.raises(ModelError, match="JSB models only"):
+        check_config({"format": "composer-bundle", "version": 1, "model": model.to_dict()}, "x")

@@ -23,7 +23,17 @@ from pathlib import Path
 
 import numpy as np
 
-from composer.encoding import N_KEY, N_PITCH, N_POS, N_SLOT, N_TO_END, N_TO_FERMATA, VOCAB
+from composer.encoding import (
+    N_HELD,
+    N_KEY,
+    N_MATCH,
+    N_PITCH,
+    N_POS,
+    N_SLOT,
+    N_TO_END,
+    N_TO_FERMATA,
+    VOCAB,
+)
 from composer.errors import ModelError
 
 FORMAT = "composer-bundle"  # config.json's "format"
@@ -39,11 +49,20 @@ MAX_ABS_WEIGHT = 1e4
 MAX_CONFIG_BYTES = 10 * 1024 * 1024
 MAX_NPY_HEADER = 10_000
 
-# Arrays a config flag adds: flag -> {name: (rows, 'embed')} (rows fixed by the encoding).
+# Arrays a config flag adds: flag -> {name: shape}, each dimension a number fixed by the
+# encoding or the name of a model size ("embed", "hidden").
 # "plan": steps to the next fermata and to the end (composer.encoding.plan_conditioning).
-OPTIONAL_ARRAYS: dict[str, dict[str, tuple[int, str]]] = {
+# "held", "repeat": the JSB models' richer inputs (composer.train.features); torch only.
+OPTIONAL_ARRAYS: dict[str, dict[str, tuple[int | str, ...]]] = {
     "plan": {"phrase_emb.weight": (N_TO_FERMATA, "embed"), "end_emb.weight": (N_TO_END, "embed")},
+    "held": {"held_emb.weight": (4 * N_HELD, "embed")},
+    "repeat": {
+        "repeat_emb.weight": (N_MATCH * VOCAB, "embed"),
+        "repeat_gate.weight": (N_MATCH, "hidden"),
+        "repeat_gate.bias": (N_MATCH,),
+    },
 }
+JSB_ONLY = ("held", "repeat")  # the sampler (SATB) never computes these inputs
 BOOLEAN_FLAGS = ("context", "context_voices", *OPTIONAL_ARRAYS)
 
 
@@ -96,6 +115,9 @@ def check_config(config: object, where: str | Path) -> dict:
             f"{where}: an {encoding} model with model.context has it per voice "
             "(model.context_voices true); this config is neither SATB's nor JSB's"
         )
+    for flag in JSB_ONLY:
+        if model.get(flag) and not encoding.startswith("jsb"):
+            raise ModelError(f"{where}: model.{flag} is an input of the JSB models only")
     if "dropout" in model:
         d = model["dropout"]
         if isinstance(d, bool) or not isinstance(d, (int, float)) or not 0 <= d < 1:
@@ -137,8 +159,8 @@ def expected_arrays(model: dict) -> dict[str, tuple[int, ...]]:
     shapes["head.bias"] = (v,)
     for flag, arrays in OPTIONAL_ARRAYS.items():
         if model.get(flag):
-            for name, (rows, dim) in arrays.items():
-                shapes[name] = (rows, model[dim])
+            for name, shape in arrays.items():
+                shapes[name] = tuple(model[d] if isinstance(d, str) else d for d in shape)
     return shapes
 
 

@@ -19,12 +19,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from composer.encoding import SATB_VOICES, TOK_UNKNOWN, VOCAB
+from composer.encoding import N_HELD, N_MATCH, SATB_VOICES, TOK_UNKNOWN, VOCAB
 
-MAX_HELD = 16  # held_steps caps at a whole bar of 16ths
+MAX_HELD = N_HELD - 1  # held_steps caps at a whole bar of 16ths
 # repeat_match's length buckets, in steps: none, 1-3, 4-7, 8-15, 16-31, 32-63, 64 and more
 MATCH_EDGES = np.array([1, 4, 8, 16, 32, 64])
-N_MATCH = len(MATCH_EDGES) + 1
+assert len(MATCH_EDGES) + 1 == N_MATCH
 
 
 def held_steps(tokens: np.ndarray) -> np.ndarray:

@@ -21,7 +21,9 @@ import torch
 import torch.nn as nn
 
 from composer.encoding import (
+    N_HELD,
     N_KEY,
+    N_MATCH,
     N_PITCH,
     N_POS,
     N_SLOT,
@@ -31,7 +33,6 @@ from composer.encoding import (
     TOK_HOLD,
     VOCAB,
 )
-from composer.train.features import MAX_HELD, N_MATCH
 
 
 @dataclass
@@ -75,10 +76,11 @@ class ChoraleLSTM(nn.Module):
         if c.context:  # the last index is "no pitch" (padding)
             rows = (4 if c.context_voices else 1) * N_PITCH
             self.ctx_emb = nn.Embedding(rows + 1, c.embed, padding_idx=rows)
-        if c.held:  # voice k held for d steps -> row k * (MAX_HELD + 1) + d
-            self.held_emb = nn.Embedding(4 * (MAX_HELD + 1), c.embed)
-        if c.repeat:
+        if c.held:  # voice k held for d steps -> row k * N_HELD + d
+            self.held_emb = nn.Embedding(4 * N_HELD, c.embed)
+        if c.repeat:  # the match as an input, and a learned trust in it on the output
             self.repeat_emb = nn.Embedding(N_MATCH * c.vocab, c.embed)
+            self.repeat_gate = nn.Linear(c.hidden, N_MATCH)
         if c.lookahead:  # one row per (voice, token): voice v's token t at v * vocab + t
             self.fix_emb = nn.Embedding(4 * c.vocab, c.embed)
             self.back = nn.LSTM(c.embed, c.lookahead, 1, batch_first=True)
@@ -123,7 +125,7 @@ class ChoraleLSTM(nn.Module):
             x = x + self.ctx_emb(idx).sum(dim=2)
         if self.config.held:
             held = batch["held"]  # (B, N, 4)
-            offset = torch.arange(4, device=held.device) * (MAX_HELD + 1)
+            offset = torch.arange(4, device=held.device) * N_HELD
             x = x + self.held_emb(held + offset).sum(dim=2)
         if self.config.repeat:
             x = x + self.repeat_emb(batch["repeat"])
@@ -163,7 +165,20 @@ class ChoraleLSTM(nn.Module):
             parts.append(self.drop(self.lookahead(batch)))
         h, _ = self.lstm(torch.cat(parts, dim=-1))
         logits = self.head(self.drop(h))
+        if self.config.repeat:
+            logits = logits + self.repeat_bonus(batch["repeat"], h)
         return logits + self.logit_mask(batch)
+
+    def repeat_bonus(self, repeat: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
+        """(B, N, V): on the logit of the token the repeat match predicts, a trust the model
+        learns from its state and the match's length (a copy path: an exact repeat of a phrase
+        30 bars back needs no route through the LSTM); 0 elsewhere and where nothing matches."""
+        vocab = self.config.vocab
+        bucket, pred = repeat // vocab, repeat % vocab
+        trust = self.repeat_gate(h).gather(-1, bucket.unsqueeze(-1))  # (B, N, 1)
+        trust = trust * (bucket > 0).unsqueeze(-1).to(trust.dtype)
+        bonus = torch.zeros(*repeat.shape, vocab, dtype=h.dtype, device=h.device)
+        return bonus.scatter(-1, pred.unsqueeze(-1), trust)
 
     def logit_mask(self, batch: dict) -> torch.Tensor:
         """(B, N, V) additive mask: -inf on tokens the encoding can never produce there."""
