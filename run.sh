@@ -59,7 +59,7 @@ setup() {
   "$VENV/bin/python" -m pip install -q --upgrade pip >/dev/null 2>&1 || true
   "$VENV/bin/python" -m pip install -q -c constraints.txt -e ".[dev]"
   say "Compiling the sampler's kernels (once)"
-  "$VENV/bin/python" -c "import composer.runtime.kernels"
+  "$VENV/bin/python" -c "import composer.runtime.kernels, composer.runtime.faults"
   echo "$want" >"$stamp"
 }
 

@@ -6,8 +6,10 @@ out for the numba kernels, and every way of composing on top of them.
 LSTM step, register-blocked products, masked sampling, and the typed groups of arrays they
 take); ``state`` (SamplerState: what each sequence carries from one kernel call to the next);
 ``settings`` (SamplingSettings); ``plans`` (what each mode fixes and conditions on); ``particles``
-(the particle filter: conditions, weights, resampling, the final choice); ``sampler`` (the
-Sampler: generate, continue, harmonize, regenerate, run in chunks on one or two threads);
+(the particle filter: conditions, weights, resampling, the final choice); ``faults`` (numba:
+a teacher's faults, theory.counterpoint's, counted for a batch of candidates at once);
+``sampler`` (the Sampler: generate, continue, harmonize, regenerate, run in chunks on one or
+two threads);
 ``stream`` (endless generation and the live harmonizer's chords).
 
 May import: composer.midi, composer.encoding, composer.theory, composer.score and the bottom

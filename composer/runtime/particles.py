@@ -12,12 +12,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from composer.encoding import SATB_VOICES, TOK_HOLD, sounding, sounding_batch
+from composer.runtime.faults import count_faults
 from composer.runtime.plans import Mode, Plan, fermata_onsets
 from composer.runtime.settings import SamplingSettings
 from composer.runtime.state import SamplerState
 from composer.score import Key
 from composer.theory.cadence import ENDING_BEST, closes_phrase, ending_rank
-from composer.theory.counterpoint import FAULT_PENALTY, beat_steps, faults
+from composer.theory.counterpoint import FAULT_PENALTY, beat_steps
 
 
 @dataclass
@@ -71,11 +72,12 @@ def weigh(
 ) -> None:
     """Weigh down the candidates for what steps [first, stop), now written, do: the faults
     they make, a phrase not closed at a fermata onset, a weak ending at the last chord."""
-    pitches, struck = sounding_batch(out, stop)
     if conditions.beats is not None:
-        for b in range(len(out)):
-            found = faults(pitches[b], struck[b], first, stop, conditions.beats, conditions.key)
-            log_weight[b] -= FAULT_PENALTY * found
+        found = count_faults(out, first, stop, conditions.beats, conditions.key)  # int64[B]
+        log_weight -= FAULT_PENALTY * found
+    if not any(first <= f < stop for f in (*conditions.cadences, conditions.final)):
+        return
+    pitches, _ = sounding_batch(out, stop)
     for f in conditions.cadences:
         if first <= f < stop:
             for b in range(len(out)):

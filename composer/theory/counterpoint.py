@@ -1,9 +1,11 @@
 """A harmony teacher's faults, found in a piece while it is being written (numpy only).
 
 The sampler weighs its candidates by these (composer.runtime.particles, with the 'bach' and
-'strict' voice leading): each fault costs a candidate ``FAULT_PENALTY`` nats, so the particle
-filter keeps the candidates a teacher would mark less, without forbidding anything (Bach does
-each of these now and then). Like ``theory.cadence`` they are quick and simple, judged on the
+'strict' voice leading; composer.runtime.faults counts them there, for the whole batch, in a
+numba kernel that this module is the reference of: a change here must be made there too):
+each fault costs a candidate ``FAULT_PENALTY`` nats, so the particle filter keeps the
+candidates a teacher would mark less, without forbidding anything (Bach does each of these now
+and then). Like ``theory.cadence`` they are quick and simple, judged on the
 pitches and note onsets alone; ``theory.harmony`` holds the full analysis they are measured by.
 
 The faults, each counted at the step where it is decided:

@@ -1,0 +1,276 @@
+"""A harmony teacher's faults (composer.theory.counterpoint) counted for a whole batch of
+candidates at once, by a numba kernel: what the particle filter weighs its candidates by after
+every chunk (composer.runtime.particles.weigh).
+
+``theory.counterpoint.faults`` is the reference, in plain Python over one candidate's pitches;
+``count_faults`` counts the same faults, fault for fault, for B candidates straight from their
+tokens (tests/test_faults.py holds the two equal on random candidates). The counterpoint's
+tables (which intervals are dissonant, which bass leaps awkward, ...) come from
+theory.counterpoint as arrays (``Teacher``), not as globals the kernel would freeze: numba's
+cache of a kernel is only invalidated by changes to the file that defines it.
+
+Shapes: B candidates, N = steps * 4 token positions (S, A, T, B per 16th step).
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import NamedTuple
+
+import numpy as np
+from numba import njit, types
+
+from composer.encoding import SATB_VOICES, TOK_HOLD
+from composer.score import Key
+from composer.theory import counterpoint as cp
+
+BASS = cp.BASS
+B1 = types.boolean[::1]
+I1 = types.int64[::1]
+I2 = types.int64[:, ::1]
+
+
+class Teacher(NamedTuple):
+    """theory.counterpoint's tables for a key, as arrays indexed by interval (semitones)."""
+
+    dissonant: np.ndarray  # bool[12]: above the bass, a second or seventh (or compound)
+    falling: np.ndarray  # bool[12]: struck on a beat, these fall by step
+    awkward_bass: np.ndarray  # bool[13]: bass leaps of 0-12 semitones that are faults
+    altered: np.ndarray  # bool[12]: pc a and a + 1 above the tonic spell one letter two ways
+    tonic: int  # pc 0-11; -1: no key (no leading tone, no clashes)
+    lowest: np.ndarray  # int64[2]: the lowest soprano and alto a beat may have (MIDI pitch)
+    clash_weight: int  # faults a chromatic clash counts as
+
+
+TEACHER = types.NamedTuple((B1, B1, B1, B1, types.int64, I1, types.int64), Teacher)
+
+
+@functools.lru_cache(maxsize=64)
+def teacher(key: Key | None) -> Teacher:
+    """theory.counterpoint's tables, for ``key`` (None: no key); made once per key (the
+    particle filter asks after every chunk)."""
+    pairs = cp.ALTERED_MINOR if key is not None and key.mode == "minor" else cp.ALTERED_MAJOR
+    return Teacher(
+        dissonant=np.ascontiguousarray(cp.DISSONANT, bool),
+        falling=np.isin(np.arange(12), sorted(cp.FALLING)),
+        awkward_bass=np.isin(np.arange(13), sorted(cp.AWKWARD_BASS)),
+        altered=np.array([(a, (a + 1) % 12) in pairs for a in range(12)], bool),
+        tonic=-1 if key is None else int(key.tonic),
+        lowest=np.array([cp.LOWEST_SOPRANO, cp.LOWEST_ALTO], np.int64),
+        clash_weight=int(cp.CLASH_WEIGHT),
+    )
+
+
+def count_faults(
+    tokens: np.ndarray, first: int, stop: int, beats: np.ndarray, key: Key | None
+) -> np.ndarray:
+    """int64[B]: the faults each candidate (tokens int64[B, N], written up to step ``stop``)
+    makes at steps [first, stop): ``theory.counterpoint.faults`` for each. beats: bool[steps]."""
+    out = np.zeros(len(tokens), np.int64)
+    _count_faults(
+        np.ascontiguousarray(tokens, np.int64), first, stop,
+        np.ascontiguousarray(beats, bool), teacher(key), out,
+    )  # fmt: skip
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _sound(tokens, stop, pitches, struck):
+    """pitches[t, v], struck[t, v] for t < stop, as encoding.sounding_batch gives them: the
+    pitch voice v sounds (HOLD resolved to what was struck last; -1: a rest, or nothing yet)
+    and whether it is struck at t."""
+    for v in range(SATB_VOICES):
+        last = -1
+        for t in range(stop):
+            tok = tokens[t * SATB_VOICES + v]
+            struck[t, v] = tok != TOK_HOLD
+            if tok != TOK_HOLD:
+                last = tok
+            pitches[t, v] = last if last < TOK_HOLD else -1
+
+
+@njit(cache=True, nogil=True)
+def _faults(pitches, struck, first, stop, beats, rules):
+    """theory.counterpoint.faults, for one candidate."""
+    count = 0
+    for t in range(first, stop):
+        if beats[t]:
+            count += _beat_faults(pitches[t], rules) + _last_beat_faults(pitches, beats, t)
+        if rules.tonic >= 0:
+            any_struck = False
+            for v in range(SATB_VOICES):
+                any_struck |= struck[t, v]
+            if any_struck:
+                count += rules.clash_weight * _clashes(pitches[t], rules)
+        if t == 0:
+            continue
+        if struck[t, 0]:
+            count += _rocking(pitches, struck, t)
+        b = pitches[t, BASS]
+        if struck[t, BASS] and b >= 0 and pitches[t - 1, BASS] >= 0:
+            leap = abs(b - pitches[t - 1, BASS])
+            count += int(leap > 12 or rules.awkward_bass[leap])
+        for v in range(BASS):
+            if not struck[t, v]:
+                continue
+            p, q = pitches[t, v], pitches[t - 1, v]
+            if p < 0 or q < 0:
+                continue
+            if b >= 0 and abs(p - q) > 2 and rules.dissonant[(p - b) % 12]:
+                count += 1  # leapt into a dissonance
+            count += _left_badly(pitches, struck, t, v, beats, rules)
+    return count
+
+
+@njit(cache=True, nogil=True)
+def _left_badly(pitches, struck, t, v, beats, rules):
+    """counterpoint._left_badly: 1 if voice v's note ending at step t was a dissonance left
+    badly."""
+    q = pitches[t - 1, v]
+    move = pitches[t, v] - q
+    falls = move == -1 or move == -2
+    onset = t - 1
+    while onset > 0 and not struck[onset, v]:
+        onset -= 1
+    b = pitches[onset, BASS]
+    if b >= 0 and rules.dissonant[(q - b) % 12]:
+        if beats[onset] and rules.falling[(q - b) % 12]:
+            return int(not falls)
+        return int(abs(move) > 2)
+    for s in range(onset + 1, t):
+        b = pitches[s, BASS]
+        if struck[s, BASS] and beats[s] and b >= 0 and rules.dissonant[(q - b) % 12]:
+            return int(not falls)
+    return 0
+
+
+@njit(cache=True, nogil=True)
+def _clashes(chord, rules):
+    """counterpoint._clashes: 1 if two voices sound one letter in two forms."""
+    present = np.zeros(12, np.bool_)
+    for p in chord:
+        if p >= 0:
+            present[(p - rules.tonic) % 12] = True
+    for a in range(12):
+        if present[a] and present[(a + 1) % 12] and rules.altered[a]:
+            return 1
+    return 0
+
+
+@njit(cache=True, nogil=True)
+def _rocking(pitches, struck, t):
+    """counterpoint._rocking: 1 if the soprano's last four notes, ending at t, rock x-y-x-y."""
+    notes = np.empty(4, np.int64)
+    notes[0] = pitches[t, 0]
+    n = 1
+    s = t - 1
+    while s >= 0 and n < 4:
+        if struck[s, 0]:
+            notes[n] = pitches[s, 0]
+            n += 1
+        s -= 1
+    return int(
+        n == 4
+        and notes[0] == notes[2]
+        and notes[2] != notes[1]
+        and notes[1] == notes[3]
+        and notes[3] >= 0
+    )
+
+
+@njit(cache=True, nogil=True)
+def _pcs_over(chord, root):
+    """The bit mask of the pitch classes of ``chord`` above ``root`` (bit i: i semitones)."""
+    mask = 0
+    for p in chord:
+        mask |= 1 << ((p - root) % 12)
+    return mask
+
+
+SIX_FOUR = (1 << 0 | 1 << 5 | 1 << 9, 1 << 0 | 1 << 5 | 1 << 8)  # {0, 5, 9}, {0, 5, 8}
+DIMINISHED = 1 << 0 | 1 << 3 | 1 << 6  # {0, 3, 6}
+
+
+@njit(cache=True, nogil=True)
+def _last_beat_faults(pitches, beats, t):
+    """counterpoint._last_beat_faults: the beat ending at beat step t with no third anywhere in
+    it, or a six-four chord on its downbeat neither cadential, passing nor over a pedal."""
+    p = -1
+    before = -1
+    for s in range(t - 1, -1, -1):
+        if beats[s]:
+            if p < 0:
+                p = s
+            else:
+                before = s
+                break
+    if p < 0:
+        return 0
+    present = np.zeros(12, np.bool_)
+    for s in range(p, t):
+        for v in range(SATB_VOICES):
+            if pitches[s, v] >= 0:
+                present[pitches[s, v] % 12] = True
+    distinct = 0
+    third = False
+    for a in range(12):
+        if present[a]:
+            distinct += 1
+            for c in range(12):
+                if present[c] and ((a - c) % 12 == 3 or (a - c) % 12 == 4):
+                    third = True
+    count = int(distinct > 1 and not third)
+    chord = pitches[p]
+    for v in range(SATB_VOICES):
+        if chord[v] < 0:
+            return count
+    over_bass = _pcs_over(chord, chord[BASS])
+    if over_bass == SIX_FOUR[0] or over_bass == SIX_FOUR[1]:  # a complete six-four chord
+        bass = chord[BASS]
+        goes = pitches[t, BASS] - bass
+        came = bass - pitches[before, BASS] if before >= 0 else 99
+        held = came == 0 or goes == 0  # pedal, or cadential (the bass stays for V)
+        passing = came * goes > 0 and 0 < abs(came) <= 2 and 0 < abs(goes) <= 2
+        count += int(not (held or passing))
+    return count
+
+
+@njit(cache=True, nogil=True)
+def _beat_faults(chord, rules):
+    """counterpoint._beat_faults: a doubled leading tone over the dominant, bare fifths, a
+    diminished triad in root position, the texture sinking."""
+    for v in range(SATB_VOICES):
+        if chord[v] < 0:
+            return 0
+    count = 0
+    bass_pc = chord[BASS] % 12
+    if rules.tonic >= 0:
+        leading = (rules.tonic + 11) % 12
+        dominant_bass = (bass_pc - rules.tonic) % 12 == 7 or (bass_pc - rules.tonic) % 12 == 11
+        doubled = 0
+        for v in range(SATB_VOICES):
+            doubled += chord[v] % 12 == leading
+        count += int(dominant_bass and doubled > 1)
+    pcs = _pcs_over(chord, 0)
+    low, high, distinct = 12, -1, 0
+    for a in range(12):
+        if pcs >> a & 1:
+            distinct += 1
+            low = min(low, a)
+            high = max(high, a)
+    if distinct == 2:
+        count += int(high - low == 5 or high - low == 7)
+    count += int(_pcs_over(chord, bass_pc) == DIMINISHED)
+    count += int(chord[0] < rules.lowest[0] or chord[1] < rules.lowest[1])
+    return count
+
+
+# Compiled at import (an explicit signature), so after the helpers it calls.
+@njit(types.void(I2, types.int64, types.int64, B1, TEACHER, I1), cache=True, nogil=True)
+def _count_faults(tokens, first, stop, beats, rules, out):
+    """out[b] = the faults of candidate b at steps [first, stop)."""
+    pitches = np.empty((stop, SATB_VOICES), np.int64)
+    struck = np.empty((stop, SATB_VOICES), np.bool_)
+    for b in range(tokens.shape[0]):
+        _sound(tokens[b], stop, pitches, struck)
+        out[b] = _faults(pitches, struck, first, stop, beats, rules)
