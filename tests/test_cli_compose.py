@@ -108,3 +108,30 @@ def test_gui_without_a_display_says_so():
                          text=True, env=env, timeout=120)  # fmt: skip
     assert out.returncode == 2
     assert out.stderr.strip().startswith("composer: error: no display")
+
+
+@pytest.mark.parametrize("command, module, batch_job", [("generate", "compose", True),
+                                                        ("harmonize", "compose", True),
+                                                        ("gui", "gui", False)])  # fmt: skip
+def test_a_batch_job_runs_without_the_garbage_collector(monkeypatch, command, module, batch_job):
+    """Run as the program (no argv), a command that ends by itself runs with the cyclic
+    collector off; a long-running one (the app) with it on. Either way, what survives is frozen
+    at the end so that exit does not walk it."""
+    import gc
+    import importlib
+
+    from composer.cli.main import main
+
+    seen = []
+    name = {"generate": "run_generate", "harmonize": "run_harmonize", "gui": "run"}[command]
+    monkeypatch.setattr(importlib.import_module(f"composer.cli.{module}"), name,
+                        lambda args: seen.append(gc.isenabled()) or 0)  # fmt: skip
+    monkeypatch.setattr(sys, "argv", ["composer", command, *(["m.mid"] * (command == "harmonize"))])
+    assert gc.isenabled()
+    try:
+        assert main() == 0
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+        gc.enable()
+    assert seen == [not batch_job]
