@@ -114,11 +114,12 @@ def test_gui_without_a_display_says_so():
                                                         ("harmonize", "compose", True),
                                                         ("gui", "gui", False)])  # fmt: skip
 def test_a_batch_job_runs_without_the_garbage_collector(monkeypatch, command, module, batch_job):
-    """Run as the program (no argv), a command that ends by itself runs with the cyclic
-    collector off; a long-running one (the app) with it on. Either way, what survives is frozen
-    at the end so that exit does not walk it."""
+    """Run as the program (no argv), a command that composes a file and ends runs with the
+    cyclic collector off and OpenBLAS on one thread; a long-running one (the app) as Python
+    starts. Either way, what survives is frozen at the end so that exit does not walk it."""
     import gc
     import importlib
+    import os
 
     from composer.cli.main import main
 
@@ -127,6 +128,7 @@ def test_a_batch_job_runs_without_the_garbage_collector(monkeypatch, command, mo
     monkeypatch.setattr(importlib.import_module(f"composer.cli.{module}"), name,
                         lambda args: seen.append(gc.isenabled()) or 0)  # fmt: skip
     monkeypatch.setattr(sys, "argv", ["composer", command, *(["m.mid"] * (command == "harmonize"))])
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
     assert gc.isenabled()
     try:
         assert main() == 0
@@ -135,3 +137,4 @@ def test_a_batch_job_runs_without_the_garbage_collector(monkeypatch, command, mo
         gc.unfreeze()
         gc.enable()
     assert seen == [not batch_job]
+    assert os.environ.get("OPENBLAS_NUM_THREADS") == ("1" if batch_job else None)

@@ -40,7 +40,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     _common(g, "out/chorale.mid")
     _particles(g)
-    g.set_defaults(func=run_generate, batch_job=True)
+    g.set_defaults(func=run_generate)
 
     c = sub.add_parser(
         "continue",
@@ -52,7 +52,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     c.add_argument("--bars", type=options.BARS, default=8, help="bars to add")
     _common(c, "out/continued.mid")
     _particles(c)
-    c.set_defaults(func=run_continue, batch_job=True)
+    c.set_defaults(func=run_continue)
 
     h = sub.add_parser(
         "harmonize",
@@ -74,7 +74,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="default: the file's key, or estimated")  # fmt: skip
     _common(h, "out/harmonized.mid", melody=True)
     _particles(h)
-    h.set_defaults(func=run_harmonize, batch_job=True)
+    h.set_defaults(func=run_harmonize)
 
     r = sub.add_parser(
         "regenerate",
@@ -96,7 +96,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="comma-separated: soprano, alto, tenor, bass")  # fmt: skip
     _common(r, "out/regenerated.mid")
     _particles(r)
-    r.set_defaults(func=run_regenerate, batch_job=True)
+    r.set_defaults(func=run_regenerate)
 
 
 def _common(p: argparse.ArgumentParser, default_out: str, melody: bool = False) -> None:
