@@ -135,12 +135,12 @@ def test_a_bundle_with_the_new_inputs_loads(tmp_path):
     assert torch.equal(again.repeat_gate.weight, model.repeat_gate.weight)
 
 
-def test_an_satb_bundle_cannot_ask_for_the_jsb_inputs():
+def test_an_satb_bundle_cannot_ask_for_the_held_input():
     import pytest
 
     from composer.errors import ModelError
     from composer.runtime.schema import check_config
 
-    model = ModelConfig(encoding="satb", context=True, context_voices=True, repeat=True)
+    model = ModelConfig(encoding="satb", context=True, context_voices=True, held=True)
     with pytest.raises(ModelError, match="JSB models only"):
         check_config({"format": "composer-bundle", "version": 1, "model": model.to_dict()}, "x")

@@ -88,7 +88,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--no-repeat",
         dest="repeat",
         action="store_false",
-        help="JSB: do not tell each token what the piece's own past predicts (the longest "
+        help="do not tell each token what the piece's own past predicts (the longest "
         "earlier match of the steps just written)",
     )
     p.set_defaults(func=run)

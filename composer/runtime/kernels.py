@@ -23,6 +23,8 @@ from numba import njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
+from composer.runtime import repeats
+
 f32 = types.float32
 i64 = types.int64
 u64 = types.uint64
@@ -35,6 +37,7 @@ I2 = i64[:, ::1]
 I3 = i64[:, :, ::1]
 
 NO_TOKEN = -1
+TOK_UNKNOWN = 132  # the repeat match's "nothing matches" (bucket 0)
 # Token ids (composer.encoding): pitches 0-127, then HOLD, REST, END.
 HOLD = 128
 REST = 129
@@ -643,6 +646,20 @@ def voice_mask(allowed, b, s, sounding, before, range_lo, range_hi, pitch_ok, ru
                     allowed[p] = False
 
 
+@njit(**_OPTS)
+def trust_the_match(logits, match, top, rep_W, rep_b, vocab, batch):
+    """Add to the logit of the token each sequence's repeat match predicts the trust the model
+    puts in it (a product of its top layer's state and the row of the match's length)."""
+    hidden = top.shape[1]
+    for b in range(batch):
+        bucket = match[b] // vocab
+        if bucket > 0:
+            trust = rep_b[bucket]
+            for k in range(hidden):
+                trust += rep_W[bucket, k] * top[b, k]
+            logits[b, match[b] - bucket * vocab] += trust
+
+
 class State(NamedTuple):
     """B sequences between calls, updated in place (runtime.state.SamplerState's arrays)."""
 
@@ -662,6 +679,8 @@ class Inputs(NamedTuple):
     ctx: np.ndarray  # int64[B, N, 4]: context pitches (CTX_GIVEN), else [1, 1, 1]
     forced: np.ndarray  # int64[N]: the token at each position for every sequence, or -1
     out_forced: np.ndarray  # int64[B, N]: the token at each position per sequence, or -1
+    history: bool  # the outputs' tokens before each call hold the sequences' past (a plan, not
+    # an endless stream): the repeat match reads it; without, nothing matches
 
 
 class Weights(NamedTuple):
@@ -681,6 +700,10 @@ class Weights(NamedTuple):
     out_rows: np.ndarray  # int64[panels * ROWS]: the token of each packed row, -1: padding
     out_first: np.ndarray  # int64[5]: voice s's first panel in P_out
     out_count: np.ndarray  # int64[5]: how many (0: the JSB slot, the whole output layer)
+    repeat: bool  # the model reads the repeat match (composer.runtime.repeats)
+    T_rep: np.ndarray  # float32[N_MATCH * V, G]: layer 1's input gates per match row, or [1, G]
+    rep_W: np.ndarray  # float32[N_MATCH, H]: the trust in the match, per length bucket
+    rep_b: np.ndarray  # float32[N_MATCH]
 
 
 class Draw(NamedTuple):
@@ -708,8 +731,10 @@ class Outputs(NamedTuple):
 # The groups' numba types, for the explicit signature (a NamedTuple of arrays is passed as its
 # fields: unpacking it costs nothing).
 STATE = types.NamedTuple((I1, F3, F3, types.uint64[::1], I2, I2), State)
-INPUTS = types.NamedTuple((I1, F2, I3, I1, I2), Inputs)
-WEIGHTS = types.NamedTuple((i64, F2, F2, F2, F3, F3, F4, F2, F2, F1, F3, I1, I1, I1), Weights)
+INPUTS = types.NamedTuple((I1, F2, I3, I1, I2, types.boolean), Inputs)
+WEIGHTS = types.NamedTuple(
+    (i64, F2, F2, F2, F3, F3, F4, F2, F2, F1, F3, I1, I1, I1, types.boolean, F2, F2, F1), Weights
+)
 DRAW = types.NamedTuple((I1, I1, i64, types.boolean[::1], F1, i64, f32), Draw)
 OUTPUTS = types.NamedTuple((I2, F3, types.boolean, types.float64[::1], types.boolean), Outputs)
 
@@ -725,12 +750,15 @@ def run_positions(state, start, stop, inputs, weights, draw, outputs):
     outputs.logits[b, i]). ``state`` is updated in place; every token goes to outputs.tokens.
     outputs.weigh: add to outputs.log_weight[b] the log-probability the model (no masks, no
     temperature) gives each shared forced token ``forced[i]``: the particle weights of the
-    particle filter (Sampler.sample). The groups' fields are described where they are defined.
+    particle filter (Sampler.sample). A model with ``weights.repeat`` also reads, at each
+    position, what the sequence's own past predicts (composer.runtime.repeats: from the tokens
+    in outputs.tokens when ``inputs.history``), as an input row and as a trust added to the
+    predicted token's logit. The groups' fields are described where they are defined.
     """
     prev_tok, h, c, rng, sounding, before = state
-    slot, cond, ctx, forced, out_forced = inputs
-    (ctx_mode, T_tok, T_ctx, W_first, W_up, P_first, P_up, b_up,
-     head_W, head_b, P_out, out_rows, out_first, out_count) = weights  # fmt: skip
+    slot, cond, ctx, forced, out_forced, history = inputs
+    (ctx_mode, T_tok, T_ctx, W_first, W_up, P_first, P_up, b_up, head_W, head_b,
+     P_out, out_rows, out_first, out_count, repeat, T_rep, rep_W, rep_b) = weights  # fmt: skip
     range_lo, range_hi, rules, pitch_ok, temperature, top_k, top_p = draw
     out_tokens, out_logits, keep_logits, log_weight, weigh = outputs
     batch = prev_tok.shape[0]
@@ -746,10 +774,23 @@ def run_positions(state, start, stop, inputs, weights, draw, outputs):
     cat = np.empty((batch, 2 * hidden), dtype=np.float32)
     ctx_sum = np.empty((batch, g), dtype=np.float32)
     ctx_of = np.full((batch, sounding.shape[1]), -2, dtype=np.int64)
+    runs = np.zeros((batch, out_tokens.shape[1] // 16 + 2), dtype=np.int64)
+    match = np.full(batch, TOK_UNKNOWN, dtype=np.int64)
+    if repeat and history:
+        for b in range(batch):
+            repeats.start_runs(out_tokens, b, start // 4, runs)
     for i in range(start, stop):
         lstm_input(
             gates, i, batch, prev_tok, cond, ctx, sounding, ctx_mode, T_tok, T_ctx, ctx_sum, ctx_of
         )
+        if repeat:
+            for b in range(batch):
+                if history:
+                    if i % 4 == 0 and i > start:
+                        repeats.advance_runs(out_tokens, b, i // 4, runs)
+                    match[b] = repeats.match_row(out_tokens, b, i, runs, T_tok.shape[0])
+                for j in range(g):
+                    gates[b, j] += T_rep[match[b], j]
         lstm_layers(gates, batch, W_first, W_up, P_first, P_up, b_up, h, c, cat)
         all_forced = forced[i] >= 0
         if not all_forced:
@@ -761,6 +802,8 @@ def run_positions(state, start, stop, inputs, weights, draw, outputs):
         s = slot[i]
         if keep_logits or weigh_here or (s >= 4 and not all_forced):
             output_layer(head_W, head_b, h[layers - 1], logits, batch, 0, v)
+            if repeat:
+                trust_the_match(logits, match, h[layers - 1], rep_W, rep_b, T_tok.shape[0], batch)
             if keep_logits:
                 out_logits[:, i, :] = logits
             if weigh_here:
@@ -775,6 +818,8 @@ def run_positions(state, start, stop, inputs, weights, draw, outputs):
                 output_layer(head_W, head_b, h[layers - 1], logits, batch, lo,
                              min(v, (range_hi[s] + 8) // 8 * 8))  # fmt: skip
                 output_layer(head_W, head_b, h[layers - 1], logits, batch, HOLD, min(v, HOLD + 8))
+            if repeat:
+                trust_the_match(logits, match, h[layers - 1], rep_W, rep_b, T_tok.shape[0], batch)
         if s == 0:  # a new step: remember the chord that sounded before it
             before[:batch] = sounding[:batch]
         for b in range(batch):

@@ -52,7 +52,8 @@ MAX_NPY_HEADER = 10_000
 # Arrays a config flag adds: flag -> {name: shape}, each dimension a number fixed by the
 # encoding or the name of a model size ("embed", "hidden").
 # "plan": steps to the next fermata and to the end (composer.encoding.plan_conditioning).
-# "held", "repeat": the JSB models' richer inputs (composer.train.features); torch only.
+# "held", "repeat": richer inputs (composer.train.features); "held" is the JSB 16th model's
+# only (torch), the repeat match is also computed by the kernels for SATB models.
 OPTIONAL_ARRAYS: dict[str, dict[str, tuple[int | str, ...]]] = {
     "plan": {"phrase_emb.weight": (N_TO_FERMATA, "embed"), "end_emb.weight": (N_TO_END, "embed")},
     "held": {"held_emb.weight": (4 * N_HELD, "embed")},
@@ -62,7 +63,7 @@ OPTIONAL_ARRAYS: dict[str, dict[str, tuple[int | str, ...]]] = {
         "repeat_gate.bias": (N_MATCH,),
     },
 }
-JSB_ONLY = ("held", "repeat")  # the sampler (SATB) never computes these inputs
+JSB_ONLY = ("held",)  # the sampler (SATB) never computes these inputs
 BOOLEAN_FLAGS = ("context", "context_voices", *OPTIONAL_ARRAYS)
 
 

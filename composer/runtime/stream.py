@@ -56,7 +56,9 @@ class Stream:
         self.forced = np.full(period * 4, -1, np.int64)
         self.out_forced = np.full((1, period * 4), -1, np.int64)
         self.out = np.zeros((1, period * 4), np.int64)
-        self.inputs = self.t.inputs(self.slot, self.cond, self.forced, self.out_forced)
+        self.inputs = self.t.inputs(
+            self.slot, self.cond, self.forced, self.out_forced, history=False
+        )
         self.draw = self.t.draw(settings, self.key)
 
     def __iter__(self) -> Stream:
@@ -162,7 +164,7 @@ class LiveHarmonizer:
         out_forced[:, i * 4] = np.arange(self.AHEAD.start, self.AHEAD.stop)
         out = np.zeros((n, s.period * 4), np.int64)
         free = np.full_like(s.forced, -1)  # not s.forced, which chord() sets for a moment
-        inputs = s.t.inputs(s.slot, s.cond, free, out_forced)
+        inputs = s.t.inputs(s.slot, s.cond, free, out_forced, history=False)
         s.t.step(batch, i * 4, i * 4 + 4, inputs, s.draw, out)
         # one state per candidate, so that chord() adopts one by reference
         states = [batch.take([k]) for k in range(n)]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from composer.encoding import N_PITCH, TOK_HOLD, TOK_REST, TOK_UNKNOWN
+from composer.errors import ModelError
 from composer.runtime import kernels
 from composer.runtime.bundle import Bundle
 from composer.runtime.settings import SamplingSettings
@@ -80,6 +81,21 @@ class Tables:
             self.Tb_pos = c(w["pos_emb.weight"] @ w_b.T + bias_b)
             self.Wb_hh = c(w["back.weight_hh_l0"])
             self.W_look = c(w_ih0[:, embed:].T)  # (L, G)
+        # the repeat match (runtime.repeats): its input rows and the trust in it
+        self.repeat = bool(cfg.get("repeat"))
+        if self.repeat and cfg["encoding"] != "satb":
+            raise ModelError(
+                f"{bundle.path}: the kernels compute the repeat match of SATB steps only; "
+                f"evaluate this {cfg['encoding']} model with torch (composer evaluate)"
+            )
+        if self.repeat:
+            self.T_rep = c(w["repeat_emb.weight"] @ w_x.T)
+            self.rep_W = c(w["repeat_gate.weight"])
+            self.rep_b = c(w["repeat_gate.bias"])
+        else:
+            self.T_rep = np.zeros((1, g), np.float32)
+            self.rep_W = np.zeros((1, self.hidden), np.float32)
+            self.rep_b = np.zeros(1, np.float32)
         lo = [VOICE_RANGES[n][0] for n in SATB] + [0]
         hi = [VOICE_RANGES[n][1] for n in SATB] + [N_PITCH - 1]
         self.range_lo = np.array(lo, np.int64)
@@ -104,6 +120,10 @@ class Tables:
             self.out_rows,
             self.out_first,
             self.out_count,
+            self.repeat,
+            self.T_rep,
+            self.rep_W,
+            self.rep_b,
         )
 
     def _pack_voice_outputs(self, head: np.ndarray) -> None:
@@ -184,12 +204,16 @@ class Tables:
         forced: np.ndarray,
         out_forced: np.ndarray,
         ctx: np.ndarray | None = None,
+        history: bool = True,
     ) -> kernels.Inputs:
         """The positions of a plan for the kernels: slot int64[N], cond float32[N, G]
         (conditioning), forced int64[N] and out_forced int64[B, N] (the tokens given to every
         sequence and to each, -1 where drawn), ctx int64[B, N, 4] (context pitches, for a model
-        that reads them as given: JSB)."""
-        return kernels.Inputs(slot, cond, self.no_ctx if ctx is None else ctx, forced, out_forced)
+        that reads them as given: JSB). history: the ``out`` given to ``step`` holds each
+        sequence's past before ``start`` (a plan); False for an endless stream, whose ``out``
+        is a ring: the repeat match then finds nothing, as the model learned for streams."""
+        ctx = self.no_ctx if ctx is None else ctx
+        return kernels.Inputs(slot, cond, ctx, forced, out_forced, history)
 
     def step(
         self,

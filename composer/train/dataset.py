@@ -97,7 +97,12 @@ def satb_example(
     weight = (~fixed_flat).astype(np.float32)
     if cadence_weight != 1.0:
         weight *= np.where(cadence_steps(score), cadence_weight, 1.0).repeat(SATB_VOICES)
-    return Example(enc, fixed, weight, int(pattern != "free"), satb_context(score))
+    example = Example(enc, fixed, weight, int(pattern != "free"), satb_context(score))
+    # the repeat match (features.repeat_match); an endless stream keeps no history to match,
+    # so where the end is unknown nothing matches, and one model serves both
+    example.repeat = (repeat_match(enc.tokens) if end_known
+                      else np.full(len(enc.tokens), TOK_UNKNOWN, np.int64))  # fmt: skip
+    return example
 
 
 CADENCE_STEPS = 8  # a half-note in 16ths: the approach to a fermata's chord
@@ -119,7 +124,7 @@ def jsb16_example(score: Score, rng: np.random.Generator | None) -> Example:
     example = satb_example(score, rng, "free", max_shift=12)
     tokens = example.enc.tokens
     example.held = held_steps(tokens)
-    example.repeat = repeat_match(tokens)
+    example.repeat = repeat_match(tokens)  # the benchmark's pieces have an end: always
     return example
 
 

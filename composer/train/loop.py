@@ -248,10 +248,8 @@ def train(
         cfg.model.plan = False
     else:
         cfg.model.context, cfg.model.context_voices = True, True
-    if encoding != "jsb-16th":  # the inputs of train.features are the benchmarks'
+    if encoding != "jsb-16th":  # how long each voice has held: the benchmark's input only
         cfg.model.held = False
-    if not encoding.startswith("jsb"):
-        cfg.model.repeat = False
     _check_size(cfg.model)
     model = ChoraleLSTM(cfg.model)
     if cfg.init_from:

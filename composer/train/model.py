@@ -50,7 +50,7 @@ class ModelConfig:
     context_voices: bool = False  # the context's pitches are per voice (SATB: sounding pitches)
     plan: bool = False  # SATB: each token also knows the steps to the next fermata and the end
     held: bool = False  # JSB 16th: how long each voice has held (train.features.held_steps)
-    repeat: bool = False  # JSB: what the piece's own past predicts (features.repeat_match)
+    repeat: bool = False  # what the piece's own past predicts (features.repeat_match)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
