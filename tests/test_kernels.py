@@ -112,13 +112,20 @@ def test_parity_with_torch_satb(pattern, seqs):
 
 
 @pytest.mark.parametrize("batch", [1, 8])
-def test_parity_with_torch_jsb(batch):
+def test_parity_with_torch_jsb(tmp_path, batch):
+    """A JSB quarter-note model through the kernels' frame slots (the shipped one reads the
+    repeat match of frames, which only torch computes: a model like session 4's, at random)."""
     torch = pytest.importorskip("torch")
     from composer.corpus import load_jsb
-    from composer.train.bundle_writer import model_from_bundle
+    from composer.runtime.bundle import load_bundle
+    from composer.train.bundle_writer import model_from_bundle, write_bundle
     from composer.train.dataset import collate, jsb_example
+    from composer.train.model import ChoraleLSTM, ModelConfig
 
-    bundle = shipped("jsb-quarter")
+    torch.manual_seed(batch)
+    config = ModelConfig(encoding="jsb-quarter", hidden=64, embed=32, lookahead=0, context=True)
+    write_bundle(ChoraleLSTM(config).eval(), tmp_path, {}, {})
+    bundle = load_bundle(tmp_path)
     frames = [f for piece in load_jsb("jsb-quarter", "valid")[:6] for f in piece]
     enc, _ = encode_frames(frames)
     frames = frames[
@@ -360,3 +367,16 @@ def test_the_masks_contrary_rule_is_the_python_one():
             assert allowed[p] == (free[p] and not makes), (s, before, sounding, p)
             contrary_seen += by_contrary
     assert contrary_seen > 30
+
+
+def test_the_kernels_refuse_a_jsb_model_that_reads_the_repeat_match(tmp_path):
+    pytest.importorskip("torch")
+    from composer.errors import ModelError
+    from composer.train.bundle_writer import write_bundle
+    from composer.train.model import ChoraleLSTM, ModelConfig
+
+    config = ModelConfig(encoding="jsb-quarter", hidden=16, embed=8, lookahead=0, context=True,
+                         repeat=True)  # fmt: skip
+    write_bundle(ChoraleLSTM(config).eval(), tmp_path, {}, {})
+    with pytest.raises(ModelError, match="SATB steps only"):
+        Tables(load_bundle(tmp_path))
