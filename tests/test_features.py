@@ -144,3 +144,17 @@ def test_an_satb_bundle_cannot_ask_for_the_held_input():
     model = ModelConfig(encoding="satb", context=True, context_voices=True, held=True)
     with pytest.raises(ModelError, match="JSB models only"):
         check_config({"format": "composer-bundle", "version": 1, "model": model.to_dict()}, "x")
+
+
+def test_the_repeat_match_is_on_by_default_for_the_jsb_benchmarks_only():
+    from composer.cli.main import build_parser
+    from composer.cli.train import model_config
+
+    def parse(argv):
+        return build_parser().parse_args([*argv, "--out", "models/x"])
+
+    assert model_config(parse(["train", "--data", "jsb-16th"])).repeat
+    assert model_config(parse(["train", "--data", "jsb-quarter"])).repeat
+    assert not model_config(parse(["train", "--data", "bach"])).repeat  # it loops when free
+    assert model_config(parse(["train", "--data", "bach", "--repeat"])).repeat
+    assert not model_config(parse(["train", "--data", "jsb-16th", "--no-repeat"])).repeat
