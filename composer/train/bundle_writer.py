@@ -41,7 +41,9 @@ def write_bundle(model, out: Path, training: dict, metrics: dict) -> None:
         k: v.detach().cpu().numpy().astype(np.float32) for k, v in model.state_dict().items()
     }
     buf = io.BytesIO()
-    np.savez_compressed(buf, **weights)
+    # stored, not deflated: float32 weights shrink by 7% at most, and inflating them took 0.05 s
+    # of every cold start (0.066 s against 0.011 s for the shipped SATB model)
+    np.savez(buf, **weights)
     config = {
         "format": FORMAT,
         "version": VERSION,
