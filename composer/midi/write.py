@@ -136,7 +136,8 @@ def _to_track(
     track = mido.MidiTrack()
     now = 0
     for t, msg in events:
-        track.append(msg.copy(time=t - now))
+        msg.time = t - now  # each message is made for its one place here: no copy
+        track.append(msg)
         now = t
     track.append(mido.MetaMessage("end_of_track", time=max(0, end - now)))
     return track
