@@ -46,7 +46,7 @@ class Example:
     use_lookahead: int
     context: np.ndarray | None = None  # int64[N, 4] (JSB)
     held: np.ndarray | None = None  # int64[N, 4] (JSB 16th: features.held_steps)
-    repeat: np.ndarray | None = None  # int64[N] (JSB: features.repeat_match)
+    repeat: np.ndarray | None = None  # int64[N]: the repeat match (train.features)
 
 
 def fixing_pattern(n_steps: int, rng: np.random.Generator, pattern: str) -> np.ndarray:

@@ -4,7 +4,8 @@ its model alone).
 Forward LSTM: predicts token i from every token before it. Its input at i is the sum of
 embeddings of the previous token and of token i's conditioning (voice/slot, position in bar,
 fermata, key), plus (JSB) the previous frame's pitches as a multi-hot context, concatenated with
-the lookahead vector.
+the lookahead vector. Optional inputs (train.features): how long each voice has held (JSB 16th)
+and the repeat match, which also adds a learned trust to the logit of the token it predicts.
 
 Lookahead (optional): a backward LSTM reads the "fixed notes" channel (the known token, or
 UNKNOWN) from the end of the piece; its output at i summarizes what is fixed at i and after. For
@@ -109,9 +110,9 @@ class ChoraleLSTM(nn.Module):
         return x
 
     def context(self, batch: dict) -> torch.Tensor:
-        """(B, N, E): the embedding of the pitches sounding before each token (JSB 16th: also how
-        long each has held, and the repeat match). The forward LSTM
-        only: the lookahead must never see it, since it holds the music itself."""
+        """(B, N, E): the embedding of the pitches sounding before each token, and where the
+        config asks for them, how long each voice has held and the repeat match. The forward
+        LSTM only: the lookahead must never see it, since it holds the music itself."""
         x = torch.zeros(())
         if self.config.context:
             ctx = batch["context"]  # (B, N, 4) pitches, -1 = none
