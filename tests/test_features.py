@@ -158,3 +158,31 @@ def test_the_repeat_match_is_on_by_default_for_the_jsb_benchmarks_only():
     assert not model_config(parse(["train", "--data", "bach"])).repeat  # it loops when free
     assert model_config(parse(["train", "--data", "bach", "--repeat"])).repeat
     assert not model_config(parse(["train", "--data", "jsb-16th", "--no-repeat"])).repeat
+
+
+def test_a_model_grown_from_a_smaller_one_starts_as_it(tmp_path):
+    """--init-from a bundle with fewer hidden units: the grown model computes the same logits,
+    and its new units learn (they have a gradient)."""
+    from composer.train.bundle_writer import write_bundle
+    from composer.train.loop import init_from_bundle
+
+    torch.manual_seed(3)
+    small = ModelConfig(encoding="jsb-16th", hidden=16, embed=8, lookahead=0, context=True,
+                        context_voices=True, held=True, repeat=True)  # fmt: skip
+    write_bundle(ChoraleLSTM(small).eval(), tmp_path, {}, {})
+    big = ChoraleLSTM(ModelConfig(**{**small.to_dict(), "hidden": 24}))
+    init_from_bundle(big, str(tmp_path))
+    score = jsb16_scores(load_jsb("jsb-16th-satb", "valid"))[0].slice(0, 32)
+    batch = collate([jsb16_example(score, None)])
+    from composer.runtime.bundle import load_bundle
+    from composer.train.bundle_writer import model_from_bundle
+
+    with torch.no_grad():
+        want = model_from_bundle(load_bundle(tmp_path))(batch)
+        got = big.eval()(batch)
+    finite = torch.isfinite(want)
+    assert (got[finite] - want[finite]).abs().max() < 1e-5
+    big.train()
+    loss = big(batch)[torch.isfinite(want)].logsumexp(0)
+    loss.backward()
+    assert big.head.weight.grad[:, 16:].abs().sum() > 0  # what the new units send learns

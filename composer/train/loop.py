@@ -23,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -416,25 +417,73 @@ def train(
 
 def init_from_bundle(model: ChoraleLSTM, bundle_dir: str) -> list[str]:
     """Start ``model`` from a bundle's weights (fine-tuning). Arrays the bundle lacks (a new
-    input such as the plan embeddings) start at zero, so the model starts as the bundle's;
-    arrays of another shape are an error. Returns the names that started at zero."""
+    input such as the plan embeddings) start at zero, so the model starts as the bundle's. A
+    model with more hidden units than the bundle's (and the same other sizes) is grown from it
+    (``widen``), starting as the bundle's too; arrays of any other shape are an error. Returns
+    the names that started at zero."""
     from composer.runtime.bundle import load_bundle
 
     bundle = load_bundle(bundle_dir)
     own = model.state_dict()
+    h_old, h_new = bundle.model["hidden"], model.config.hidden
+    same_sizes = all(bundle.model[k] == getattr(model.config, k)
+                     for k in ("embed", "layers", "lookahead"))  # fmt: skip
+    grow = same_sizes and h_old < h_new
     for name, array in bundle.weights.items():
-        if name in own and tuple(own[name].shape) != array.shape:
+        if name in own and tuple(own[name].shape) != array.shape and not grow:
             raise DataError(
                 f"--init-from {bundle_dir}: {name} is {array.shape}, the model's is "
-                f"{tuple(own[name].shape)}; give the same --embed/--hidden/--layers/--lookahead"
+                f"{tuple(own[name].shape)}; give the same --embed/--layers/--lookahead, and "
+                "--hidden at least the bundle's"
             )
     fresh = [name for name in own if name not in bundle.weights]
     with torch.no_grad():
         for name in fresh:
             own[name].zero_()
-    model.load_state_dict({**own, **{k: torch.from_numpy(v) for k, v in bundle.weights.items()
-                                     if k in own}})  # fmt: skip
+        start = {}
+        for name, array in bundle.weights.items():
+            if name in own:
+                start[name] = (widen(array, own[name], h_old, h_new)
+                               if tuple(own[name].shape) != array.shape
+                               else torch.from_numpy(array))  # fmt: skip
+    model.load_state_dict({**own, **start})
     return fresh
+
+
+def widen(old: np.ndarray, new: torch.Tensor, h_old: int, h_new: int) -> torch.Tensor:
+    """A bundle's array ``old`` for a model with ``h_new`` hidden units instead of ``h_old``
+    (``new``: the model's own freshly initialized array). The old units keep their weights
+    (in each of the LSTM's four gate blocks); what the new units read starts small and random
+    (a tenth of the model's initialization), and what they send to the old units and to the
+    output starts at zero, so the grown model computes exactly what the bundle's did, and the
+    new units still learn (their output is not zero, so what they send has a gradient)."""
+
+    def place(size_old: int, size_new: int) -> tuple[np.ndarray, np.ndarray]:
+        """Where the old entries go along one dimension, and which entries are new units."""
+        if size_old == size_new:  # not a dimension over the hidden units
+            return np.arange(size_old), np.zeros(size_new, bool)
+        if (size_old, size_new) == (4 * h_old, 4 * h_new):  # gate blocks i, f, g, o
+            at = np.concatenate([g * h_new + np.arange(h_old) for g in range(4)])
+        elif (size_old, size_new) == (h_old, h_new):
+            at = np.arange(h_old)
+        else:
+            raise DataError(f"cannot grow an array of {old.shape} into {tuple(new.shape)}")
+        is_new = np.ones(size_new, bool)
+        is_new[at] = False
+        return at, is_new
+
+    out = new.detach().clone() * 0.1
+    old_t = torch.from_numpy(np.ascontiguousarray(old))
+    if old.ndim == 1:
+        at, is_new = place(old.shape[0], new.shape[0])
+        out[torch.from_numpy(is_new)] = 0.0
+        out[torch.from_numpy(at)] = old_t
+        return out
+    rows, new_rows = place(old.shape[0], new.shape[0])
+    cols, new_cols = place(old.shape[1], new.shape[1])
+    out[np.ix_(~new_rows, new_cols)] = 0.0  # the new units send nothing to the old ones yet
+    out[np.ix_(rows, cols)] = old_t
+    return out
 
 
 def export_best(model: ChoraleLSTM, cfg: TrainConfig, state: dict, info: dict) -> None:
