@@ -275,6 +275,8 @@ def test_fine_tuning_starts_where_the_bundle_left_off(tmp_path):
     batch = collate([satb_example(load_chorales("valid")[0], None, "free")])
     with torch.no_grad():
         assert torch.allclose(old(batch), new(batch), atol=1e-6)
-    bad = ChoraleLSTM(ModelConfig.from_dict({**bundle.model, "hidden": 24}))
-    with pytest.raises(Exception, match="--init-from"):
-        init_from_bundle(bad, str(tmp_path / "model"))
+    # fewer hidden units than the bundle's, or another embedding: an error (more units grow it)
+    for sizes in ({"hidden": 8}, {"embed": 12}):
+        bad = ChoraleLSTM(ModelConfig.from_dict({**bundle.model, **sizes}))
+        with pytest.raises(Exception, match="--init-from"):
+            init_from_bundle(bad, str(tmp_path / "model"))
