@@ -53,7 +53,7 @@ def test_parity_with_torch_with_the_repeat_match(tmp_path):
     write_bundle(model, tmp_path, {}, {})
     bundle = load_bundle(tmp_path)
     score = load_chorales("valid")[1].slice(0, 96)
-    ex = satb_example(score, None, "free")
+    ex = satb_example(score, None, "free", repeat=True)
     with torch.inference_mode():
         ref = model_from_bundle(bundle)(collate([ex]))[0].numpy()
     t = Tables(bundle)

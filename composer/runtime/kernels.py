@@ -774,7 +774,8 @@ def run_positions(state, start, stop, inputs, weights, draw, outputs):
     cat = np.empty((batch, 2 * hidden), dtype=np.float32)
     ctx_sum = np.empty((batch, g), dtype=np.float32)
     ctx_of = np.full((batch, sounding.shape[1]), -2, dtype=np.int64)
-    runs = np.zeros((batch, out_tokens.shape[1] // 16 + 2), dtype=np.int64)
+    offsets = out_tokens.shape[1] // 16 + 2 if repeat and history else 1
+    runs = np.zeros((batch, offsets), dtype=np.int64)
     match = np.full(batch, TOK_UNKNOWN, dtype=np.int64)
     if repeat and history:
         for b in range(batch):

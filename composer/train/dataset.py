@@ -75,8 +75,10 @@ def satb_example(
     end_known: bool = True,
     max_shift: int = 6,
     cadence_weight: float = 1.0,
+    repeat: bool = False,
 ) -> Example:
     """One training (or evaluation) example from a Score. rng=None: no augmentation.
+    repeat: also the repeat match (for a model that reads it).
 
     end_known=False hides where the piece ends (as in an endless stream); with rng, "free"
     examples hide it half the time, so one model serves streams and pieces of known length.
@@ -98,10 +100,10 @@ def satb_example(
     if cadence_weight != 1.0:
         weight *= np.where(cadence_steps(score), cadence_weight, 1.0).repeat(SATB_VOICES)
     example = Example(enc, fixed, weight, int(pattern != "free"), satb_context(score))
-    # the repeat match (features.repeat_match); an endless stream keeps no history to match,
-    # so where the end is unknown nothing matches, and one model serves both
-    example.repeat = (repeat_match(enc.tokens) if end_known
-                      else np.full(len(enc.tokens), TOK_UNKNOWN, np.int64))  # fmt: skip
+    if repeat:  # an endless stream keeps no history to match: where the end is unknown,
+        # nothing matches, and one model serves both
+        example.repeat = (repeat_match(enc.tokens) if end_known
+                          else np.full(len(enc.tokens), TOK_UNKNOWN, np.int64))  # fmt: skip
     return example
 
 
@@ -198,6 +200,7 @@ class PieceDataset:
         seed: int = 0,
         jsb_shift: int = 0,
         cadence_weight: float = 1.0,
+        repeat: bool = False,
     ):
         self.pieces = pieces
         self.encoding = encoding
@@ -206,6 +209,7 @@ class PieceDataset:
         self.seed = seed
         self.jsb_shift = jsb_shift
         self.cadence_weight = cadence_weight
+        self.repeat = repeat  # SATB: the model reads the repeat match
 
     def length(self, piece) -> int:
         return piece.steps * SATB_VOICES if self.encoding != "jsb-quarter" else len(piece)
@@ -234,7 +238,11 @@ class PieceDataset:
         if self.encoding == "satb":
             pattern = PATTERNS[rng.choice(len(PATTERNS), p=PATTERN_P)]
             return satb_example(
-                piece, rng if self.augment else None, pattern, cadence_weight=self.cadence_weight
+                piece,
+                rng if self.augment else None,
+                pattern,
+                cadence_weight=self.cadence_weight,
+                repeat=self.repeat,
             )
         if self.encoding == "jsb-16th":  # the benchmark: free, every transposition in range
             return jsb16_example(piece, rng if self.augment else None)

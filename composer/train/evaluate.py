@@ -125,7 +125,8 @@ def evaluate_jsb16(model, scores: list) -> dict:
 
 def evaluate_satb(model, scores: list, sampler=None, particles: int = 0) -> dict:
     out: dict = {"pieces": len(scores)}
-    free = [satb_example(s, None, "free") for s in scores]
+    repeat = model.config.repeat
+    free = [satb_example(s, None, "free", repeat=repeat) for s in scores]
     nlls = token_nlls(model, free)
     joint = float(sum(n.sum() for n in nlls))
     all_tokens = np.concatenate(nlls)
@@ -133,7 +134,7 @@ def evaluate_satb(model, scores: list, sampler=None, particles: int = 0) -> dict
     out["tokens"] = int(len(all_tokens))
     for v, name in enumerate(VOICE_NAMES):
         out[f"nll_{name}"] = float(np.concatenate([n[v::SATB_VOICES] for n in nlls]).mean())
-    harmonize = [satb_example(s, None, "soprano") for s in scores]
+    harmonize = [satb_example(s, None, "soprano", repeat=repeat) for s in scores]
     for use, label in ((1, "with_lookahead"), (0, "without_lookahead")):
         for e in harmonize:
             e.use_lookahead = use

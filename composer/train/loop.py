@@ -174,7 +174,8 @@ def validate(model: ChoraleLSTM, pieces: list, encoding: str) -> dict[str, float
                 if encoding == "jsb-16th":
                     batch = collate([jsb16_example(p, None) for p in chunk])
                 else:
-                    batch = collate([satb_example(p, None, pattern) for p in chunk])
+                    repeat = model.config.repeat
+                    batch = collate([satb_example(p, None, pattern, repeat=repeat) for p in chunk])
                 nll, w = token_nll(model, batch)
                 total += float((nll * w).sum())
                 count += float(w.sum())
@@ -264,6 +265,7 @@ def train(
         seed=cfg.seed,
         jsb_shift=cfg.jsb_shift,
         cadence_weight=cfg.cadence_weight,
+        repeat=cfg.model.repeat,
     )
     per_epoch = len(data.batch_indices(0)) // world
     if per_epoch == 0:
