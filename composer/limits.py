@@ -127,6 +127,7 @@ SECONDS = Range(float, 0, 31 * 24 * 3600, lo_open=True, unit="seconds")
 
 # --- evaluation --------------------------------------------------------------------------------
 PIECES = Range(int, 1, 1000)
+TRANSPOSITIONS = Range(int, 0, 6, unit="semitones each way")  # evaluate: a JSB mixture
 
 # --- training ------------------------------------------------------------------------------------
 EPOCHS = Range(int, 1, 100_000)

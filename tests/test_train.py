@@ -253,6 +253,29 @@ def test_the_jsb_16th_benchmark_trains_and_evaluates_exactly(tmp_path, monkeypat
     one = evaluate(tmp_path / "model", "jsb-16th", "valid", str(data), particles=0)
     assert one["nll_per_token"] == result["nll_per_token"]
     assert float(nll) > 0
+    # the mixture over transpositions: at each token, the mean of the probabilities the model
+    # gives the piece moved down a semitone, as it is, and moved up (each from earlier tokens)
+    from composer.train.dataset import jsb16_example
+    from composer.train.evaluate import token_nlls
+
+    mixed = evaluate(tmp_path / "model", "jsb-16th", "valid", str(data), 0, transpositions=1)
+    assert mixed["transpositions"] == 1 and mixed["tokens"] == result["tokens"]
+    scores = jsb16_scores(json.loads(data.read_text())["valid"])
+    moved = [[jsb16_example(s.transpose(k), None) for s in scores] for k in (-1, 0, 1)]
+    probs = [np.exp(-np.concatenate(token_nlls(model, m))) for m in moved]
+    by_hand = -np.log(np.mean(probs, axis=0)).mean()
+    assert mixed["nll_per_token"] == pytest.approx(by_hand, rel=1e-9)
+    assert mixed["nll_per_token"] != pytest.approx(result["nll_per_token"], rel=1e-6)
+
+
+def test_a_mixture_of_one_prediction_is_that_prediction():
+    from composer.train.evaluate import mixture
+
+    a = np.array([0.5, 2.0, 0.1])
+    [same] = mixture([[a], [a], [a]])
+    assert same == pytest.approx(a)
+    [half] = mixture([[np.array([np.log(2.0)])], [np.array([np.inf])]])  # p = (1/2 + 0) / 2
+    assert half == pytest.approx([np.log(4.0)])
 
 
 def test_fine_tuning_starts_where_the_bundle_left_off(tmp_path):

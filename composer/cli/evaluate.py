@@ -35,6 +35,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=256,
         help="SATB: particles for the harmonization NLL with the particle lookahead (0: skip)",
     )
+    p.add_argument(
+        "--transpositions",
+        type=options.TRANSPOSITIONS,
+        default=0,
+        metavar="N",
+        help="JSB models: average the model's predictions over the piece transposed by -N..N "
+        "semitones (a mixture of 2N+1 copies of the model: still an exact NLL; default 0)",
+    )
     p.add_argument("--json", action="store_true", help="end with one JSON line")
     p.add_argument(
         "--save", action="store_true", help="record the figures in the bundle's config.json"
@@ -62,7 +70,9 @@ def run(args: argparse.Namespace) -> int:
         return 0
     from composer.train.evaluate import evaluate
 
-    result = evaluate(args.model, args.data, args.split, args.data_file, args.particles)
+    result = evaluate(
+        args.model, args.data, args.split, args.data_file, args.particles, args.transpositions
+    )
     if args.save:
         from composer.fileio import write_text_atomic
         from composer.runtime.bundle import resolve

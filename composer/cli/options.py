@@ -95,6 +95,7 @@ LIVE_BARS = number(limits.LIVE_BARS)
 SECONDS = number(limits.SECONDS)
 # evaluation
 PIECES = number(limits.PIECES)
+TRANSPOSITIONS = number(limits.TRANSPOSITIONS)
 # training
 EPOCHS = number(limits.EPOCHS)
 MAX_STEPS = number(limits.MAX_STEPS)

@@ -1,5 +1,11 @@
 """Evaluation: negative log-likelihood of a model on held-out music (``composer evaluate``).
 
+Both JSB benchmarks can also be measured with the model's predictions averaged over the piece
+transposed by -n..n semitones (``transpositions=n``): at every token the probability is the mean
+of what 2n + 1 transposed copies of the model give the token, each seeing only the earlier tokens
+(transposed with it). That mixture is itself a model of the same tokens, so the figure is still
+exact (if anything high: a copy's probability of a pitch moved out of the MIDI range is lost).
+
 JSB quarter-note model: NLL per frame in nats. A frame's probability is the product of its
 tokens' probabilities (pitches high to low, then END), so the figure is exact. Two conventions:
 ``nll_per_frame`` predicts every frame; ``nll_per_frame_bai`` gives the first frame of each piece
@@ -43,8 +49,55 @@ def token_nlls(model, examples: list) -> list[np.ndarray]:
     return out
 
 
-def evaluate_jsb(model, pieces: list) -> dict:
-    nlls = token_nlls(model, [jsb_example(p, None) for p in pieces])
+def mixture(members: list[list[np.ndarray]]) -> list[np.ndarray]:
+    """Per-token NLL of the equal mixture of several members' predictions (members[m][i]: member
+    m's per-token NLL of example i)."""
+    out = []
+    for per_member in zip(*members):
+        stacked = -np.stack(per_member)
+        out.append(np.log(len(per_member)) - np.logaddexp.reduce(stacked, axis=0))
+    return out
+
+
+def transposed_nlls(model, pieces: list, transpositions: int, examples) -> list[np.ndarray]:
+    """Per-token NLL of each piece under the mixture of the model over the piece transposed by
+    -transpositions..transpositions; examples(pieces, semitones) makes the examples, with None for
+    a piece that leaves the MIDI range (that copy then gives its tokens no probability)."""
+    members = []
+    for semitones in range(-transpositions, transpositions + 1):
+        made = examples(pieces, semitones)
+        nlls = iter(token_nlls(model, [e for e in made if e is not None]))
+        members.append([None if e is None else next(nlls) for e in made])
+    alone = members[transpositions]  # untransposed: the pieces were checked in range
+    if transpositions == 0:
+        return alone
+    none = [np.full(len(a), np.inf) for a in alone]  # a copy out of range: no probability
+    return mixture([[n if n is not None else z for n, z in zip(m, none)] for m in members])
+
+
+def _quarter_examples(pieces: list, semitones: int) -> list:
+    out = []
+    for frames in pieces:
+        moved = [[p + semitones for p in f] for f in frames]
+        inside = all(0 <= p <= 127 for f in moved for p in f)
+        out.append(jsb_example(moved, None) if inside else None)
+    return out
+
+
+def _sixteenth_examples(scores: list, semitones: int) -> list:
+    from composer.errors import ScoreError
+
+    out = []
+    for score in scores:
+        try:
+            out.append(jsb16_example(score.transpose(semitones), None))
+        except ScoreError:
+            out.append(None)
+    return out
+
+
+def evaluate_jsb(model, pieces: list, transpositions: int = 0) -> dict:
+    nlls = transposed_nlls(model, pieces, transpositions, _quarter_examples)
     frame_nll = []  # per piece: NLL of each frame
     for piece, nll in zip(pieces, nlls):
         sizes = [len(set(f)) + 1 for f in piece]
@@ -106,11 +159,11 @@ def soprano_log_likelihood(sampler, score, particles: int, seed: int = 0) -> flo
     return sampler.sample(plan, settings, 1, seed, particles=particles)[1]
 
 
-def evaluate_jsb16(model, scores: list) -> dict:
+def evaluate_jsb16(model, scores: list, transpositions: int = 0) -> dict:
     """The JSB 16th-note benchmark: NLL per voice token (every voice, every step, rests
     included, S-A-T-B order, nothing given), exact: each token's softmax is over what the model
     may emit there (pitch or REST)."""
-    nlls = token_nlls(model, [jsb16_example(s, None) for s in scores])
+    nlls = transposed_nlls(model, scores, transpositions, _sixteenth_examples)
     all_tokens = np.concatenate(nlls)
     out: dict = {
         "pieces": len(scores),
@@ -159,8 +212,11 @@ def evaluate(
     split: str = "valid",
     data_file: str | None = None,
     particles: int = 256,
+    transpositions: int = 0,
 ) -> dict:
-    """Evaluate a bundle on a split of its own kind of data (or of a given file)."""
+    """Evaluate a bundle on a split of its own kind of data (or of a given file); JSB models
+    with ``transpositions``, the mixture over the pieces transposed by up to that many
+    semitones each way."""
     from composer.errors import DataError
     from composer.runtime.bundle import load_bundle
     from composer.train.bundle_writer import model_from_bundle
@@ -169,13 +225,17 @@ def evaluate(
     model = model_from_bundle(bundle)
     encoding = bundle.model["encoding"]
     result: dict = {"model": str(bundle.path), "split": split, "encoding": encoding}
+    if transpositions and encoding not in ("jsb-quarter", "jsb-16th"):
+        raise DataError("--transpositions measures the JSB models; a SATB model reads keys")
+    if transpositions:
+        result["transpositions"] = transpositions
     if encoding == "jsb-quarter":
         from composer.corpus import load_jsb
 
         if data not in (None, "jsb-quarter"):
             raise DataError(f"{bundle.path} is a JSB quarter-note model; use --data jsb-quarter")
         pieces = load_jsb("jsb-quarter", split, data_file)
-        result.update(evaluate_jsb(model, pieces))
+        result.update(evaluate_jsb(model, pieces, transpositions))
         if data_file is None:
             train = load_jsb("jsb-quarter", "train")
             result["baseline"] = frequency_baseline(train, pieces)
@@ -184,9 +244,8 @@ def evaluate(
 
         if data not in (None, "jsb-16th"):
             raise DataError(f"{bundle.path} is a JSB 16th-note model; use --data jsb-16th")
-        result.update(
-            evaluate_jsb16(model, jsb16_scores(load_jsb("jsb-16th-satb", split, data_file)))
-        )
+        scores = jsb16_scores(load_jsb("jsb-16th-satb", split, data_file))
+        result.update(evaluate_jsb16(model, scores, transpositions))
     else:
         from composer.train.loop import load_pieces
 
