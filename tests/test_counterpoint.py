@@ -70,6 +70,68 @@ def test_a_seventh_struck_on_a_beat_falls():
     assert count(v7, HOLD, HOLD, HOLD, (67, 64, 60, 48), HOLD) == 1  # rises to G
 
 
+def test_an_accented_passing_note_may_go_on_the_way_it_came():
+    # C-D-E in the soprano over C, the D on the beat: a rising accented passing note
+    c = (72, 67, 64, 48)
+    assert count((71, 67, 62, 55), HOLD, (72, H, H, H), HOLD, (74, 67, 64, 48), HOLD,
+                 (76, H, H, H), HOLD) == 0  # fmt: skip
+    # the same D left by a leap up is a fault
+    assert count((71, 67, 62, 55), HOLD, (72, H, H, H), HOLD, (74, 67, 64, 48), HOLD,
+                 (79, H, H, H), HOLD) == 1  # fmt: skip
+    assert count(c, HOLD, HOLD, HOLD) == 0
+
+
+def test_a_leap_over_a_passing_bass_is_no_fault():
+    # the bass passes C-D-E under a C chord; the soprano leaps G-C as the bass strikes D
+    rows = [(67, 64, 60, 48), HOLD, (72, H, H, 50), HOLD, (72, 67, 60, 52), HOLD]
+    assert count(*rows) == 0
+    # the same leap with the bass standing on C: a plain chord tone, no fault either
+    assert count((67, 64, 60, 48), HOLD, (72, H, H, H), HOLD, (72, 67, 60, 52), HOLD) == 0
+    # but a leap into a seventh over a bass that stands still is one (D-F over G)
+    assert count((74, 67, 59, 55), HOLD, (77, H, H, H), HOLD, (76, 67, 60, 48), HOLD) == 1
+
+
+def test_a_chord_seventh_falls_in_every_inversion():
+    cadence = [(72, 67, 64, 48), HOLD]  # I: the seventh's note of resolution
+    # V6/5 (B in the bass): the seventh F, a diminished fifth above it, falls to E ...
+    v65 = (67, 65, 62, 59)
+    assert count(v65, HOLD, HOLD, HOLD, (67, 64, 60, 60), HOLD) == 0
+    # ... or rises to G: a fault the rule against the bass alone did not see
+    assert count(v65, HOLD, HOLD, HOLD, (67, 67, 64, 60), HOLD) == 1
+    # V4/3 (D in the bass): F a third above it
+    v43 = (71, 67, 65, 62)
+    assert count(v43, HOLD, HOLD, HOLD, (72, 67, 64, 60), HOLD) == 0
+    assert count(v43, HOLD, HOLD, HOLD, (76, 72, 67, 60), HOLD) == 1  # F rises to G
+    # V4/2: the seventh in the bass falls to I6
+    v42 = (71, 67, 62, 53)
+    assert count(v42, HOLD, HOLD, HOLD, (72, 67, 64, 52), HOLD) == 0
+    assert count(v42, HOLD, HOLD, HOLD, (72, 67, 64, 55), HOLD, *cadence) == 1
+    # the seventh held or struck again is judged when it moves on
+    assert count(v43, HOLD, HOLD, HOLD, (72, 67, 65, 62), HOLD, (72, 67, 64, 60), HOLD) == 0
+    # a V7 without its fifth (G B F G) is a seventh chord too
+    assert count((71, 65, 55, 43), HOLD, HOLD, HOLD, (72, 67, 64, 48), HOLD) == 1
+    # vii°7 of A minor in an inversion (B in the bass): its seventh F falls to E
+    dim7 = (74, 68, 65, 59)
+    minor = Key.parse("A minor")
+    assert count(dim7, HOLD, HOLD, HOLD, (72, 69, 64, 57), HOLD, key=minor) == 0
+    assert count(dim7, HOLD, HOLD, HOLD, (76, 69, 67, 57), HOLD, key=minor) >= 1
+
+
+def test_the_same_chord_struck_again_on_the_next_beat():
+    c = (72, 67, 64, 48)
+    assert count(c, HOLD, HOLD, HOLD, c, HOLD) == 1
+    assert count(c, HOLD, HOLD, HOLD, HOLD, HOLD) == 0  # held: no fault
+    assert count(c, HOLD, HOLD, HOLD, (72, 64, 55, 48), HOLD) == 0  # two voices move
+    # a phrase ending under a fermata and the next beginning on its chord
+    steps = 8
+    tokens = np.array([c, HOLD, HOLD, HOLD, c, HOLD, HOLD, HOLD], np.int64)
+    pitches = sounding(tokens.reshape(-1), steps)
+    beats = beat_steps(steps, (4, 4), 0)
+    fermatas = np.array([True] * 4 + [False] * 4)
+    assert faults(pitches, tokens != H, 0, steps, beats, C, fermatas) == 0
+    assert faults(pitches, tokens != H, 0, steps, beats, C) == 1
+
+
 def test_a_chromatic_clash_counts_twice():
     assert count((66, 62, 57, 50), (H, H, H, H), (65, H, H, H), HOLD, key=Key.parse("G major")) == 0
     # F natural in the soprano against F# in the tenor, over D
@@ -77,7 +139,7 @@ def test_a_chromatic_clash_counts_twice():
 
 
 def test_a_soprano_rocking_between_two_notes():
-    rows = [(72, 67, 64, 48), HOLD, (71, H, H, H), HOLD, (72, H, H, H), HOLD, (71, H, H, H)]
+    rows = [(72, 67, 64, 48), HOLD, (71, H, H, H), HOLD, (72, 69, 65, 53), HOLD, (71, H, H, H)]
     assert count(*rows[:-1]) == 0
     assert count(*rows) == 1
 
@@ -97,6 +159,13 @@ def test_six_four_chords_cadential_passing_or_pedal_only():
     assert count((72, 69, 64, 57), *hold3, c64, *hold3, (72, 69, 65, 53), *hold3, C_CHORD) == 0
     # leapt into from C and left for F: neither cadential, passing nor a pedal
     assert count(C_CHORD, *hold3, c64, *hold3, (72, 69, 65, 53), *hold3, C_CHORD) == 1
+    # over a G held from the beat before, then left for F: no pedal, for no 5/3 follows
+    assert count(g, *hold3, c64, *hold3, (72, 69, 65, 53), *hold3, C_CHORD) == 1
+    # held for two beats, then resolved over the same bass: cadential
+    held = [HOLD] * 7
+    assert count((72, 69, 65, 53), *hold3, c64, *held, g, *hold3, C_CHORD) == 0
+    # a diminished six-four (B D F over F) left by leap
+    assert count(C_CHORD, *hold3, (74, 71, 62, 53), *hold3, C_CHORD) == 1
 
 
 def test_a_diminished_triad_in_root_position():

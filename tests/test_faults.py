@@ -39,22 +39,31 @@ def test_the_kernel_counts_the_references_faults(key, meter, pickup):
     batch, steps = 64, 48
     tokens = random_candidates(rng, batch, steps)
     beats = beat_steps(steps, meter, pickup)
+    fermatas = np.zeros(steps, bool)
+    fermatas[[16, 17, 18, 19, 32]] = True
     for first, stop in [(0, 4), (4, 8), (20, 24), (0, steps), (45, 48)]:
         pitches, struck = sounding_batch(tokens, stop)
-        expected = [faults(pitches[b], struck[b], first, stop, beats, key) for b in range(batch)]
-        assert count_faults(tokens, first, stop, beats, key).tolist() == expected
+        for ferm in (None, fermatas):
+            expected = [faults(pitches[b], struck[b], first, stop, beats, key, ferm)
+                        for b in range(batch)]  # fmt: skip
+            assert count_faults(tokens, first, stop, beats, key, ferm).tolist() == expected
     # the candidates make every kind of fault, so each branch above was compared
     pitches, struck = sounding_batch(tokens, steps)
-    kinds = {"beat": 0, "last beat": 0, "clash": 0, "rocking": 0, "left badly": 0}
+    kinds = {"beat": 0, "last beat": 0, "clash": 0, "rocking": 0, "left badly": 0, "seventh": 0}
     for b in range(batch):
         p, s = pitches[b], struck[b]
         for t in range(1, steps):
             if beats[t]:
                 kinds["beat"] += cp._beat_faults(p[t], key)
-                kinds["last beat"] += cp._last_beat_faults(p, beats, t)
+                kinds["last beat"] += cp._last_beat_faults(p, s, beats, t, fermatas)
             kinds["clash"] += key is not None and cp._clashes(p[t], key)
             kinds["rocking"] += s[t, 0] and cp._rocking(p, s, t)
             kinds["left badly"] += sum(
                 cp._left_badly(p, s, t, v, beats) for v in range(3) if s[t, v] and p[t - 1, v] >= 0
+            )
+            kinds["seventh"] += sum(
+                cp._unresolved_seventh(p, s, t, v, beats, key)
+                for v in range(4)
+                if s[t, v] and p[t, v] >= 0 and p[t - 1, v] >= 0
             )
     assert all(n > 0 for kind, n in kinds.items() if kind != "clash" or key is not None), kinds

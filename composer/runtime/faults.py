@@ -40,9 +40,16 @@ class Teacher(NamedTuple):
     tonic: int  # pc 0-11; -1: no key (no leading tone, no clashes)
     lowest: np.ndarray  # int64[2]: the lowest soprano and alto a beat may have (MIDI pitch)
     clash_weight: int  # faults a chromatic clash counts as
+    sevenths: np.ndarray  # int64[k]: the seventh chords, as bit masks of pcs above the root
+    six_fours: np.ndarray  # int64[k]: the six-four chords, as bit masks of pcs above the bass
 
 
-TEACHER = types.NamedTuple((B1, B1, B1, B1, types.int64, I1, types.int64), Teacher)
+TEACHER = types.NamedTuple((B1, B1, B1, B1, types.int64, I1, types.int64, I1, I1), Teacher)
+
+
+def _masks(chords) -> np.ndarray:
+    """int64[k]: each set of intervals as a bit mask (bit i: i semitones)."""
+    return np.array([sum(1 << i for i in c) for c in chords], np.int64)
 
 
 @functools.lru_cache(maxsize=64)
@@ -58,18 +65,28 @@ def teacher(key: Key | None) -> Teacher:
         tonic=-1 if key is None else int(key.tonic),
         lowest=np.array([cp.LOWEST_SOPRANO, cp.LOWEST_ALTO], np.int64),
         clash_weight=int(cp.CLASH_WEIGHT),
+        sevenths=_masks(cp.SEVENTH_CHORDS),
+        six_fours=_masks(cp.SIX_FOURS),
     )
 
 
 def count_faults(
-    tokens: np.ndarray, first: int, stop: int, beats: np.ndarray, key: Key | None
+    tokens: np.ndarray,
+    first: int,
+    stop: int,
+    beats: np.ndarray,
+    key: Key | None,
+    fermatas: np.ndarray | None = None,
 ) -> np.ndarray:
     """int64[B]: the faults each candidate (tokens int64[B, N], written up to step ``stop``)
-    makes at steps [first, stop): ``theory.counterpoint.faults`` for each. beats: bool[steps]."""
+    makes at steps [first, stop): ``theory.counterpoint.faults`` for each. beats: bool[steps];
+    fermatas: bool[steps], the steps under a fermata (None: none)."""
     out = np.zeros(len(tokens), np.int64)
+    if fermatas is None:
+        fermatas = np.zeros(len(beats), bool)
     _count_faults(
-        np.ascontiguousarray(tokens, np.int64), first, stop,
-        np.ascontiguousarray(beats, bool), teacher(key), out,
+        np.ascontiguousarray(tokens, np.int64), first, stop, np.ascontiguousarray(beats, bool),
+        np.ascontiguousarray(fermatas, bool), teacher(key), out,
     )  # fmt: skip
     return out
 
@@ -90,12 +107,13 @@ def _sound(tokens, stop, pitches, struck):
 
 
 @njit(cache=True, nogil=True)
-def _faults(pitches, struck, first, stop, beats, rules):
+def _faults(pitches, struck, first, stop, beats, fermatas, rules):
     """theory.counterpoint.faults, for one candidate."""
     count = 0
     for t in range(first, stop):
         if beats[t]:
-            count += _beat_faults(pitches[t], rules) + _last_beat_faults(pitches, beats, t)
+            count += _beat_faults(pitches[t], rules)
+            count += _last_beat_faults(pitches, struck, beats, t, fermatas, rules)
         if rules.tonic >= 0:
             any_struck = False
             for v in range(SATB_VOICES):
@@ -110,16 +128,71 @@ def _faults(pitches, struck, first, stop, beats, rules):
         if struck[t, BASS] and b >= 0 and pitches[t - 1, BASS] >= 0:
             leap = abs(b - pitches[t - 1, BASS])
             count += int(leap > 12 or rules.awkward_bass[leap])
-        for v in range(BASS):
+        bass_steps = _bass_passes(pitches, struck, beats, t)
+        for v in range(BASS + 1):
             if not struck[t, v]:
                 continue
             p, q = pitches[t, v], pitches[t - 1, v]
             if p < 0 or q < 0:
                 continue
-            if b >= 0 and abs(p - q) > 2 and rules.dissonant[(p - b) % 12]:
-                count += 1  # leapt into a dissonance
-            count += _left_badly(pitches, struck, t, v, beats, rules)
+            left = 0
+            if v < BASS:
+                if b >= 0 and abs(p - q) > 2 and rules.dissonant[(p - b) % 12] and not bass_steps:
+                    count += 1  # leapt into a dissonance
+                left = _left_badly(pitches, struck, t, v, beats, rules)
+            if left:
+                count += left
+            else:
+                count += _unresolved_seventh(pitches, struck, t, v, beats, rules)
     return count
+
+
+@njit(cache=True, nogil=True)
+def _bass_passes(pitches, struck, beats, t):
+    """counterpoint._bass_passes: the bass strikes a note off the beat at step t, by step."""
+    b, before = pitches[t, BASS], pitches[t - 1, BASS]
+    return struck[t, BASS] and not beats[t] and b >= 0 and before >= 0 and 0 < abs(b - before) <= 2
+
+
+@njit(cache=True, nogil=True)
+def _onset(struck, t, v):
+    """counterpoint._onset: where voice v's note sounding at step t was struck."""
+    while t > 0 and not struck[t, v]:
+        t -= 1
+    return t
+
+
+@njit(cache=True, nogil=True)
+def _seventh(chord, rules):
+    """counterpoint._seventh: the pitch class of the chord seventh of a beat's four pitches,
+    or -1."""
+    for v in range(SATB_VOICES):
+        if chord[v] < 0:
+            return -1
+    for v in range(SATB_VOICES):
+        mask = _pcs_over(chord, chord[v])
+        for k in range(rules.sevenths.shape[0]):
+            if mask == rules.sevenths[k]:
+                return (chord[v] + 10) % 12
+    if rules.tonic >= 0:
+        root = (rules.tonic + 11) % 12
+        if _pcs_over(chord, root) == DIMINISHED_SEVENTH:
+            return (root + 9) % 12
+    return -1
+
+
+@njit(cache=True, nogil=True)
+def _unresolved_seventh(pitches, struck, t, v, beats, rules):
+    """counterpoint._unresolved_seventh: voice v's note ending at step t was a chord seventh
+    on a beat and does not fall by step."""
+    q = pitches[t - 1, v]
+    move = pitches[t, v] - q
+    if move == 0 or move == -1 or move == -2:
+        return 0
+    for s in range(_onset(struck, t - 1, v), t):
+        if beats[s] and _seventh(pitches[s], rules) == q % 12:
+            return 1
+    return 0
 
 
 @njit(cache=True, nogil=True)
@@ -128,15 +201,20 @@ def _left_badly(pitches, struck, t, v, beats, rules):
     badly."""
     q = pitches[t - 1, v]
     move = pitches[t, v] - q
+    if move == 0:
+        return 0
     falls = move == -1 or move == -2
-    onset = t - 1
-    while onset > 0 and not struck[onset, v]:
-        onset -= 1
+    onset = _onset(struck, t - 1, v)
     b = pitches[onset, BASS]
     if b >= 0 and rules.dissonant[(q - b) % 12]:
         if beats[onset] and rules.falling[(q - b) % 12]:
-            return int(not falls)
-        return int(abs(move) > 2)
+            came = 0
+            if onset > 0 and pitches[onset - 1, v] >= 0:
+                came = q - pitches[onset - 1, v]
+            passing = 0 < abs(came) <= 2 and 0 < abs(move) <= 2 and came * move > 0
+            return int(not falls and not passing)
+        bass_steps = onset > 0 and _bass_passes(pitches, struck, beats, onset)
+        return int(abs(move) > 2 and not bass_steps)
     for s in range(onset + 1, t):
         b = pitches[s, BASS]
         if struck[s, BASS] and beats[s] and b >= 0 and rules.dissonant[(q - b) % 12]:
@@ -187,14 +265,28 @@ def _pcs_over(chord, root):
     return mask
 
 
-SIX_FOUR = (1 << 0 | 1 << 5 | 1 << 9, 1 << 0 | 1 << 5 | 1 << 8)  # {0, 5, 9}, {0, 5, 8}
 DIMINISHED = 1 << 0 | 1 << 3 | 1 << 6  # {0, 3, 6}
+DIMINISHED_SEVENTH = 1 << 0 | 1 << 3 | 1 << 6 | 1 << 9  # {0, 3, 6, 9}
 
 
 @njit(cache=True, nogil=True)
-def _last_beat_faults(pitches, beats, t):
+def _six_four(chord, rules):
+    """counterpoint._six_four: the four pitches sound a six-four chord."""
+    for v in range(SATB_VOICES):
+        if chord[v] < 0:
+            return False
+    mask = _pcs_over(chord, chord[BASS])
+    for k in range(rules.six_fours.shape[0]):
+        if mask == rules.six_fours[k]:
+            return True
+    return False
+
+
+@njit(cache=True, nogil=True)
+def _last_beat_faults(pitches, struck, beats, t, fermatas, rules):
     """counterpoint._last_beat_faults: the beat ending at beat step t with no third anywhere in
-    it, or a six-four chord on its downbeat neither cadential, passing nor over a pedal."""
+    it; a six-four chord on its downbeat neither cadential, passing nor over a pedal; its
+    downbeat's chord struck again at t."""
     p = -1
     before = -1
     for s in range(t - 1, -1, -1):
@@ -221,17 +313,23 @@ def _last_beat_faults(pitches, beats, t):
                     third = True
     count = int(distinct > 1 and not third)
     chord = pitches[p]
+    after = pitches[t]
     for v in range(SATB_VOICES):
         if chord[v] < 0:
             return count
-    over_bass = _pcs_over(chord, chord[BASS])
-    if over_bass == SIX_FOUR[0] or over_bass == SIX_FOUR[1]:  # a complete six-four chord
-        bass = chord[BASS]
-        goes = pitches[t, BASS] - bass
+    same, any_struck, after_sounds = True, False, True
+    for v in range(SATB_VOICES):
+        same &= after[v] == chord[v]
+        any_struck |= struck[t, v]
+        after_sounds &= after[v] >= 0
+    count += int(same and any_struck and not (fermatas[p] or fermatas[t]))  # struck again
+    bass = chord[BASS]
+    if _six_four(chord, rules) and not (_six_four(after, rules) and after[BASS] == bass):
+        goes = after[BASS] - bass
         came = bass - pitches[before, BASS] if before >= 0 else 99
-        held = came == 0 or goes == 0  # pedal, or cadential (the bass stays for V)
+        stays = goes == 0 and after_sounds  # cadential or a pedal: a 5/3 follows
         passing = came * goes > 0 and 0 < abs(came) <= 2 and 0 < abs(goes) <= 2
-        count += int(not (held or passing))
+        count += int(not (stays or passing))
     return count
 
 
@@ -266,11 +364,11 @@ def _beat_faults(chord, rules):
 
 
 # Compiled at import (an explicit signature), so after the helpers it calls.
-@njit(types.void(I2, types.int64, types.int64, B1, TEACHER, I1), cache=True, nogil=True)
-def _count_faults(tokens, first, stop, beats, rules, out):
+@njit(types.void(I2, types.int64, types.int64, B1, B1, TEACHER, I1), cache=True, nogil=True)
+def _count_faults(tokens, first, stop, beats, fermatas, rules, out):
     """out[b] = the faults of candidate b at steps [first, stop)."""
     pitches = np.empty((stop, SATB_VOICES), np.int64)
     struck = np.empty((stop, SATB_VOICES), np.bool_)
     for b in range(tokens.shape[0]):
         _sound(tokens[b], stop, pitches, struck)
-        out[b] = _faults(pitches, struck, first, stop, beats, rules)
+        out[b] = _faults(pitches, struck, first, stop, beats, fermatas, rules)

@@ -33,7 +33,8 @@ class Conditions:
     misses. beats (bool per step, or None): a candidate is weighed down by
     ``theory.counterpoint.FAULT_PENALTY`` for each fault a teacher would mark (dissonances
     leapt into or out of, suspensions that do not fall, awkward bass leaps, doubled leading
-    tones, bare fifths), as it is written.
+    tones, bare fifths), as it is written; fermatas (bool per step: under a fermata) tell it
+    where a phrase may end and the next begin on one chord.
     """
 
     key: Key | None
@@ -41,6 +42,7 @@ class Conditions:
     cadences: tuple[int, ...]
     final: int = -1  # the last chord's onset (step), where the ending is first weighed
     beats: np.ndarray | None = None
+    fermatas: np.ndarray | None = None
 
 
 CADENCE_PENALTY = 5.0  # nats: a soft condition; a candidate that misses is 150x less likely
@@ -50,11 +52,14 @@ def conditions_for(plan: Plan, mode: Mode, settings: SamplingSettings) -> Condit
     """What a mode conditions on: a closed ending on the key's tonic (unless the last chord is
     fixed, or a fixed last soprano note lies outside the tonic triad) and a cadence at every
     fermata whose chord is not fixed."""
-    beats = None
+    beats = fermatas = None
     if settings.counterpoint:
         beats = beat_steps(plan.steps, plan.time_signature, plan.pickup)
+        fermatas = plan.fermata_steps
     if not settings.tonic_ending or plan.key is None or mode == "regenerate":
-        return None if beats is None else Conditions(plan.key, False, (), beats=beats)
+        if beats is None:
+            return None
+        return Conditions(plan.key, False, (), beats=beats, fermatas=fermatas)
     key = plan.key
     forced = plan.forced.reshape(-1, SATB_VOICES)
     last = forced[-1]
@@ -64,7 +69,7 @@ def conditions_for(plan: Plan, mode: Mode, settings: SamplingSettings) -> Condit
     onsets = [t for t in fermata_onsets(plan.fermata_steps) if t > 0]
     final = max(onsets) if onsets else plan.steps
     cadences = tuple(t for t in onsets if t < final and not (forced[t] >= 0).all())
-    return Conditions(key, ending, cadences, final if ending and onsets else -1, beats)
+    return Conditions(key, ending, cadences, final if ending and onsets else -1, beats, fermatas)
 
 
 def weigh(
@@ -73,7 +78,8 @@ def weigh(
     """Weigh down the candidates for what steps [first, stop), now written, do: the faults
     they make, a phrase not closed at a fermata onset, a weak ending at the last chord."""
     if conditions.beats is not None:
-        found = count_faults(out, first, stop, conditions.beats, conditions.key)  # int64[B]
+        found = count_faults(out, first, stop, conditions.beats, conditions.key,
+                             conditions.fermatas)  # int64[B]  # fmt: skip
         log_weight -= FAULT_PENALTY * found
     if not any(first <= f < stop for f in (*conditions.cadences, conditions.final)):
         return

@@ -39,7 +39,8 @@ class SamplingSettings:
     the model's own distribution conditioned on a closed ending.
     counterpoint: with particles, candidates lose weight for each fault a harmony teacher
     would mark (composer.theory.counterpoint: dissonances leapt into or out of, suspensions
-    that do not fall, awkward bass leaps, doubled leading tones, bare fifths).
+    and chord sevenths that do not fall, awkward bass leaps, doubled leading tones, bare
+    fifths, stray six-four chords, a chord struck again on the next beat, ...).
     """
 
     temperature: float = DEFAULT_TEMPERATURE

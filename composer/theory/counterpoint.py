@@ -10,22 +10,33 @@ pitches and note onsets alone; ``theory.harmony`` holds the full analysis they a
 
 The faults, each counted at the step where it is decided:
 - a dissonance against the bass (a second or seventh, compound or not) struck by an upper
-  voice that leaps into it, or left by a leap (passing and neighbour notes move by step);
+  voice that leaps into it, or left by a leap (passing and neighbour notes move by step); where
+  the bass itself steps onto a note off the beat as the upper voice strikes, the dissonance is
+  the bass's (a passing bass under a chord tone) and the upper voice may leap;
 - a dissonance struck on a beat (a chord seventh, an accented passing note; the major seventh,
   a leading tone that may rise, aside) or prepared (a note held while the bass moves under it
-  on a beat: a suspension or a prepared seventh) that does not fall by step;
+  on a beat: a suspension or a prepared seventh) that does not fall by step; an accented
+  passing note may go on in its own direction, and a note struck again is judged when it ends;
+- a chord seventh (the four voices on a beat sounding a dominant, minor or half-diminished
+  seventh chord, complete or without its fifth, or the key's diminished seventh; in any
+  inversion, in any voice, the bass too) that does not fall by step;
 - a bass leap of a tritone, a seventh or more than an octave;
 - on a beat: the home key's leading tone doubled over a dominant bass, a chord of bare
   fifths (every voice sounding, no third), a diminished triad in root position, a soprano
   below D4 or an alto below A3 (the texture sinking);
 - a beat with no third anywhere in it (a suspension resolving within the beat is fine);
-- a six-four chord on a beat that is neither cadential nor over a pedal (the bass stays) nor
-  passing (the bass steps through it);
+- a six-four chord on a beat that is neither cadential nor over a pedal (the bass stays and
+  the next beat is no six-four over it: the upper voices resolve) nor passing (the bass steps
+  through it, in one direction); one that stays to the next beat is judged there;
+- the same chord struck again on the next beat (all four voices as they were, one or more
+  striking again; not under a fermata, where a phrase may end and the next begin on one
+  chord): the harmony stands still;
 - a chromatic clash: two voices sounding one letter in two forms (F against F#), counted twice;
 - a soprano rocking between two notes (x-y-x-y).
 
 Pitches: int[T, 4] as in ``theory.cadence`` (S, A, T, B; -1 silent); struck: bool[T, 4], True
-where a voice strikes a note (a repeated note is struck again, a held one is not).
+where a voice strikes a note (a repeated note is struck again, a held one is not); fermatas:
+bool[T], the steps under a fermata (Score.fermata_mask), or None.
 """
 
 from __future__ import annotations
@@ -46,6 +57,12 @@ CLASH_WEIGHT = 2  # a chromatic clash counts as two faults: Bach all but never w
 # Eb/E, F/F#, Ab/A, Bb/B in C major; Bb/B, C/C#, D/D#, F/F#, G/G# in A minor).
 ALTERED_MAJOR = {(0, 1), (3, 4), (5, 6), (8, 9), (10, 11)}
 ALTERED_MINOR = {(1, 2), (3, 4), (5, 6), (8, 9), (10, 11)}
+# Seventh chords by their pitch classes above the root (the seventh is 10 above it): dominant,
+# minor and half-diminished sevenths, and the first two without their fifth, as Bach often
+# writes them. The diminished seventh's root is the key's leading tone (its seventh 9 above).
+SEVENTH_CHORDS = ({0, 4, 7, 10}, {0, 3, 7, 10}, {0, 3, 6, 10}, {0, 4, 10}, {0, 3, 10})
+DIMINISHED_SEVENTH = {0, 3, 6, 9}
+SIX_FOURS = ({0, 5, 9}, {0, 5, 8}, {0, 6, 9})  # major, minor and diminished six-fours
 
 
 def beat_steps(steps: int, time_signature: tuple[int, int], pickup: int) -> np.ndarray:
@@ -63,13 +80,17 @@ def faults(
     stop: int,
     beats: np.ndarray,
     key: Key | None,
+    fermatas: np.ndarray | None = None,
 ) -> int:
     """The faults decided at steps [first, stop) of a candidate written up to ``stop``."""
     count = 0
     bass = pitches[:, BASS]
+    if fermatas is None:
+        fermatas = np.zeros(len(beats), bool)
     for t in range(first, stop):
         if beats[t]:
-            count += _beat_faults(pitches[t], key) + _last_beat_faults(pitches, beats, t)
+            count += _beat_faults(pitches[t], key)
+            count += _last_beat_faults(pitches, struck, beats, t, fermatas)
         if key is not None and struck[t].any():
             count += CLASH_WEIGHT * _clashes(pitches[t], key)
         if t == 0:
@@ -80,33 +101,93 @@ def faults(
         if struck[t, BASS] and b >= 0 and bass[t - 1] >= 0:
             leap = abs(int(b) - int(bass[t - 1]))
             count += leap > 12 or leap in AWKWARD_BASS
-        for v in range(BASS):
+        bass_steps = _bass_passes(pitches, struck, beats, t)
+        for v in range(BASS + 1):
             if not struck[t, v]:
                 continue
             p, q = int(pitches[t, v]), int(pitches[t - 1, v])
             if p < 0 or q < 0:
                 continue
-            step = abs(p - q)
-            if b >= 0 and step > 2 and DISSONANT[(p - b) % 12]:
-                count += 1  # leapt into a dissonance
-            count += _left_badly(pitches, struck, t, v, beats)  # the note q ends here
+            left = 0
+            if v < BASS:
+                step = abs(p - q)
+                if b >= 0 and step > 2 and DISSONANT[(p - b) % 12] and not bass_steps:
+                    count += 1  # leapt into a dissonance
+                left = _left_badly(pitches, struck, t, v, beats)  # the note q ends here
+            count += left or _unresolved_seventh(pitches, struck, t, v, beats, key)
     return count
+
+
+def _bass_passes(pitches: np.ndarray, struck: np.ndarray, beats: np.ndarray, t: int) -> bool:
+    """True if the bass strikes a note off the beat at step t, moving into it by step (a
+    passing or neighbour note of the bass's own)."""
+    b, before = int(pitches[t, BASS]), int(pitches[t - 1, BASS])
+    return (
+        bool(struck[t, BASS])
+        and not beats[t]
+        and b >= 0
+        and before >= 0
+        and 0 < abs(b - before) <= 2
+    )
+
+
+def _onset(struck: np.ndarray, t: int, v: int) -> int:
+    """The step where voice v's note sounding at step t was struck."""
+    while t > 0 and not struck[t, v]:
+        t -= 1
+    return t
+
+
+def _seventh(chord: np.ndarray, key: Key | None) -> int:
+    """The pitch class of the chord seventh in a beat's four pitches, or -1 if they sound no
+    seventh chord (see SEVENTH_CHORDS)."""
+    if (chord < 0).any():
+        return -1
+    pcs = {int(p) % 12 for p in chord}
+    for root in pcs:
+        if {(p - root) % 12 for p in pcs} in SEVENTH_CHORDS:
+            return (root + 10) % 12
+    if key is not None and (key.tonic + 11) % 12 in pcs:
+        root = (key.tonic + 11) % 12
+        if {(p - root) % 12 for p in pcs} == DIMINISHED_SEVENTH:
+            return (root + 9) % 12
+    return -1
+
+
+def _unresolved_seventh(
+    pitches: np.ndarray, struck: np.ndarray, t: int, v: int, beats: np.ndarray, key: Key | None
+) -> int:
+    """1 if voice v's note ending at step t was a chord seventh on a beat it sounded through
+    and does not fall by step (a note struck again is judged when it ends)."""
+    q = int(pitches[t - 1, v])
+    move = int(pitches[t, v]) - q
+    if move in (0, -1, -2):
+        return 0
+    for s in range(_onset(struck, t - 1, v), t):
+        if beats[s] and _seventh(pitches[s], key) == q % 12:
+            return 1
+    return 0
 
 
 def _left_badly(pitches: np.ndarray, struck: np.ndarray, t: int, v: int, beats: np.ndarray) -> int:
     """1 if voice v's note ending at step t was a dissonance against the bass left badly: a
-    struck dissonance left by leap, or a prepared one (the bass moved under it on a beat) that
-    does not fall by step."""
+    struck dissonance left by leap (unless the bass stepped onto a note off the beat as it was
+    struck: the dissonance is the bass's), or one struck on a beat or prepared (the bass moved
+    under it on a beat) that does not fall by step (an accented passing note, come by step, may
+    go on by step the way it came). A note struck again is judged when it ends."""
     q = int(pitches[t - 1, v])
     move = int(pitches[t, v]) - q
-    onset = t - 1
-    while onset > 0 and not struck[onset, v]:
-        onset -= 1
+    if move == 0:
+        return 0
+    onset = _onset(struck, t - 1, v)
     b = pitches[onset, BASS]
     if b >= 0 and DISSONANT[(q - int(b)) % 12]:
         if beats[onset] and (q - int(b)) % 12 in FALLING:
-            return int(move not in (-1, -2))
-        return int(abs(move) > 2)
+            came = q - int(pitches[onset - 1, v]) if onset > 0 and pitches[onset - 1, v] >= 0 else 0
+            passing = 0 < abs(came) <= 2 and 0 < abs(move) <= 2 and came * move > 0
+            return int(move not in (-1, -2) and not passing)
+        bass_steps = onset > 0 and _bass_passes(pitches, struck, beats, onset)
+        return int(abs(move) > 2 and not bass_steps)
     for s in range(onset + 1, t):
         b = pitches[s, BASS]
         if struck[s, BASS] and beats[s] and b >= 0 and DISSONANT[(q - int(b)) % 12]:
@@ -132,10 +213,12 @@ def _rocking(pitches: np.ndarray, struck: np.ndarray, t: int) -> int:
     return int(len(notes) == 4 and notes[0] == notes[2] != notes[1] == notes[3] >= 0)
 
 
-def _last_beat_faults(pitches: np.ndarray, beats: np.ndarray, t: int) -> int:
+def _last_beat_faults(
+    pitches: np.ndarray, struck: np.ndarray, beats: np.ndarray, t: int, fermatas: np.ndarray
+) -> int:
     """Faults of the beat that ends at beat step t, judged now its neighbours are known: no
-    third anywhere in it, or a six-four chord on its downbeat that is neither cadential, passing
-    nor over a pedal."""
+    third anywhere in it; a six-four chord on its downbeat that is neither cadential, passing
+    nor over a pedal; the chord of its downbeat struck again at t (no fermata on either)."""
     previous = np.flatnonzero(beats[:t])
     if not len(previous):
         return 0
@@ -143,20 +226,27 @@ def _last_beat_faults(pitches: np.ndarray, beats: np.ndarray, t: int) -> int:
     span = pitches[p:t]
     pcs = {int(x) % 12 for x in span.reshape(-1) if x >= 0}
     count = int(len(pcs) > 1 and not any((a - b) % 12 in (3, 4) for a in pcs for b in pcs))
-    chord = pitches[p]
+    chord, after = pitches[p], pitches[t]
     if (chord < 0).any():
         return count
-    over_bass = {(int(x) - int(chord[BASS])) % 12 for x in chord}
-    if over_bass in ({0, 5, 9}, {0, 5, 8}):  # a complete six-four chord
-        bass = int(chord[BASS])
-        after = int(pitches[t, BASS])
+    if not (fermatas[p] or fermatas[t]):
+        count += int((after == chord).all() and bool(struck[t].any()))  # struck again
+    bass = int(chord[BASS])
+    if _six_four(chord) and not (_six_four(after) and after[BASS] == bass):  # else judged at t
         before = previous[-2] if len(previous) > 1 else -1
         came = bass - int(pitches[before, BASS]) if before >= 0 else 99
-        goes = after - bass
-        held = came == 0 or goes == 0  # pedal, or cadential (the bass stays for V)
+        goes = int(after[BASS]) - bass
+        stays = goes == 0 and not (after < 0).any()  # cadential or a pedal: a 5/3 follows
         passing = came * goes > 0 and 0 < abs(came) <= 2 and 0 < abs(goes) <= 2
-        count += not (held or passing)
+        count += not (stays or passing)
     return count
+
+
+def _six_four(chord: np.ndarray) -> bool:
+    """True if the four pitches sound a six-four chord (a triad over its fifth)."""
+    if (chord < 0).any():
+        return False
+    return {(int(x) - int(chord[BASS])) % 12 for x in chord} in SIX_FOURS
 
 
 def _beat_faults(chord: np.ndarray, key: Key | None) -> int:
