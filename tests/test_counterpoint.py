@@ -164,6 +164,9 @@ def test_six_four_chords_cadential_passing_or_pedal_only():
     # held for two beats, then resolved over the same bass: cadential
     held = [HOLD] * 7
     assert count((72, 69, 65, 53), *hold3, c64, *held, g, *hold3, C_CHORD) == 0
+    # the bass stays but a sixth chord follows (I6/4 to vi6 over G): no resolution
+    e6 = (76, 71, 64, 55)
+    assert count((72, 69, 65, 53), *hold3, c64, *hold3, e6, *hold3, C_CHORD) == 1
     # a diminished six-four (B D F over F) left by leap
     assert count(C_CHORD, *hold3, (74, 71, 62, 53), *hold3, C_CHORD) == 1
 

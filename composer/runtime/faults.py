@@ -213,8 +213,7 @@ def _left_badly(pitches, struck, t, v, beats, rules):
                 came = q - pitches[onset - 1, v]
             passing = 0 < abs(came) <= 2 and 0 < abs(move) <= 2 and came * move > 0
             return int(not falls and not passing)
-        bass_steps = onset > 0 and _bass_passes(pitches, struck, beats, onset)
-        return int(abs(move) > 2 and not bass_steps)
+        return int(abs(move) > 2)
     for s in range(onset + 1, t):
         b = pitches[s, BASS]
         if struck[s, BASS] and beats[s] and b >= 0 and rules.dissonant[(q - b) % 12]:
@@ -327,7 +326,11 @@ def _last_beat_faults(pitches, struck, beats, t, fermatas, rules):
     if _six_four(chord, rules) and not (_six_four(after, rules) and after[BASS] == bass):
         goes = after[BASS] - bass
         came = bass - pitches[before, BASS] if before >= 0 else 99
-        stays = goes == 0 and after_sounds  # cadential or a pedal: a 5/3 follows
+        # cadential or a pedal: a 5/3 (or a seventh chord) follows over the same bass
+        sixth = False
+        for v in range(BASS):
+            sixth |= (after[v] - after[BASS]) % 12 == 8 or (after[v] - after[BASS]) % 12 == 9
+        stays = goes == 0 and after_sounds and not sixth
         passing = came * goes > 0 and 0 < abs(came) <= 2 and 0 < abs(goes) <= 2
         count += int(not (stays or passing))
     return count

@@ -26,7 +26,7 @@ The faults, each counted at the step where it is decided:
   below D4 or an alto below A3 (the texture sinking);
 - a beat with no third anywhere in it (a suspension resolving within the beat is fine);
 - a six-four chord on a beat that is neither cadential nor over a pedal (the bass stays and
-  the next beat is no six-four over it: the upper voices resolve) nor passing (the bass steps
+  the next beat has no sixth over it: the upper voices resolve to a 5/3) nor passing (the bass steps
   through it, in one direction); one that stays to the next beat is judged there;
 - the same chord struck again on the next beat (all four voices as they were, one or more
   striking again; not under a fermata, where a phrase may end and the next begin on one
@@ -171,10 +171,9 @@ def _unresolved_seventh(
 
 def _left_badly(pitches: np.ndarray, struck: np.ndarray, t: int, v: int, beats: np.ndarray) -> int:
     """1 if voice v's note ending at step t was a dissonance against the bass left badly: a
-    struck dissonance left by leap (unless the bass stepped onto a note off the beat as it was
-    struck: the dissonance is the bass's), or one struck on a beat or prepared (the bass moved
-    under it on a beat) that does not fall by step (an accented passing note, come by step, may
-    go on by step the way it came). A note struck again is judged when it ends."""
+    struck dissonance left by leap, or one struck on a beat or prepared (the bass moved under it
+    on a beat) that does not fall by step (an accented passing note, come by step, may go on by
+    step the way it came). A note struck again is judged when it ends."""
     q = int(pitches[t - 1, v])
     move = int(pitches[t, v]) - q
     if move == 0:
@@ -186,8 +185,7 @@ def _left_badly(pitches: np.ndarray, struck: np.ndarray, t: int, v: int, beats: 
             came = q - int(pitches[onset - 1, v]) if onset > 0 and pitches[onset - 1, v] >= 0 else 0
             passing = 0 < abs(came) <= 2 and 0 < abs(move) <= 2 and came * move > 0
             return int(move not in (-1, -2) and not passing)
-        bass_steps = onset > 0 and _bass_passes(pitches, struck, beats, onset)
-        return int(abs(move) > 2 and not bass_steps)
+        return int(abs(move) > 2)
     for s in range(onset + 1, t):
         b = pitches[s, BASS]
         if struck[s, BASS] and beats[s] and b >= 0 and DISSONANT[(q - int(b)) % 12]:
@@ -236,10 +234,16 @@ def _last_beat_faults(
         before = previous[-2] if len(previous) > 1 else -1
         came = bass - int(pitches[before, BASS]) if before >= 0 else 99
         goes = int(after[BASS]) - bass
-        stays = goes == 0 and not (after < 0).any()  # cadential or a pedal: a 5/3 follows
+        # cadential or a pedal: a 5/3 (or a seventh chord) follows over the same bass
+        stays = goes == 0 and not (after < 0).any() and not _sixth_over_bass(after)
         passing = came * goes > 0 and 0 < abs(came) <= 2 and 0 < abs(goes) <= 2
         count += not (stays or passing)
     return count
+
+
+def _sixth_over_bass(chord: np.ndarray) -> bool:
+    """True if an upper voice sounds a sixth (minor or major) above the bass."""
+    return any((int(x) - int(chord[BASS])) % 12 in (8, 9) for x in chord[:BASS])
 
 
 def _six_four(chord: np.ndarray) -> bool:
