@@ -26,8 +26,8 @@ The faults, each counted at the step where it is decided:
   below D4 or an alto below A3 (the texture sinking);
 - a beat with no third anywhere in it (a suspension resolving within the beat is fine);
 - a six-four chord on a beat that is neither cadential nor over a pedal (the bass stays and
-  the next beat has no sixth over it: the upper voices resolve to a 5/3) nor passing (the bass steps
-  through it, in one direction); one that stays to the next beat is judged there;
+  the next beat has no sixth over it: the upper voices resolve to a 5/3) nor passing (the bass
+  steps through it, in one direction); one that stays to the next beat is judged there;
 - the same chord struck again on the next beat (all four voices as they were, one or more
   striking again; not under a fermata, where a phrase may end and the next begin on one
   chord): the harmony stands still;
