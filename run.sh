@@ -7,10 +7,13 @@
 #   ./run.sh setup        only set up
 #   ./run.sh COMMAND ...  any `composer` subcommand, e.g. ./run.sh generate --key "D minor"
 #
-# Set-up: Debian/Ubuntu system libraries (FluidSynth for audio, Qt's X11 libraries) when missing
-# and this user can install them; then .venv/ with everything in pyproject.toml's [dev] extra,
-# installed through constraints.txt (it pins the CPU build of torch). Re-runs are quick: the
-# venv is rebuilt only when pyproject.toml, setup.py or constraints.txt change.
+# Set-up: Debian/Ubuntu system libraries (FluidSynth for audio, Qt's X11 libraries, a C compiler)
+# when missing and this user can install them; then .venv/ with everything in pyproject.toml's
+# [dev] extra, installed through constraints.txt (it pins the CPU build of torch); then the
+# sampler's kernels compiled ahead of time for this machine (composer/runtime/aot.py: a faster
+# start; without a C compiler composing uses numba's kernels). Re-runs are quick: the venv is
+# rebuilt only when pyproject.toml, setup.py or constraints.txt change, the kernels only when
+# their sources do.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 
@@ -28,6 +31,11 @@ install_system_packages() {
   for p in "${SYSTEM_PACKAGES[@]}"; do
     dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
   done
+  # the ahead-of-time kernels: a C compiler, and Python's headers where this Python lacks them
+  command -v cc >/dev/null 2>&1 || missing+=(gcc libc6-dev)
+  dpkg -s python3-dev >/dev/null 2>&1 || "$PYTHON" -c 'import os, sys, sysconfig
+sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")))' \
+    2>/dev/null || missing+=(python3-dev)
   [ ${#missing[@]} -eq 0 ] && return 0
   local sudo=""
   if [ "$(id -u)" -ne 0 ]; then
@@ -43,12 +51,26 @@ install_system_packages() {
     "${missing[@]}" >/dev/null
 }
 
+# The kernels compiled ahead of time, when their sources changed since the last build here
+# (composer/runtime/native.py names a build by the exact sources, numba, CPU and Python, and
+# the build checks that first). A failed build is reported and leaves numba's kernels in use.
+build_kernels() {
+  local stamp="$VENV/.composer-kernels"
+  local want
+  want=$(cat composer/runtime/*.py composer/encoding.py composer/theory/*.py | sha256sum | cut -c1-16)
+  [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && return 0
+  say "Compiling the sampler's kernels ahead of time (about a minute, once)"
+  "$VENV/bin/python" -m composer.runtime.aot >/dev/null || true # failed: said why, not retried
+  echo "$want" >"$stamp"
+}
+
 setup() {
   install_system_packages
   local stamp="$VENV/.composer-installed"
   local want
   want=$(cat pyproject.toml setup.py constraints.txt | sha256sum | cut -c1-16)
   if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && [ -x "$VENV/bin/composer" ]; then
+    build_kernels
     return 0
   fi
   if [ ! -x "$VENV/bin/python" ]; then
@@ -65,6 +87,7 @@ setup() {
   # of a cold generate). A module edited later is compiled from source until this runs again.
   "$VENV/bin/python" -m compileall -q composer >/dev/null
   echo "$want" >"$stamp"
+  build_kernels
 }
 
 case "${1:-start}" in

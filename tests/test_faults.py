@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from composer.encoding import SATB_VOICES, TOK_HOLD, TOK_REST, sounding_batch
-from composer.runtime.faults import count_faults
+from composer.runtime.native import count_faults
 from composer.score import Key
 from composer.theory import counterpoint as cp
 from composer.theory.counterpoint import beat_steps, faults

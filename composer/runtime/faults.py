@@ -3,8 +3,9 @@ candidates at once, by a numba kernel: what the particle filter weighs its candi
 every chunk (composer.runtime.particles.weigh).
 
 ``theory.counterpoint.faults`` is the reference, in plain Python over one candidate's pitches;
-``count_faults`` counts the same faults, fault for fault, for B candidates straight from their
-tokens (tests/test_faults.py holds the two equal on random candidates). The counterpoint's
+``count_batch`` counts the same faults, fault for fault, for B candidates straight from their
+tokens (tests/test_faults.py holds the two equal on random candidates). Python calls it through
+composer.runtime.native.count_faults, which also makes the tables. The counterpoint's
 tables (which intervals are dissonant, which bass leaps awkward, ...) come from
 theory.counterpoint as arrays (``Teacher``), not as globals the kernel would freeze: numba's
 cache of a kernel is only invalidated by changes to the file that defines it.
@@ -14,14 +15,11 @@ Shapes: B candidates, N = steps * 4 token positions (S, A, T, B per 16th step).
 
 from __future__ import annotations
 
-import functools
-from typing import NamedTuple
-
 import numpy as np
 from numba import njit, types
 
 from composer.encoding import SATB_VOICES, TOK_HOLD
-from composer.score import Key
+from composer.runtime.layout import Teacher
 from composer.theory import counterpoint as cp
 
 BASS = cp.BASS
@@ -30,65 +28,7 @@ I1 = types.int64[::1]
 I2 = types.int64[:, ::1]
 
 
-class Teacher(NamedTuple):
-    """theory.counterpoint's tables for a key, as arrays indexed by interval (semitones)."""
-
-    dissonant: np.ndarray  # bool[12]: above the bass, a second or seventh (or compound)
-    falling: np.ndarray  # bool[12]: struck on a beat, these fall by step
-    awkward_bass: np.ndarray  # bool[13]: bass leaps of 0-12 semitones that are faults
-    altered: np.ndarray  # bool[12]: pc a and a + 1 above the tonic spell one letter two ways
-    tonic: int  # pc 0-11; -1: no key (no leading tone, no clashes)
-    lowest: np.ndarray  # int64[2]: the lowest soprano and alto a beat may have (MIDI pitch)
-    clash_weight: int  # faults a chromatic clash counts as
-    sevenths: np.ndarray  # int64[k]: the seventh chords, as bit masks of pcs above the root
-    six_fours: np.ndarray  # int64[k]: the six-four chords, as bit masks of pcs above the bass
-
-
 TEACHER = types.NamedTuple((B1, B1, B1, B1, types.int64, I1, types.int64, I1, I1), Teacher)
-
-
-def _masks(chords) -> np.ndarray:
-    """int64[k]: each set of intervals as a bit mask (bit i: i semitones)."""
-    return np.array([sum(1 << i for i in c) for c in chords], np.int64)
-
-
-@functools.lru_cache(maxsize=64)
-def teacher(key: Key | None) -> Teacher:
-    """theory.counterpoint's tables, for ``key`` (None: no key); made once per key (the
-    particle filter asks after every chunk)."""
-    pairs = cp.ALTERED_MINOR if key is not None and key.mode == "minor" else cp.ALTERED_MAJOR
-    return Teacher(
-        dissonant=np.ascontiguousarray(cp.DISSONANT, bool),
-        falling=np.isin(np.arange(12), sorted(cp.FALLING)),
-        awkward_bass=np.isin(np.arange(13), sorted(cp.AWKWARD_BASS)),
-        altered=np.array([(a, (a + 1) % 12) in pairs for a in range(12)], bool),
-        tonic=-1 if key is None else int(key.tonic),
-        lowest=np.array([cp.LOWEST_SOPRANO, cp.LOWEST_ALTO], np.int64),
-        clash_weight=int(cp.CLASH_WEIGHT),
-        sevenths=_masks(cp.SEVENTH_CHORDS),
-        six_fours=_masks(cp.SIX_FOURS),
-    )
-
-
-def count_faults(
-    tokens: np.ndarray,
-    first: int,
-    stop: int,
-    beats: np.ndarray,
-    key: Key | None,
-    fermatas: np.ndarray | None = None,
-) -> np.ndarray:
-    """int64[B]: the faults each candidate (tokens int64[B, N], written up to step ``stop``)
-    makes at steps [first, stop): ``theory.counterpoint.faults`` for each. beats: bool[steps];
-    fermatas: bool[steps], the steps under a fermata (None: none)."""
-    out = np.zeros(len(tokens), np.int64)
-    if fermatas is None:
-        fermatas = np.zeros(len(beats), bool)
-    _count_faults(
-        np.ascontiguousarray(tokens, np.int64), first, stop, np.ascontiguousarray(beats, bool),
-        np.ascontiguousarray(fermatas, bool), teacher(key), out,
-    )  # fmt: skip
-    return out
 
 
 @njit(cache=True, nogil=True)
@@ -368,7 +308,7 @@ def _beat_faults(chord, rules):
 
 # Compiled at import (an explicit signature), so after the helpers it calls.
 @njit(types.void(I2, types.int64, types.int64, B1, B1, TEACHER, I1), cache=True, nogil=True)
-def _count_faults(tokens, first, stop, beats, fermatas, rules, out):
+def count_batch(tokens, first, stop, beats, fermatas, rules, out):
     """out[b] = the faults of candidate b at steps [first, stop)."""
     pitches = np.empty((stop, SATB_VOICES), np.int64)
     struck = np.empty((stop, SATB_VOICES), np.bool_)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from composer.encoding import SATB_VOICES, TOK_HOLD, sounding, sounding_batch
-from composer.runtime.faults import count_faults
+from composer.runtime.native import count_faults
 from composer.runtime.plans import Mode, Plan, fermata_onsets
 from composer.runtime.settings import SamplingSettings
 from composer.runtime.state import SamplerState

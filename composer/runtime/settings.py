@@ -10,7 +10,7 @@ import numpy as np
 
 from composer.encoding import SATB_VOICES
 from composer.errors import GenerationError
-from composer.runtime import kernels
+from composer.runtime import layout
 
 # Measured with bench/harmony.py (40 generated and 40 harmonized chorales beside Bach's): at 1.0
 # beats with a freshly struck dissonance and chords neither triad nor seventh run at 1.6-1.7x
@@ -84,10 +84,10 @@ class SamplingSettings:
     def rules(self) -> int:
         """The kernels' RULE_* bits for these settings."""
         return (
-            (kernels.RULE_NO_CROSSING if self.no_crossing else 0)
-            | (kernels.RULE_NO_PARALLELS if self.no_parallels else 0)
-            | (kernels.RULE_NO_CONTRARY if self.no_parallels and self.no_contrary else 0)
-            | (kernels.RULE_CLOSE_SPACING if self.close_spacing else 0)
+            (layout.RULE_NO_CROSSING if self.no_crossing else 0)
+            | (layout.RULE_NO_PARALLELS if self.no_parallels else 0)
+            | (layout.RULE_NO_CONTRARY if self.no_parallels and self.no_contrary else 0)
+            | (layout.RULE_CLOSE_SPACING if self.close_spacing else 0)
         )
 
     def temperatures(self) -> np.ndarray:

@@ -10,7 +10,7 @@ from dataclasses import Field, dataclass, field, fields
 import numpy as np
 
 from composer.encoding import SATB_VOICES, TOK_START
-from composer.runtime import kernels
+from composer.runtime import layout
 
 
 def _sequences_on(axis: int):
@@ -25,7 +25,7 @@ def _axis(f: Field) -> int:
 @dataclass(eq=False)
 class SamplerState:
     """B sequences between kernel calls; the kernels update the arrays in place
-    (kernels.State has the same fields, in the same order)."""
+    (layout.State has the same fields, in the same order)."""
 
     prev: np.ndarray = _sequences_on(0)  # int64[B]: each sequence's last token
     h: np.ndarray = _sequences_on(1)  # float32[L, B, H]: each layer's hidden state
@@ -70,6 +70,6 @@ class SamplerState:
         }
         return cls(**joined)
 
-    def kernel_arrays(self) -> kernels.State:
+    def kernel_arrays(self) -> layout.State:
         """The arrays, as the kernels take them."""
-        return kernels.State(self.prev, self.h, self.c, self.rng, self.sounding, self.before)
+        return layout.State(self.prev, self.h, self.c, self.rng, self.sounding, self.before)

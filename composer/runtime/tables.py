@@ -1,4 +1,5 @@
-"""A bundle's weights rearranged for the numba kernels, and the call that runs them.
+"""A bundle's weights rearranged for the kernels, and the calls that run them (through
+composer/runtime/native.py: compiled ahead of time, or numba's).
 
 The first LSTM layer's input weights are folded into tables (one row per token, voice, bar
 position, fermata, key and context pitch: ``T_* = embedding @ W_ih[:, :E].T``), so a step adds
@@ -11,7 +12,7 @@ import numpy as np
 
 from composer.encoding import N_PITCH, TOK_HOLD, TOK_REST, TOK_UNKNOWN
 from composer.errors import ModelError
-from composer.runtime import kernels
+from composer.runtime import layout, native
 from composer.runtime.bundle import Bundle
 from composer.runtime.settings import SamplingSettings
 from composer.runtime.state import SamplerState
@@ -45,11 +46,11 @@ class Tables:
             c(w["ctx_emb.weight"] @ w_x.T) if cfg.get("context") else np.zeros((1, g), np.float32)
         )
         self.ctx_mode = (
-            kernels.CTX_NONE
+            layout.CTX_NONE
             if not cfg.get("context")
-            else kernels.CTX_SOUNDING
+            else layout.CTX_SOUNDING
             if cfg.get("context_voices")
-            else kernels.CTX_GIVEN
+            else layout.CTX_GIVEN
         )
         # layer 1: recurrent weights only (its input weights are in the tables above);
         # layers 2+: input and recurrent weights side by side, for [h below | h own]
@@ -57,15 +58,15 @@ class Tables:
         up = [np.concatenate([w[f"lstm.weight_ih_l{k}"], w[f"lstm.weight_hh_l{k}"]], axis=1)
               for k in range(1, self.layers)]  # fmt: skip
         self.W_up = c(np.stack(up)) if up else np.zeros((1, g, 2 * self.hidden), np.float32)
-        # the same weights packed in panels for the products (kernels.pack_panels); none when the
+        # the same weights packed in panels for the products (layout.pack_panels); none when the
         # gate rows do not split into pairs of panels (the products then read W_first, W_up)
-        packable = g % (2 * kernels.ROWS) == 0
+        packable = g % (2 * layout.ROWS) == 0
         if packable:
-            self.P_first = kernels.pack_panels(self.W_first)
-            self.P_up = c(np.stack([kernels.pack_panels(m) for m in self.W_up]))
+            self.P_first = layout.pack_panels(self.W_first)
+            self.P_up = c(np.stack([layout.pack_panels(m) for m in self.W_up]))
         else:
-            self.P_first = np.zeros((0, 1, kernels.ROWS), np.float32)
-            self.P_up = np.zeros((len(self.W_up), 0, 1, kernels.ROWS), np.float32)
+            self.P_first = np.zeros((0, 1, layout.ROWS), np.float32)
+            self.P_up = np.zeros((len(self.W_up), 0, 1, layout.ROWS), np.float32)
         b_up = [w[f"lstm.bias_ih_l{k}"] + w[f"lstm.bias_hh_l{k}"] for k in range(1, self.layers)]
         self.b_up = c(np.stack(b_up)) if b_up else np.zeros((1, g), np.float32)
         # the output layer padded to a multiple of 8 rows (zero weights; the extra tokens are
@@ -105,7 +106,7 @@ class Tables:
         self.no_ctx = np.zeros((1, 1, 1), np.int64)
         self.no_logits = np.zeros((1, 1, 1), np.float32)
         self.no_weight = np.zeros(1, np.float64)
-        self.weights = kernels.Weights(
+        self.weights = layout.Weights(
             self.ctx_mode,
             self.T_tok,
             self.T_ctx,
@@ -133,13 +134,13 @@ class Tables:
         rows, first, count = [], [], []
         for s in range(len(SATB)):
             tokens = [*range(self.range_lo[s], self.range_hi[s] + 1), TOK_HOLD, TOK_REST]
-            tokens += [-1] * (-len(tokens) % kernels.ROWS)
-            first.append(len(rows) // kernels.ROWS)
-            count.append(len(tokens) // kernels.ROWS)
+            tokens += [-1] * (-len(tokens) % layout.ROWS)
+            first.append(len(rows) // layout.ROWS)
+            count.append(len(tokens) // layout.ROWS)
             rows += tokens
         self.out_rows = np.array(rows, np.int64)
         padded = np.where(self.out_rows[:, None] >= 0, head[np.maximum(self.out_rows, 0)], 0.0)
-        self.P_out = kernels.pack_panels(padded.astype(np.float32))
+        self.P_out = layout.pack_panels(padded.astype(np.float32))
         self.out_first = np.array([*first, 0], np.int64)
         self.out_count = np.array([*count, 0], np.int64)
 
@@ -152,7 +153,7 @@ class Tables:
         ``forced`` (the fixed tokens, -1 where free) when it is given and the model has one."""
         cond = np.empty((len(slot), self.T_slot.shape[1]), np.float32)
         i64 = [np.ascontiguousarray(a, np.int64) for a in (slot, pos, ferm, key)]
-        kernels.conditioning_rows(
+        native.conditioning_rows(
             self.T_slot, i64[0], self.T_pos, i64[1], self.T_ferm, i64[2], self.T_key, i64[3], cond
         )
         if self.plan:
@@ -164,7 +165,7 @@ class Tables:
             fixed = np.where(forced >= 0, forced, TOK_UNKNOWN).astype(np.int64).reshape(-1, 4)
             out_h = np.zeros((len(fixed), self.look_size), np.float32)
             step_pos = np.ascontiguousarray(pos[::4])
-            kernels.backward_lookahead(
+            native.backward_lookahead(
                 fixed, step_pos, self.vocab, self.Tb_fix, self.Tb_pos, self.Wb_hh, out_h
             )
             cond += np.repeat(out_h @ self.W_look, 4, axis=0)  # each token sees its step
@@ -183,11 +184,11 @@ class Tables:
             ok = np.array([p % 12 in scale for p in range(N_PITCH)], dtype=bool)
         return ok
 
-    def draw(self, settings: SamplingSettings, key: Key | None = None) -> kernels.Draw:
+    def draw(self, settings: SamplingSettings, key: Key | None = None) -> layout.Draw:
         """How the kernels draw tokens under ``settings``: the voices' ranges, the voice-leading
         rules, temperatures, top-k and top-p, and the pitches of ``key``'s scale only when
         settings.in_key."""
-        return kernels.Draw(
+        return layout.Draw(
             self.range_lo,
             self.range_hi,
             int(settings.rules()),
@@ -205,7 +206,7 @@ class Tables:
         out_forced: np.ndarray,
         ctx: np.ndarray | None = None,
         history: bool = True,
-    ) -> kernels.Inputs:
+    ) -> layout.Inputs:
         """The positions of a plan for the kernels: slot int64[N], cond float32[N, G]
         (conditioning), forced int64[N] and out_forced int64[B, N] (the tokens given to every
         sequence and to each, -1 where drawn), ctx int64[B, N, 4] (context pitches, for a model
@@ -213,15 +214,15 @@ class Tables:
         sequence's past before ``start`` (a plan); False for an endless stream, whose ``out``
         is a ring: the repeat match then finds nothing, as the model learned for streams."""
         ctx = self.no_ctx if ctx is None else ctx
-        return kernels.Inputs(slot, cond, ctx, forced, out_forced, history)
+        return layout.Inputs(slot, cond, ctx, forced, out_forced, history)
 
     def step(
         self,
         state: SamplerState,
         start: int,
         stop: int,
-        inputs: kernels.Inputs,
-        draw: kernels.Draw,
+        inputs: layout.Inputs,
+        draw: layout.Draw,
         out: np.ndarray,
         logits: np.ndarray | None = None,
         log_weight: np.ndarray | None = None,
@@ -230,13 +231,13 @@ class Tables:
         every token to ``out`` (int64[B, N]); with ``logits`` (float32[B, N, V8]) keep the
         output layer's logits at every position; with ``log_weight`` (float64[B]) add each
         sequence's log-probability of the forced tokens."""
-        outputs = kernels.Outputs(
+        outputs = layout.Outputs(
             out,
             self.no_logits if logits is None else logits,
             logits is not None,
             self.no_weight if log_weight is None else log_weight,
             log_weight is not None,
         )
-        kernels.run_positions(
+        native.run_positions(
             state.kernel_arrays(), start, stop, inputs, self.weights, draw, outputs
         )
