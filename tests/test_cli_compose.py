@@ -138,3 +138,21 @@ def test_a_batch_job_runs_without_the_garbage_collector(monkeypatch, command, mo
         gc.enable()
     assert seen == [not batch_job]
     assert os.environ.get("OPENBLAS_NUM_THREADS") == ("1" if batch_job else None)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["generate", "--bars", "4", "--key", "D minor", "--seed", "3", "--particles", "0"],
+        ["continue", "primer.mid", "--bars", "2", "--voice-leading", "strict"],
+        ["harmonize", "melody.mid", "--part", "2", "--variations", "3"],
+        ["regenerate", "piece.mid", "--bars", "2-3", "--voices", "soprano"],
+    ],
+)
+def test_a_batch_jobs_own_parser_reads_its_command_as_the_whole_one_does(argv):
+    from composer.cli.main import BATCH_JOBS, BATCH_MODULE, build_parser
+
+    assert argv[0] in BATCH_JOBS
+    assert vars(build_parser((BATCH_MODULE,)).parse_args(argv)) == vars(
+        build_parser().parse_args(argv)
+    )
