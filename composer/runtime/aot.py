@@ -6,13 +6,15 @@ without numba (composer/runtime/native.py loads it; ``./run.sh setup`` runs this
 
 numba.pycc (deprecated, still in numba 0.68) compiles kernels.run_positions, conditioning_rows,
 backward_lookahead and faults.count_batch, with everything they call, into one shared library
-with a Python wrapper for each. Three settings make its code the jit's, so that both write the
-same notes bit for bit:
+with a Python wrapper for each. What makes its code the jit's, so that both write the same notes
+bit for bit:
 
 - the host CPU with the host's features (pycc's default is a generic x86-64: no AVX, no FMA);
   the extension is named by a key over the CPU, the sources, numba and llvmlite
   (native.build_key), so another machine never loads it;
-- the kernels' options (fastmath, numpy's error model), which pycc does not take per function;
+- each kernel compiled by its own dispatcher, with its own options (fastmath, error model):
+  pycc compiles what it exports with flags of its own, so it exports a shim per kernel (below)
+  that only calls it;
 - nogil: the wrappers release the GIL during the call, which the sampler's two threads need.
 
 Needs a C compiler and Python's headers (pycc compiles numba's runtime helpers in C). It runs in
@@ -36,11 +38,35 @@ from pathlib import Path
 
 from composer.runtime import native
 
+# The kernels' modules: build() imports them once numba's cache is pointed away (numba reads
+# NUMBA_CACHE_DIR as it is imported); the shims below read them as globals when compiled.
+kernels = faults = None
+
+# What pycc exports: a call each, so the kernel itself is compiled by its dispatcher, with the
+# options it is compiled with for the jit (pycc's flags reach only these shims).
+
+
+def run_positions(state, start, stop, inputs, weights, draw, outputs):
+    kernels.run_positions(state, start, stop, inputs, weights, draw, outputs)
+
+
+def conditioning_rows(T_slot, slot, T_pos, pos, T_ferm, ferm, T_key, key, out):
+    kernels.conditioning_rows(T_slot, slot, T_pos, pos, T_ferm, ferm, T_key, key, out)
+
+
+def backward_lookahead(fixed, pos, vocab, T_fix, T_pos, W_hh, out_h):
+    kernels.backward_lookahead(fixed, pos, vocab, T_fix, T_pos, W_hh, out_h)
+
+
+def count_batch(tokens, first, stop, beats, rules, out):
+    faults.count_batch(tokens, first, stop, beats, rules, out)
+
 
 def build(directory: Path | None = None, verbose: bool = False) -> Path:
     """Build the extension for these sources into ``directory``; returns its path. Run in a
     fresh process (``build_in_subprocess``): numba must not have loaded the kernels from its
     cache, and this replaces pycc's compiler flags while it runs."""
+    global kernels, faults
     compiler = (sysconfig.get_config_var("CC") or "cc").split()[0]
     if not shutil.which(compiler):  # before numba compiles for a minute in vain
         raise RuntimeError(f"no C compiler ({compiler}); on Debian: apt-get install gcc")
@@ -48,13 +74,13 @@ def build(directory: Path | None = None, verbose: bool = False) -> Path:
     name = native.module_name(key)
     with tempfile.TemporaryDirectory(prefix="composer-aot-") as tmp:
         os.environ["NUMBA_CACHE_DIR"] = tmp  # before numba is imported: compile from source
-        from numba.core import codegen, cpu
+        from numba.core import codegen
         from numba.core import compiler as numba_compiler
         from numba.core.registry import cpu_target
         from numba.pycc import cc as pycc_cc
         from numba.pycc import compiler as pycc_compiler
 
-        from composer.runtime import faults, kernels
+        from composer.runtime import faults, kernels  # the globals the shims read
 
         class HostCodegen(codegen.AOTCPUCodegen):
             """pycc's object-file codegen for this CPU and all its features, as the jit's."""
@@ -69,15 +95,12 @@ def build(directory: Path | None = None, verbose: bool = False) -> Path:
                     _internal_codegen=HostCodegen(module_name, cpu_name="host"), aot_mode=True
                 )
 
-        class KernelFlags(numba_compiler.Flags):
-            """pycc's flags for every exported function, plus the kernels' own options (the
-            functions they call are compiled by their dispatchers, with theirs)."""
+        class ShimFlags(numba_compiler.Flags):
+            """pycc's flags for the shims, whose wrappers release the GIL (nogil)."""
 
             def __init__(self, *args, **kwargs):
                 super().__init__(*args, **kwargs)
                 self.release_gil = True
-                self.fastmath = cpu.FastMathOptions(kernels._OPTS["fastmath"])
-                self.error_model = kernels._OPTS["error_model"]
 
         class HostCC(pycc_cc.CC):
             def _compile_object_files(self, build_dir):
@@ -89,24 +112,24 @@ def build(directory: Path | None = None, verbose: bool = False) -> Path:
                 compiler.write_native_object(temp_obj, wrap=True)
                 return [temp_obj], compiler.dll_exports
 
-        dispatchers = {
-            "run_positions": kernels.run_positions,
-            "conditioning_rows": kernels.conditioning_rows,
-            "backward_lookahead": kernels.backward_lookahead,
-            "count_batch": faults.count_batch,
+        shims = {  # name: (shim, the kernel it calls)
+            "run_positions": (run_positions, kernels.run_positions),
+            "conditioning_rows": (conditioning_rows, kernels.conditioning_rows),
+            "backward_lookahead": (backward_lookahead, kernels.backward_lookahead),
+            "count_batch": (count_batch, faults.count_batch),
         }
-        assert set(dispatchers) == set(native.EXPORTS)
+        assert set(shims) == set(native.EXPORTS)
         cc = HostCC(name, source_module=kernels)
         cc.verbose = verbose
         cc.output_dir = tmp
         cc.output_file = native.extension_path(key).name
         signatures = {}
-        for export, dispatcher in dispatchers.items():
+        for export, (shim, dispatcher) in shims.items():
             [sig] = dispatcher.nopython_signatures  # each has one explicit signature
-            cc.export(export, sig)(dispatcher.py_func)
+            cc.export(export, sig)(shim)
             signatures[export] = [_describe(t) for t in sig.args]
         saved = pycc_compiler.Flags
-        pycc_compiler.Flags = KernelFlags  # what pycc's _cull_exports compiles with
+        pycc_compiler.Flags = ShimFlags  # what pycc's _cull_exports compiles with
         try:
             cc.compile()
         finally:
