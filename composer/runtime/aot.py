@@ -58,8 +58,8 @@ def backward_lookahead(fixed, pos, vocab, T_fix, T_pos, W_hh, out_h):
     kernels.backward_lookahead(fixed, pos, vocab, T_fix, T_pos, W_hh, out_h)
 
 
-def count_batch(tokens, first, stop, beats, rules, out):
-    faults.count_batch(tokens, first, stop, beats, rules, out)
+def count_batch(tokens, first, stop, beats, fermatas, rules, out):
+    faults.count_batch(tokens, first, stop, beats, fermatas, rules, out)
 
 
 def build(directory: Path | None = None, verbose: bool = False) -> Path:
