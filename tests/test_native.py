@@ -89,10 +89,12 @@ def test_ahead_of_time_faults_are_numbas(aot, jit):
     tokens = rng.integers(40, 80, (24, 64 * 4)).astype(np.int64)
     tokens[rng.random(tokens.shape) < 0.4] = 128
     beats = beat_steps(64, (4, 4), 0)
+    fermatas = np.zeros(64, bool)
+    fermatas[28:32] = fermatas[60:] = True
     got = []
     for k in (aot, jit):
         out = np.zeros(24, np.int64)
-        k.count_batch(tokens, 8, 64, np.ascontiguousarray(beats, bool),
+        k.count_batch(tokens, 8, 64, np.ascontiguousarray(beats, bool), fermatas,
                       native.teacher(Key.parse("D minor")), out)  # fmt: skip
         got.append(out)
     assert np.array_equal(got[0], got[1]) and got[0].sum() > 0
