@@ -41,7 +41,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=0,
         metavar="N",
         help="JSB models: average the model's predictions over the piece transposed by -N..N "
-        "semitones (a mixture of 2N+1 copies of the model: still an exact NLL; default 0)",
+        "semitones (a mixture of 2N+1 copies of the model: still an exact NLL; it helps a model "
+        "trained on transpositions, as jsb-16th is; default 0)",
     )
     p.add_argument("--json", action="store_true", help="end with one JSON line")
     p.add_argument(
