@@ -29,7 +29,6 @@ import argparse
 import json
 import os
 import shutil
-import subprocess
 import sys
 import sysconfig
 import tempfile
@@ -64,8 +63,8 @@ def count_batch(tokens, first, stop, beats, fermatas, rules, out):
 
 def build(directory: Path | None = None, verbose: bool = False) -> Path:
     """Build the extension for these sources into ``directory``; returns its path. Run in a
-    fresh process (``build_in_subprocess``): numba must not have loaded the kernels from its
-    cache, and this replaces pycc's compiler flags while it runs."""
+    fresh process (``python -m composer.runtime.aot``): numba must not have loaded the kernels
+    from its cache, and this replaces pycc's compiler flags while it runs."""
     global kernels, faults
     compiler = (sysconfig.get_config_var("CC") or "cc").split()[0]
     if not shutil.which(compiler):  # before numba compiles for a minute in vain
@@ -163,14 +162,6 @@ def is_current(directory: Path | None = None) -> bool:
     """Whether the extension for these sources, numba, CPU and Python is built there."""
     key = native.build_key()
     return all(p.exists() for p in native.built_files(key, directory))
-
-
-def build_in_subprocess(force: bool = False, quiet: bool = True) -> bool:
-    """Build the extension in a fresh Python process unless it is current; returns whether it
-    is there afterwards. Never raises for a failed build (composing falls back to numba)."""
-    cmd = [sys.executable, "-m", "composer.runtime.aot"] + (["--force"] if force else [])
-    out = subprocess.DEVNULL if quiet else None
-    return subprocess.run(cmd, stdout=out, stderr=out).returncode == 0
 
 
 def main(argv: list[str] | None = None) -> int:
