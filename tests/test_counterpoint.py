@@ -10,13 +10,14 @@ H = TOK_HOLD
 C = Key.parse("C major")
 
 
-def count(*rows: tuple[int, int, int, int], key: Key = C) -> int:
+def count(*rows: tuple[int, int, int, int], key: Key = C, fermata: int | None = None) -> int:
     """The faults of a passage given step by step (S, A, T, B; H holds), in 4/4 from a
-    downbeat."""
+    downbeat; ``fermata``: a fermata from that step to the end."""
     tokens = np.array(rows, np.int64)
     steps = len(tokens)
     pitches = sounding(tokens.reshape(-1), steps)
-    return faults(pitches, tokens != H, 0, steps, beat_steps(steps, (4, 4), 0), key)
+    fermatas = np.arange(steps) >= (steps if fermata is None else fermata)
+    return faults(pitches, tokens != H, 0, steps, beat_steps(steps, (4, 4), 0), key, fermatas)
 
 
 HOLD = (H, H, H, H)
@@ -115,6 +116,18 @@ def test_a_chord_seventh_falls_in_every_inversion():
     minor = Key.parse("A minor")
     assert count(dim7, HOLD, HOLD, HOLD, (72, 69, 64, 57), HOLD, key=minor) == 0
     assert count(dim7, HOLD, HOLD, HOLD, (76, 69, 67, 57), HOLD, key=minor) >= 1
+
+
+def test_a_chord_seventh_may_rise_by_step_into_a_cadence():
+    # ii6/5 (F A C D) with the melody's C rising to D over V at a half cadence: Bach's
+    ii65 = (72, 69, 62, 53)
+    half = (74, 67, 59, 55)
+    assert count(ii65, HOLD, HOLD, HOLD, half, HOLD, HOLD, HOLD) == 1
+    assert count(ii65, HOLD, HOLD, HOLD, half, HOLD, HOLD, HOLD, fermata=4) == 0
+    # a fermata more than a beat later does not excuse it, nor does a leap into one
+    assert count(ii65, HOLD, HOLD, HOLD, half, HOLD, HOLD, HOLD, HOLD, HOLD, fermata=9) == 1
+    leap = (79, 71, 62, 55)
+    assert count(ii65, HOLD, HOLD, HOLD, leap, HOLD, HOLD, HOLD, fermata=4) == 1
 
 
 def test_the_same_chord_struck_again_on_the_next_beat():

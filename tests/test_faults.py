@@ -62,7 +62,7 @@ def test_the_kernel_counts_the_references_faults(key, meter, pickup):
                 cp._left_badly(p, s, t, v, beats) for v in range(3) if s[t, v] and p[t - 1, v] >= 0
             )
             kinds["seventh"] += sum(
-                cp._unresolved_seventh(p, s, t, v, beats, key)
+                cp._unresolved_seventh(p, s, t, v, beats, key, fermatas)
                 for v in range(4)
                 if s[t, v] and p[t, v] >= 0 and p[t - 1, v] >= 0
             )

@@ -23,6 +23,7 @@ from composer.runtime.layout import Teacher
 from composer.theory import counterpoint as cp
 
 BASS = cp.BASS
+CADENCE_REACH = cp.CADENCE_REACH
 B1 = types.boolean[::1]
 I1 = types.int64[::1]
 I2 = types.int64[:, ::1]
@@ -83,7 +84,7 @@ def _faults(pitches, struck, first, stop, beats, fermatas, rules):
             if left:
                 count += left
             else:
-                count += _unresolved_seventh(pitches, struck, t, v, beats, rules)
+                count += _unresolved_seventh(pitches, struck, t, v, beats, fermatas, rules)
     return count
 
 
@@ -122,13 +123,17 @@ def _seventh(chord, rules):
 
 
 @njit(cache=True, nogil=True)
-def _unresolved_seventh(pitches, struck, t, v, beats, rules):
+def _unresolved_seventh(pitches, struck, t, v, beats, fermatas, rules):
     """counterpoint._unresolved_seventh: voice v's note ending at step t was a chord seventh
-    on a beat and does not fall by step."""
+    on a beat and does not fall by step, nor rises by step into a cadence."""
     q = pitches[t - 1, v]
     move = pitches[t, v] - q
     if move == 0 or move == -1 or move == -2:
         return 0
+    if move == 1 or move == 2:
+        for s in range(t, min(t + CADENCE_REACH + 1, fermatas.shape[0])):
+            if fermatas[s]:
+                return 0
     for s in range(_onset(struck, t - 1, v), t):
         if beats[s] and _seventh(pitches[s], rules) == q % 12:
             return 1

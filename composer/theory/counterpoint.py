@@ -19,7 +19,8 @@ The faults, each counted at the step where it is decided:
   passing note may go on in its own direction, and a note struck again is judged when it ends;
 - a chord seventh (the four voices on a beat sounding a dominant, minor or half-diminished
   seventh chord, complete or without its fifth, or the key's diminished seventh; in any
-  inversion, in any voice, the bass too) that does not fall by step;
+  inversion, in any voice, the bass too) that does not fall by step, unless it rises by step
+  into a cadence (a fermata within a beat), as Bach's melodies do there;
 - a bass leap of a tritone, a seventh or more than an octave;
 - on a beat: the home key's leading tone doubled over a dominant bass, a chord of bare
   fifths (every voice sounding, no third), a diminished triad in root position, a soprano
@@ -62,6 +63,7 @@ ALTERED_MINOR = {(1, 2), (3, 4), (5, 6), (8, 9), (10, 11)}
 # writes them. The diminished seventh's root is the key's leading tone (its seventh 9 above).
 SEVENTH_CHORDS = ({0, 4, 7, 10}, {0, 3, 7, 10}, {0, 3, 6, 10}, {0, 4, 10}, {0, 3, 10})
 DIMINISHED_SEVENTH = {0, 3, 6, 9}
+CADENCE_REACH = 4  # steps before a fermata in which a chord seventh may rise by step into it
 SIX_FOURS = ({0, 5, 9}, {0, 5, 8}, {0, 6, 9})  # major, minor and diminished six-fours
 
 
@@ -114,7 +116,7 @@ def faults(
                 if b >= 0 and step > 2 and DISSONANT[(p - b) % 12] and not bass_steps:
                     count += 1  # leapt into a dissonance
                 left = _left_badly(pitches, struck, t, v, beats)  # the note q ends here
-            count += left or _unresolved_seventh(pitches, struck, t, v, beats, key)
+            count += left or _unresolved_seventh(pitches, struck, t, v, beats, key, fermatas)
     return count
 
 
@@ -155,13 +157,24 @@ def _seventh(chord: np.ndarray, key: Key | None) -> int:
 
 
 def _unresolved_seventh(
-    pitches: np.ndarray, struck: np.ndarray, t: int, v: int, beats: np.ndarray, key: Key | None
+    pitches: np.ndarray,
+    struck: np.ndarray,
+    t: int,
+    v: int,
+    beats: np.ndarray,
+    key: Key | None,
+    fermatas: np.ndarray,
 ) -> int:
     """1 if voice v's note ending at step t was a chord seventh on a beat it sounded through
-    and does not fall by step (a note struck again is judged when it ends)."""
+    and does not fall by step (a note struck again is judged when it ends). One rising by step
+    into a cadence (a fermata within ``CADENCE_REACH`` steps) is Bach's, not a fault: the
+    melody rises 1-2 over ii6/5-V, or 4-5 over iv6/5-V at a half cadence (a quarter of the
+    sevenths Bach does not resolve down are these)."""
     q = int(pitches[t - 1, v])
     move = int(pitches[t, v]) - q
     if move in (0, -1, -2):
+        return 0
+    if move in (1, 2) and fermatas[t : t + CADENCE_REACH + 1].any():
         return 0
     for s in range(_onset(struck, t - 1, v), t):
         if beats[s] and _seventh(pitches[s], key) == q % 12:
