@@ -58,6 +58,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="SATB: loss weight of the tokens of each cadence (the half-note before a fermata "
         "and its chord); the others weigh 1",
     )
+    p.add_argument(
+        "--ending-weight",
+        type=options.CADENCE_WEIGHT,
+        default=1.0,
+        help="SATB: loss weight of the tokens of the final chord's onset (where a minor "
+        "chorale's Picardy third is decided); the others weigh 1",
+    )
     p.add_argument("--threads", type=options.THREADS, default=0, help="torch threads (0: default)")
     p.add_argument(
         "--init-from",
@@ -134,6 +141,7 @@ def run(args: argparse.Namespace) -> int:
         full=args.full,
         jsb_shift=args.jsb_shift,
         cadence_weight=args.cadence_weight,
+        ending_weight=args.ending_weight,
         threads=args.threads,
         init_from=args.init_from or "",
         model=model,

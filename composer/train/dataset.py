@@ -31,7 +31,7 @@ from composer.encoding import (
     satb_context,
     steps_to_end,
 )
-from composer.score import Score
+from composer.score import HOLD, REST, Score
 from composer.train.features import frame_repeat_match, held_steps, repeat_match
 
 PATTERNS = ("free", "ending", "soprano", "region", "voices")
@@ -76,6 +76,7 @@ def satb_example(
     max_shift: int = 6,
     cadence_weight: float = 1.0,
     repeat: bool = False,
+    ending_weight: float = 1.0,
 ) -> Example:
     """One training (or evaluation) example from a Score. rng=None: no augmentation.
     repeat: also the repeat match (for a model that reads it).
@@ -83,7 +84,8 @@ def satb_example(
     end_known=False hides where the piece ends (as in an endless stream); with rng, "free"
     examples hide it half the time, so one model serves streams and pieces of known length.
     cadence_weight: the loss weight of the tokens of each cadence (see cadence_steps), the
-    others weighing 1.
+    others weighing 1; ending_weight: the same for the final chord's onset (final_chord_step).
+    The two multiply where they meet.
     """
     if rng is not None:
         shifts = allowed_transpositions(score, max_shift=max_shift)
@@ -99,6 +101,9 @@ def satb_example(
     weight = (~fixed_flat).astype(np.float32)
     if cadence_weight != 1.0:
         weight *= np.where(cadence_steps(score), cadence_weight, 1.0).repeat(SATB_VOICES)
+    final = final_chord_step(score)
+    if ending_weight != 1.0 and final >= 0:
+        weight[final * SATB_VOICES : (final + 1) * SATB_VOICES] *= ending_weight
     example = Example(enc, fixed, weight, int(pattern != "free"), satb_context(score))
     if repeat:  # an endless stream keeps no history to match: where the end is unknown,
         # nothing matches, and one model serves both
@@ -118,6 +123,22 @@ def cadence_steps(score: Score) -> np.ndarray:
         if 0 <= f < score.steps:
             out[max(0, f - CADENCE_STEPS) : f + 1] = True
     return out
+
+
+def final_chord_step(score: Score) -> int:
+    """The step where the final chord is struck: the last fermata's onset, else the last step
+    where every voice sounds and one strikes; -1 if there is none.
+
+    Bach ends 93% of his minor chorales on a major chord (a Picardy third), yet the model,
+    trained with every token weighing the same, gave the major third 0.44 of the two thirds'
+    probability there (teacher-forced, held-out minor chorales; 99 such endings in the
+    training split): weighting this step's loss is how training asks for his endings."""
+    onsets = [f for f in score.fermatas if 0 <= f < score.steps]
+    if onsets:
+        return max(onsets)
+    sounding = score.grid != REST
+    steps = np.flatnonzero(sounding.all(axis=1) & (score.grid != HOLD).any(axis=1))
+    return int(steps[-1]) if len(steps) else -1
 
 
 def jsb16_example(score: Score, rng: np.random.Generator | None) -> Example:
@@ -201,6 +222,7 @@ class PieceDataset:
         jsb_shift: int = 0,
         cadence_weight: float = 1.0,
         repeat: bool = False,
+        ending_weight: float = 1.0,
     ):
         self.pieces = pieces
         self.encoding = encoding
@@ -210,6 +232,7 @@ class PieceDataset:
         self.jsb_shift = jsb_shift
         self.cadence_weight = cadence_weight
         self.repeat = repeat  # SATB: the model reads the repeat match
+        self.ending_weight = ending_weight
 
     def length(self, piece) -> int:
         return piece.steps * SATB_VOICES if self.encoding != "jsb-quarter" else len(piece)
@@ -243,6 +266,7 @@ class PieceDataset:
                 pattern,
                 cadence_weight=self.cadence_weight,
                 repeat=self.repeat,
+                ending_weight=self.ending_weight,
             )
         if self.encoding == "jsb-16th":  # the benchmark: free, every transposition in range
             return jsb16_example(piece, rng if self.augment else None)

@@ -67,6 +67,7 @@ class TrainConfig:
     threads: int = 0  # torch threads per process (0 = torch's default)
     init_from: str = ""  # a bundle whose weights start the model (new parts start at zero)
     cadence_weight: float = 1.0  # SATB: loss weight of the tokens approaching each fermata
+    ending_weight: float = 1.0  # SATB: loss weight of the final chord's onset
     model: ModelConfig = field(default_factory=ModelConfig)
 
     def to_dict(self) -> dict:
@@ -266,6 +267,7 @@ def train(
         jsb_shift=cfg.jsb_shift,
         cadence_weight=cfg.cadence_weight,
         repeat=cfg.model.repeat,
+        ending_weight=cfg.ending_weight,
     )
     per_epoch = len(data.batch_indices(0)) // world
     if per_epoch == 0:
