@@ -130,6 +130,20 @@ def test_a_chord_seventh_may_rise_by_step_into_a_cadence():
     assert count(ii65, HOLD, HOLD, HOLD, leap, HOLD, HOLD, HOLD, fermata=4) == 1
 
 
+def test_an_augmented_second_or_a_diminished_fourth_through_the_leading_tone():
+    a_minor = Key.parse("A minor")
+    # iv6 to V in A minor: the alto's F to G# is an augmented second; F to E is not
+    iv6 = (74, 65, 62, 53)
+    assert count(iv6, HOLD, HOLD, HOLD, (71, 68, 64, 52), HOLD, key=a_minor) == 1
+    assert count(iv6, HOLD, HOLD, HOLD, (71, 64, 56, 52), HOLD, key=a_minor) == 0
+    # V to i: the tenor's leading tone up a diminished fourth to the minor third ...
+    v = (71, 64, 56, 52)
+    assert count(v, HOLD, HOLD, HOLD, (69, 64, 60, 45), HOLD, key=a_minor) == 1
+    assert count(v, HOLD, HOLD, HOLD, (72, 64, 57, 45), HOLD, key=a_minor) == 0
+    # ... where up a fourth to a Picardy third is no fault
+    assert count(v, HOLD, HOLD, HOLD, (69, 64, 61, 45), HOLD, key=a_minor) == 0
+
+
 def test_the_same_chord_struck_again_on_the_next_beat():
     c = (72, 67, 64, 48)
     assert count(c, HOLD, HOLD, HOLD, c, HOLD) == 1

@@ -49,7 +49,8 @@ def test_the_kernel_counts_the_references_faults(key, meter, pickup):
             assert count_faults(tokens, first, stop, beats, key, ferm).tolist() == expected
     # the candidates make every kind of fault, so each branch above was compared
     pitches, struck = sounding_batch(tokens, steps)
-    kinds = {"beat": 0, "last beat": 0, "clash": 0, "rocking": 0, "left badly": 0, "seventh": 0}
+    kinds = {"beat": 0, "last beat": 0, "clash": 0, "rocking": 0, "left badly": 0, "seventh": 0,
+             "augmented": 0}  # fmt: skip
     for b in range(batch):
         p, s = pitches[b], struck[b]
         for t in range(1, steps):
@@ -66,4 +67,10 @@ def test_the_kernel_counts_the_references_faults(key, meter, pickup):
                 for v in range(4)
                 if s[t, v] and p[t, v] >= 0 and p[t - 1, v] >= 0
             )
-    assert all(n > 0 for kind, n in kinds.items() if kind != "clash" or key is not None), kinds
+            kinds["augmented"] += sum(
+                cp._augmented_move(int(p[t, v]), int(p[t - 1, v]), key)
+                for v in range(4)
+                if s[t, v] and p[t, v] >= 0 and p[t - 1, v] >= 0
+            )
+    keyed = ("clash", "augmented")  # faults that need a key
+    assert all(n > 0 for kind, n in kinds.items() if kind not in keyed or key is not None), kinds

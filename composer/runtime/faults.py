@@ -85,6 +85,8 @@ def _faults(pitches, struck, first, stop, beats, fermatas, rules):
                 count += left
             else:
                 count += _unresolved_seventh(pitches, struck, t, v, beats, fermatas, rules)
+            if rules.tonic >= 0:
+                count += _augmented_move(p, q, rules.tonic)
     return count
 
 
@@ -138,6 +140,16 @@ def _unresolved_seventh(pitches, struck, t, v, beats, fermatas, rules):
         if beats[s] and _seventh(pitches[s], rules) == q % 12:
             return 1
     return 0
+
+
+@njit(cache=True, nogil=True)
+def _augmented_move(p, q, tonic):
+    """counterpoint._augmented_move: an augmented second between the flat sixth and the leading
+    tone, or a diminished fourth between the leading tone and the minor third."""
+    a, b, move = (q - tonic) % 12, (p - tonic) % 12, p - q
+    second = (move == 3 or move == -3) and ((a == 8 and b == 11) or (a == 11 and b == 8))
+    fourth = (a == 11 and b == 3 and move == 4) or (a == 3 and b == 11 and move == -4)
+    return int(second or fourth)
 
 
 @njit(cache=True, nogil=True)
