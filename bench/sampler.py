@@ -32,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import floor_kernels  # noqa: E402  (bench/, beside this script)
 
 from composer.encoding import TOK_START, satb_conditioning  # noqa: E402
+from composer.errors import ComposerError  # noqa: E402
 from composer.runtime import kernels  # noqa: E402
 from composer.runtime.plans import Plan  # noqa: E402
 from composer.runtime.sampler import THREADS, Sampler  # noqa: E402
@@ -135,7 +136,11 @@ def main() -> int:
     ap.add_argument("--repeats", type=int, default=9)
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
-    sampler = Sampler.load(args.model)
+    try:
+        sampler = Sampler.load(args.model)
+    except ComposerError as e:  # a JSB benchmark model, a missing bundle: one line, exit 2
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     steps = args.tokens // 4
     numba_run(sampler, 16, 1, 0)  # warm caches
     floor_run(sampler, 10)
