@@ -36,7 +36,8 @@ The faults, each counted at the step where it is decided:
 - a soprano rocking between two notes (x-y-x-y);
 - in any voice, an augmented second between the key's flat sixth and leading tone, or a
   diminished fourth between its leading tone and minor third (in Bach's minor chorales: none
-  and 0.43 per 100 beats; a model that missed its Picardy third wrote the second at the end).
+  and 0.73 per 100 beats; a model that missed its Picardy third wrote the fourth into its
+  final chord).
 
 Pitches: int[T, 4] as in ``theory.cadence`` (S, A, T, B; -1 silent); struck: bool[T, 4], True
 where a voice strikes a note (a repeated note is struck again, a held one is not); fermatas:

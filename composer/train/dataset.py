@@ -101,8 +101,8 @@ def satb_example(
     weight = (~fixed_flat).astype(np.float32)
     if cadence_weight != 1.0:
         weight *= np.where(cadence_steps(score), cadence_weight, 1.0).repeat(SATB_VOICES)
-    final = final_chord_step(score)
-    if ending_weight != 1.0 and final >= 0:
+    final = final_chord_step(score) if ending_weight != 1.0 else -1
+    if final >= 0:
         weight[final * SATB_VOICES : (final + 1) * SATB_VOICES] *= ending_weight
     example = Example(enc, fixed, weight, int(pattern != "free"), satb_context(score))
     if repeat:  # an endless stream keeps no history to match: where the end is unknown,
