@@ -409,6 +409,27 @@ def test_a_cadence_condition_weighs_the_candidates_that_miss_it(sampler):
     assert np.array_equal(weight, np.where(closes, 0.0, -CADENCE_PENALTY))
 
 
+def test_the_beat_before_the_last_chord_is_weighed_for_its_dominant():
+    """A beat before the last chord, candidates without the key's dominant lose
+    CADENCE_PENALTY, so the filter resamples towards those that can close V-I."""
+    from composer.runtime.particles import CADENCE_PENALTY, Conditions, weigh
+
+    c, g7, f, bare_g = (72, 67, 64, 48), (71, 65, 62, 55), (72, 69, 65, 53), (67, 62, 55, 43)
+
+    def piece(*chords):  # four 16th steps of each chord, struck on every step
+        return np.array([p for ch in chords for _ in range(4) for p in ch], np.int64)
+
+    out = np.stack([piece(c, g7, c), piece(c, f, c), piece(c, (71, 67, 62, 59), c),
+                    piece(c, bare_g, c)])  # fmt: skip
+    conditions = Conditions(Key.parse("C major"), True, (), final=8)
+    weight = np.zeros(len(out))
+    weigh(out, weight, 0, 4, conditions)
+    assert (weight == 0).all()  # nothing weighed before that beat
+    weigh(out, weight, 4, 8, conditions)
+    # V7 and V6 are dominants; IV is not, nor a bare fifth on G (no leading tone)
+    assert weight.tolist() == [0.0, -CADENCE_PENALTY, 0.0, -CADENCE_PENALTY]
+
+
 def Plan_(steps: int, key: Key):  # noqa: N802 - a Plan for the tests
     from composer.runtime.plans import Plan
 
