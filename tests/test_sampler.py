@@ -438,9 +438,10 @@ def Plan_(steps: int, key: Key):  # noqa: N802 - a Plan for the tests
 
 
 def test_a_teachers_faults_weigh_the_candidates(sampler):
-    from composer.encoding import TOK_HOLD, sounding
+    from composer.encoding import TOK_HOLD, sounding, sounding_batch
     from composer.runtime.particles import Conditions, weigh
     from composer.theory.counterpoint import FAULT_PENALTY, beat_steps, faults
+    from composer.theory.passing import PASSING_REWARD, passing_balance
 
     key = Key.parse("C major")
     steps = 32
@@ -451,8 +452,10 @@ def test_a_teachers_faults_weigh_the_candidates(sampler):
     weigh(every, weight, 8, 24, Conditions(key, False, (), beats=beats))
     found = [faults(sounding(x, 24), x[: 24 * 4].reshape(-1, 4) != TOK_HOLD, 8, 24, beats, key)
              for x in every]  # fmt: skip
-    assert np.array_equal(weight, -FAULT_PENALTY * np.array(found, float))
-    assert any(found)  # the test sees faults to weigh
+    pitches, struck = sounding_batch(every, 24)
+    passing = passing_balance(pitches, struck, 8, 24, beats)
+    assert np.allclose(weight, -FAULT_PENALTY * np.array(found, float) + PASSING_REWARD * passing)
+    assert any(found) and passing.any()  # the test sees faults and passing notes to weigh
 
 
 def test_free_voice_leading_weighs_no_faults():

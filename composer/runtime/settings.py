@@ -40,7 +40,8 @@ class SamplingSettings:
     counterpoint: with particles, candidates lose weight for each fault a harmony teacher
     would mark (composer.theory.counterpoint: dissonances leapt into or out of, suspensions
     and chord sevenths that do not fall, awkward bass leaps, doubled leading tones, bare
-    fifths, stray six-four chords, a chord struck again on the next beat, ...).
+    fifths, stray six-four chords, a chord struck again on the next beat, ...), and gain
+    weight for each passing note, lose it for each neighbour note (composer.theory.passing).
     """
 
     temperature: float = DEFAULT_TEMPERATURE
