@@ -462,3 +462,20 @@ def test_free_voice_leading_weighs_no_faults():
     assert SamplingSettings.voice_leading("free").counterpoint is False
     assert SamplingSettings.voice_leading("bach").counterpoint is True
     assert SamplingSettings.voice_leading("bach", counterpoint=False).counterpoint is False
+
+
+def test_the_first_chord_is_weighed_for_the_tonic_on_its_root():
+    from composer.runtime.particles import CADENCE_PENALTY, Conditions, weigh
+
+    c, c6, g, a_min = (72, 67, 64, 48), (72, 67, 60, 52), (71, 67, 62, 55), (72, 69, 64, 57)
+    out = np.array([[p for _ in range(4) for p in ch] for ch in (c, c6, g, a_min)], np.int64)
+    conditions = Conditions(Key.parse("C major"), True, (), opening=True)
+    weight = np.zeros(len(out))
+    weigh(out, weight, 0, 4, conditions)
+    assert weight.tolist() == [0.0, -CADENCE_PENALTY, -CADENCE_PENALTY, -CADENCE_PENALTY]
+    weigh(out, weight, 4, 4, conditions)  # weighed once, in the first chunk only
+    assert weight.tolist() == [0.0, -CADENCE_PENALTY, -CADENCE_PENALTY, -CADENCE_PENALTY]
+    minor = Conditions(Key.parse("A minor"), True, (), opening=True)
+    weight = np.zeros(len(out))
+    weigh(out, weight, 0, 4, minor)
+    assert weight.tolist() == [-CADENCE_PENALTY] * 3 + [0.0]
