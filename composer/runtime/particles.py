@@ -42,7 +42,9 @@ class Conditions:
     leapt into or out of, suspensions that do not fall, awkward bass leaps, doubled leading
     tones, bare fifths), as it is written, and weighed up by ``theory.passing.PASSING_REWARD``
     for each passing note (down for each neighbour note); fermatas (bool per step: under a
-    fermata) tell it where a phrase may end and the next begin on one chord.
+    fermata) tell it where a phrase may end and the next begin on one chord. opening: after the
+    first beat is written, a candidate whose first full chord there is not the key's tonic on
+    its root (theory.cadence.opens_on_tonic) is weighed down by ``CADENCE_PENALTY``.
     """
 
     key: Key | None
@@ -51,7 +53,7 @@ class Conditions:
     final: int = -1  # the last chord's onset (step), where the ending is first weighed
     beats: np.ndarray | None = None
     fermatas: np.ndarray | None = None
-    opening: bool = False  # the first chord is weighed: the key's tonic, on its root
+    opening: bool = False
 
 
 # steps before a chunk that its passing notes are read in: a note held longer before a passing

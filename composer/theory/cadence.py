@@ -76,15 +76,16 @@ def closes_phrase(pitches: np.ndarray, t: int, key: Key | None) -> bool:
 
 def opens_on_tonic(pitches: np.ndarray, key: Key) -> bool:
     """The first chord every voice sounds is the tonic triad of ``key`` on its root (the third
-    may be missing; Bach's opening chords, 257 of his 327 chorales); True while no such chord
-    is written yet."""
+    may be missing; Bach's opening chords, 257 of his 327 chorales); True if no chord sounds in
+    every voice yet."""
     full = np.flatnonzero((pitches >= 0).all(axis=1))
     if not len(full):
         return True
     chord = pitches[full[0]]
-    third = 3 if key.mode == "minor" else 4
     pcs = {(int(p) - key.tonic) % 12 for p in chord}
-    return (int(chord[-1]) - key.tonic) % 12 == 0 and pcs <= {0, third, 7}
+    return (int(chord[-1]) - key.tonic) % 12 == 0 and pcs <= set(
+        MINOR if key.mode == "minor" else MAJOR
+    )
 
 
 ENDING_BEST = 4  # ending_rank of a perfect authentic ending
